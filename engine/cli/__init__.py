@@ -1,0 +1,1 @@
+"""The ``revive`` command: the GUI without arguments, subcommands otherwise."""

@@ -1,0 +1,211 @@
+"""Model presets: a name plus keyword arguments, registered in code.
+
+A preset fixes the architecture; a weights file names its preset, so loading
+never guesses. Presets are listed explicitly here (no file-system scan), which
+keeps a PyInstaller bundle, that has no .py files to scan, complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from ..errors import ModelNotFoundError
+from .cagface import CAGFace
+from .discriminator import MultiScaleDiscriminator
+from .parsing import ComponentNet
+from .sparnet import SPARNet
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Everything the engine needs to know about an architecture preset."""
+
+    name: str
+    family: str  # "sparnet" | "cagface" | "parsing" | "discriminator"
+    builder: Callable[..., nn.Module]
+    kwargs: dict[str, Any]
+    size: int  # native output face size in pixels (aligned crop side)
+    scale: int  # resolution factor from the low-quality face to the output
+    template: str | None  # alignment template of engine.faces.align, or None
+    description: str
+    official_file: str | None = None  # Face-SPARNet release file this preset loads
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _sparnet(**kw: Any) -> dict[str, Any]:
+    base = {
+        "min_channels": 32,
+        "max_channels": 128,
+        "in_size": 128,
+        "out_size": 128,
+        "min_feat_size": 16,
+        "res_blocks": 10,
+        "norm_type": "bn",
+        "attention": "spar",
+        "bottleneck_size": 4,
+        "act_type": "leakyrelu",
+    }
+    base.update(kw)
+    return base
+
+
+def _sparnethd(**kw: Any) -> dict[str, Any]:
+    return _sparnet(
+        max_channels=512,
+        in_size=512,
+        out_size=512,
+        min_feat_size=32,
+        res_blocks=9,
+        norm_type="in",
+        **kw,
+    )
+
+
+_PRESETS: tuple[Preset, ...] = (
+    Preset(
+        "sparnethd_attn2d",
+        "sparnet",
+        SPARNet,
+        _sparnethd(attention="spar"),
+        512,
+        1,
+        "ffhq512",
+        "SPARNetHD, 2D attention, 512 px (Face-SPARNet release; FFHQ-aligned faces)",
+        official_file="SPARNetHD_V4_Attn2D_net_H-epoch10.pth",
+        tags=("official",),
+    ),
+    Preset(
+        "sparnethd_attn3d",
+        "sparnet",
+        SPARNet,
+        _sparnethd(attention="spar3d"),
+        512,
+        1,
+        "ffhq512",
+        "SPARNetHD, 3D attention, 512 px (Face-SPARNet release; FFHQ-aligned faces)",
+        official_file="SPARNetHD_V4_Attn3D_net_H-epoch10.pth",
+        tags=("official",),
+    ),
+    Preset(
+        "sparnet_x8_attn2d",
+        "sparnet",
+        SPARNet,
+        _sparnet(),
+        128,
+        8,
+        "utkface",
+        "SPARNet x8: 16 px face (bicubic-up-sampled) to 128 px, 2D attention",
+        official_file="SPARNet-V16-S4-epoch20.pth",
+        tags=("official",),
+    ),
+    Preset(
+        "sparnet_light_attn3d",
+        "sparnet",
+        SPARNet,
+        _sparnet(res_blocks=1, attention="spar3d"),
+        128,
+        8,
+        "utkface",
+        "SPARNet light x8, 3D attention, one body FAU",
+        official_file="SPARNetLight_Attn3D-epoch20.pth",
+        tags=("official",),
+    ),
+    Preset(
+        "sparnethd_lite256",
+        "sparnet",
+        SPARNet,
+        _sparnet(
+            max_channels=256,
+            in_size=256,
+            out_size=256,
+            min_feat_size=16,
+            res_blocks=6,
+            norm_type="in",
+        ),
+        256,
+        1,
+        "utkface",
+        "Revive's SPARNetHD for 256 px faces: InstanceNorm, 2D attention, 6 body FAUs",
+        tags=("revive",),
+    ),
+    Preset(
+        "sparnet_x8_lite",
+        "sparnet",
+        SPARNet,
+        _sparnet(max_channels=64, res_blocks=4, attention_channels=32),
+        128,
+        8,
+        "utkface",
+        "Revive's light SPARNet x8: 64 channels, 32-channel hourglasses, 4 body FAUs",
+        tags=("revive",),
+    ),
+    Preset(
+        "cagface_x4",
+        "cagface",
+        CAGFace,
+        {"features": 256, "blocks": 16},
+        0,
+        4,
+        None,
+        "CAGFace x4 as in its paper: two stages, F=256, L=16 residual units each",
+    ),
+    Preset(
+        "cagface_x4_lite",
+        "cagface",
+        CAGFace,
+        {"features": 64, "blocks": 8},
+        0,
+        4,
+        None,
+        "Revive's CAGFace x4: two stages, F=64, L=8 residual units each",
+        tags=("revive",),
+    ),
+    Preset(
+        "components_bisenet",
+        "parsing",
+        ComponentNet,
+        {},
+        0,
+        1,
+        None,
+        "Face component segmentation (background / skin / hair / other parts), BiSeNet-style",
+        tags=("revive",),
+    ),
+    Preset(
+        "sparnethd_discriminator",
+        "discriminator",
+        MultiScaleDiscriminator,
+        {"scales": 3, "base_channels": 64, "layers": 3},
+        0,
+        1,
+        None,
+        "Multi-scale patch discriminator with spectral norm (SPARNetHD training)",
+    ),
+)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in _PRESETS}
+
+
+def get_preset(name: str) -> Preset:
+    """Look a preset up by name, with a message that lists the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        known = ", ".join(sorted(PRESETS))
+        raise ModelNotFoundError(f"unknown model {name!r}; known models: {known}") from None
+
+
+def create_model(name: str, **overrides: Any) -> nn.Module:
+    """Build a preset's network (random weights, eval mode); ``overrides`` change kwargs."""
+    preset = get_preset(name)
+    net = preset.builder(**{**preset.kwargs, **overrides})
+    return net.eval()
+
+
+def list_presets(family: str | None = None) -> list[Preset]:
+    """Presets in registration order, optionally of one family."""
+    return [p for p in _PRESETS if family is None or p.family == family]

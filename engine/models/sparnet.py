@@ -1,0 +1,109 @@
+"""SPARNet and SPARNetHD generators: a stack of Face Attention Units (paper 001, Fig. 2).
+
+Encoder: a stem conv, then one down-scaling FAU per halving down to the bottleneck
+feature size. Body: FAUs at the bottleneck. Decoder: one up-scaling FAU per
+doubling up to the output size. Then an output conv. The hourglass in each FAU
+gets shallower as the features get smaller (its bottleneck stays ``bottleneck_size``
+pixels at the native input size), which is why its depth depends on position.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .blocks import ActType, AttentionType, ConvLayer, FaceAttentionUnit, NormType
+
+
+class SPARNet(nn.Module):
+    """Fully convolutional face SR generator; input and output at the same size.
+
+    Inputs are RGB in [-1, 1], NCHW, already up-sampled to the output size (bicubic,
+    as in the paper), with height and width divisible by ``2 ** down_steps``.
+    """
+
+    def __init__(
+        self,
+        min_channels: int = 32,
+        max_channels: int = 128,
+        in_size: int = 128,
+        out_size: int = 128,
+        min_feat_size: int = 16,
+        res_blocks: int = 10,
+        norm_type: NormType = "bn",
+        attention: AttentionType = "spar",
+        bottleneck_size: int = 4,
+        act_type: ActType = "leakyrelu",
+        attention_channels: int = 64,
+    ) -> None:
+        super().__init__()
+        self.in_size, self.out_size = in_size, out_size
+
+        def clip(c: int) -> int:
+            return max(min_channels, min(c, max_channels))
+
+        down_steps = int(math.log2(in_size // min_feat_size))
+        up_steps = int(math.log2(out_size // min_feat_size))
+        self.down_steps = down_steps
+        kw = {
+            "norm_type": norm_type,
+            "act_type": act_type,
+            "attention": attention,
+            "attention_channels": attention_channels,
+        }
+        channels = clip(max_channels // (down_steps + 1))
+        depth = int(math.log2(64 / bottleneck_size))
+
+        encoder: list[nn.Module] = [ConvLayer(3, channels, 3)]
+        for _ in range(down_steps):
+            encoder.append(
+                FaceAttentionUnit(
+                    clip(channels), clip(channels * 2), "down", hourglass_depth=depth, **kw
+                )
+            )
+            channels, depth = channels * 2, depth - 1
+        depth += 1
+        self.encoder = nn.Sequential(*encoder)
+        self.res_layers = nn.Sequential(
+            *(
+                FaceAttentionUnit(clip(channels), clip(channels), hourglass_depth=depth, **kw)
+                for _ in range(res_blocks)
+            )
+        )
+        decoder: list[nn.Module] = []
+        for _ in range(up_steps):
+            depth += 1
+            decoder.append(
+                FaceAttentionUnit(
+                    clip(channels), clip(channels // 2), "up", hourglass_depth=depth, **kw
+                )
+            )
+            channels //= 2
+        self.decoder = nn.Sequential(*decoder)
+        self.out_conv = ConvLayer(clip(channels), 3, 3)
+
+    @property
+    def attention_units(self) -> list[FaceAttentionUnit]:
+        """Every FAU in module order: encoder, body, decoder."""
+        return [m for m in self.modules() if isinstance(m, FaceAttentionUnit)]
+
+    def attention_stages(self) -> list[str]:
+        """Stage label of each FAU, in the order of the attention maps."""
+        n_enc = len(self.encoder) - 1
+        return (
+            ["encoder"] * n_enc + ["body"] * len(self.res_layers) + ["decoder"] * len(self.decoder)
+        )
+
+    def forward(
+        self, x: torch.Tensor, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        maps: list[torch.Tensor] | None = [] if return_attention else None
+        out = self.encoder[0](x)
+        for unit in (*self.encoder[1:], *self.res_layers, *self.decoder):
+            out = unit(out, maps)
+        out = self.out_conv(out)
+        if return_attention:
+            return out, maps
+        return out

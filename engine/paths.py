@@ -1,0 +1,50 @@
+"""Where Revive's files live: shipped resources, and per-user data and settings.
+
+Shipped files are read-only (inside the source tree or a PyInstaller bundle);
+whatever the user imports or trains goes to the per-user data folder, never into
+the installed package.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Revive"
+
+
+def resources_dir() -> Path:
+    """The shipped ``resources/`` folder (weights, icons, sample)."""
+    override = os.environ.get("REVIVE_RESOURCES")
+    if override:
+        return Path(override)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
+def shipped_weights_dir() -> Path:
+    return resources_dir() / "weights"
+
+
+def user_data_dir() -> Path:
+    """Per-user data folder; ``REVIVE_DATA_DIR`` overrides it (tests, portable use)."""
+    override = os.environ.get("REVIVE_DATA_DIR")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_weights_dir() -> Path:
+    return user_data_dir() / "weights"
+
+
+def user_log_dir() -> Path:
+    override = os.environ.get("REVIVE_DATA_DIR")
+    if override:
+        return Path(override) / "logs"
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))

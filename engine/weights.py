@@ -1,0 +1,275 @@
+"""Revive's weights store: safetensors shards, a JSON manifest, sha256 checks.
+
+A weight set is ``<name>.weights.json`` (format, preset, dtype, shard list with
+sha256 and size, model card) beside its shards ``<name>.safetensors`` or
+``<name>-00001-of-00003.safetensors`` (each at most 15 MiB, so they fit in git and
+in the device tool's transfers). Every shard also carries the preset name in its
+safetensors metadata, so a stray shard still says what it belongs to.
+
+Shipped sets live in ``resources/weights`` and are listed in its ``registry.json``
+(with the default set of each role); sets the user imports or trains go to the
+per-user data folder and are found by their manifests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .atomic import atomic_path, write_text_atomic
+from .errors import WeightsError
+from .models import create_model, get_preset
+from .paths import shipped_weights_dir, user_weights_dir
+
+FORMAT = "revive-weights/1"
+SHARD_LIMIT_BYTES = 15 * 1024 * 1024
+MANIFEST_SUFFIX = ".weights.json"
+_DTYPES = {"float16": torch.float16, "float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+@dataclass
+class WeightsInfo:
+    """A weight set as described by its manifest (nothing loaded yet)."""
+
+    name: str
+    preset: str
+    dtype: str
+    manifest: Path
+    files: list[dict[str, Any]]
+    card: dict[str, Any] = field(default_factory=dict)
+    source: str = "user"  # "shipped" or "user"
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(int(f["bytes"]) for f in self.files)
+
+    def shard_paths(self) -> list[Path]:
+        return [self.manifest.parent / f["file"] for f in self.files]
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _split_into_shards(
+    tensors: Mapping[str, torch.Tensor], limit: int
+) -> list[dict[str, torch.Tensor]]:
+    """Group tensors so that each file, safetensors header included, stays within ``limit``."""
+    budget = limit - 4096  # the header's metadata and padding
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for key, tensor in tensors.items():
+        nbytes = tensor.numel() * tensor.element_size() + len(key) + 128  # data + header entry
+        if nbytes > budget:
+            raise WeightsError(f"tensor {key!r} ({nbytes} bytes) is larger than one shard")
+        if size + nbytes > budget and shards[-1]:
+            shards.append({})
+            size = 0
+        shards[-1][key] = tensor
+        size += nbytes
+    return shards
+
+
+def save_weights(
+    state_dict: Mapping[str, torch.Tensor],
+    directory: str | Path,
+    name: str,
+    preset: str,
+    *,
+    dtype: str = "float16",
+    card: Mapping[str, Any] | None = None,
+    shard_bytes: int = SHARD_LIMIT_BYTES,
+) -> Path:
+    """Write ``state_dict`` as a sharded weight set; return the manifest path.
+
+    Floating tensors are cast to ``dtype``; integer buffers keep theirs. Every file
+    is written atomically and the manifest last, so a set is complete or absent.
+    """
+    get_preset(preset)  # fail early on an unknown preset
+    if dtype not in _DTYPES:
+        raise WeightsError(f"unsupported dtype {dtype!r}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cast = {
+        k: (v.detach().to(_DTYPES[dtype]) if v.is_floating_point() else v.detach())
+        .contiguous()
+        .cpu()
+        for k, v in state_dict.items()
+    }
+    shards = _split_into_shards(cast, shard_bytes)
+    n = len(shards)
+    files = []
+    for i, shard in enumerate(shards, 1):
+        file_name = f"{name}.safetensors" if n == 1 else f"{name}-{i:05d}-of-{n:05d}.safetensors"
+        target = directory / file_name
+        with atomic_path(target) as tmp:
+            save_file(shard, str(tmp), metadata={"format": FORMAT, "preset": preset, "name": name})
+        files.append(
+            {"file": file_name, "sha256": sha256_file(target), "bytes": target.stat().st_size}
+        )
+    manifest = {
+        "format": FORMAT,
+        "name": name,
+        "preset": preset,
+        "dtype": dtype,
+        "files": files,
+        "card": dict(card or {}),
+    }
+    path = directory / f"{name}{MANIFEST_SUFFIX}"
+    write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+    return path
+
+
+def read_manifest(path: str | Path, source: str = "user") -> WeightsInfo:
+    """Parse a manifest; raise ``WeightsError`` when it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise WeightsError(f"{path.name}: not a readable weights manifest ({err})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise WeightsError(f"{path.name}: not a Revive weights manifest")
+    try:
+        return WeightsInfo(
+            name=data["name"],
+            preset=data["preset"],
+            dtype=data["dtype"],
+            manifest=path,
+            files=list(data["files"]),
+            card=dict(data.get("card", {})),
+            source=source,
+        )
+    except (KeyError, TypeError) as err:
+        raise WeightsError(f"{path.name}: manifest lacks {err}") from None
+
+
+def verify_weights(info: WeightsInfo) -> list[str]:
+    """Return the problems found (missing shard, wrong size, wrong sha256); empty if fine."""
+    problems = []
+    for entry, shard in zip(info.files, info.shard_paths(), strict=True):
+        if not shard.is_file():
+            problems.append(f"{entry['file']} is missing")
+        elif shard.stat().st_size != int(entry["bytes"]):
+            problems.append(f"{entry['file']} has the wrong size")
+        elif sha256_file(shard) != entry["sha256"]:
+            problems.append(f"{entry['file']} fails its sha256 check")
+    return problems
+
+
+def load_state_dict(info: WeightsInfo, verify: bool = True) -> dict[str, torch.Tensor]:
+    """Read every shard (after the sha256 check) into one state dict."""
+    if verify and (problems := verify_weights(info)):
+        raise WeightsError(f"weights {info.name!r} are damaged: {'; '.join(problems)}")
+    merged: dict[str, torch.Tensor] = {}
+    for shard in info.shard_paths():
+        try:
+            merged.update(load_file(str(shard)))
+        except Exception as err:  # safetensors raises its own error types
+            raise WeightsError(f"{shard.name}: cannot be read ({err})") from None
+    return merged
+
+
+def load_model(info: WeightsInfo, verify: bool = True, **overrides: Any) -> torch.nn.Module:
+    """Build the preset named by the manifest and load the weights, in float32, eval mode."""
+    net = create_model(info.preset, **overrides)
+    state = load_state_dict(info, verify)
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        first = missing[0] if missing else unexpected[0]
+        kind = "missing" if missing else "unexpected"
+        raise WeightsError(
+            f"weights {info.name!r} do not fit preset {info.preset!r}: {kind} {first!r}"
+        )
+    for key, tensor in state.items():
+        if tuple(tensor.shape) != tuple(expected[key].shape):
+            raise WeightsError(
+                f"weights {info.name!r} do not fit preset {info.preset!r}: {key!r} has shape "
+                f"{tuple(tensor.shape)}, expected {tuple(expected[key].shape)}"
+            )
+    net.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    return net.eval()
+
+
+# --- the registry of installed sets -------------------------------------------------------
+
+REGISTRY_FILE = "registry.json"
+
+
+def shipped_registry(directory: Path | None = None) -> dict[str, Any]:
+    """``resources/weights/registry.json``: shipped set names and the default per role."""
+    path = (directory or shipped_weights_dir()) / REGISTRY_FILE
+    if not path.is_file():
+        return {"weights": [], "defaults": {}}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _scan(directory: Path, source: str) -> Iterable[WeightsInfo]:
+    if not directory.is_dir():
+        return
+    for manifest in sorted(directory.glob(f"*{MANIFEST_SUFFIX}")):
+        try:
+            yield read_manifest(manifest, source)
+        except WeightsError:
+            continue
+
+
+def installed_weights() -> list[WeightsInfo]:
+    """Shipped sets (from the registry) first, then the user's own."""
+    shipped_dir = shipped_weights_dir()
+    found = [
+        read_manifest(shipped_dir / f"{name}{MANIFEST_SUFFIX}", "shipped")
+        for name in shipped_registry().get("weights", [])
+    ]
+    found.extend(_scan(user_weights_dir(), "user"))
+    return found
+
+
+def find_weights(name_or_path: str) -> WeightsInfo:
+    """A set by name (installed) or by the path of its manifest."""
+    path = Path(name_or_path)
+    if path.suffix == ".json" and path.is_file():
+        return read_manifest(path)
+    for info in installed_weights():
+        if info.name == name_or_path:
+            return info
+    raise WeightsError(f"no installed weights named {name_or_path!r} (see `revive models list`)")
+
+
+def weights_for_preset(preset: str) -> WeightsInfo | None:
+    """The best installed set for a preset: a user's own beats a shipped one."""
+    candidates = [w for w in installed_weights() if w.preset == preset]
+    users = [w for w in candidates if w.source == "user"]
+    return (users or candidates or [None])[-1]
+
+
+def default_weights(role: str) -> WeightsInfo | None:
+    """The shipped default of a role ("restorer", "tiny", "cagface", "components")."""
+    name = shipped_registry().get("defaults", {}).get(role)
+    if not name:
+        return None
+    try:
+        return find_weights(name)
+    except WeightsError:
+        return None
+
+
+def human_size(nbytes: int) -> str:
+    if nbytes <= 0:
+        return "0 B"
+    units = ("B", "KiB", "MiB", "GiB")
+    i = min(len(units) - 1, int(math.log(nbytes, 1024)))
+    return f"{nbytes / 1024**i:.1f} {units[i]}"
