@@ -135,10 +135,13 @@ def test_orientation_on_jpeg_and_sixteen_bit_paths(tmp_path, orientation):
     np.testing.assert_array_equal(load_photo(tif8).pixels, blocks)
 
 
-def test_rotation_swaps_dpi(tmp_path):
-    path = tmp_path / "dpi.jpg"
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])  # Pillow turns TIFFs itself
+def test_rotation_swaps_dpi(tmp_path, suffix):
+    path = tmp_path / f"dpi{suffix}"
     Image.fromarray(rgb8(32, 48)).save(path, dpi=(300, 150), exif=exif_bytes(6))
-    assert load_photo(path).dpi == pytest.approx((150, 300))
+    photo = load_photo(path)
+    assert photo.pixels.shape[:2] == (48, 32)
+    assert photo.dpi == pytest.approx((150, 300))
 
 
 # ------------------------------------------------------------------------------ metadata
@@ -296,7 +299,7 @@ def test_sixteen_bit_png_written_by_opencv_carries_icc_and_exif(tmp_path):
 def test_sixteen_bit_to_eight_bit_formats_rounds(tmp_path):
     values = np.full((16, 16, 3), 257 * 100 + 128, np.uint16)  # 100.5 in 8-bit terms
     values[0, 0] = (0, 65535, 257 * 7)
-    out = save_photo(Photo(values, bit_depth=16), tmp_path / "out.png", format="bmp")
+    out = save_photo(Photo(values, bit_depth=16), tmp_path / "out.bmp", format="bmp")
     with Image.open(out) as written:
         assert written.format == "BMP"
         pixels = np.asarray(written)
@@ -417,6 +420,23 @@ def test_one_bit_image(tmp_path):
         photo = load_photo(path)
         assert photo.is_grayscale and photo.bit_depth == 8
         np.testing.assert_array_equal(photo.pixels[..., 0], bits)
+
+
+def test_32_bit_integer_and_float_tiffs_become_16_bit_gray(tmp_path):
+    ramp = np.linspace(0.0, 1.0, 48 * 64, dtype=np.float32).reshape(48, 64)
+    Image.fromarray(ramp, "F").save(tmp_path / "f.tif")
+    photo = load_photo(tmp_path / "f.tif")
+    assert photo.is_grayscale and photo.bit_depth == 16 and not photo.notes
+    assert np.abs(photo.pixels[..., 0].astype(int) - np.rint(ramp * 65535)).max() <= 1
+
+    counts = np.arange(48 * 64, dtype=np.int32).reshape(48, 64) * 20  # fits 16 bits: kept
+    Image.fromarray(counts, "I").save(tmp_path / "i.tif")
+    np.testing.assert_array_equal(load_photo(tmp_path / "i.tif").pixels[..., 0], counts)
+    Image.fromarray(counts - 1000, "I").save(tmp_path / "neg.tif")  # does not fit: rescaled
+    photo = load_photo(tmp_path / "neg.tif")
+    assert photo.pixels.min() == 0 and photo.pixels.max() == 65535 and photo.notes
+    with Image.open(save_photo(photo, tmp_path / "out.tif")) as written:
+        assert written.mode == "I;16"
 
 
 def test_mpo_camera_jpeg_reads_as_jpeg(tmp_path):
@@ -563,6 +583,23 @@ def test_interrupted_write_keeps_previous_output_and_no_temp(tmp_path, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == ["out.tif"]
 
 
+def test_permission_errors_leave_nothing_behind(tmp_path, monkeypatch):
+    import engine.atomic
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch:  # a folder where no file may be created
+        patch.setattr(engine.atomic.tempfile, "mkstemp", denied)
+        with pytest.raises(ImageWriteError, match="permission denied"):
+            save_photo(Photo(rgb8()), tmp_path / "out.png")
+    with monkeypatch.context() as patch:  # a target locked by another program (Windows)
+        patch.setattr(engine.atomic.os, "replace", denied)
+        with pytest.raises(ImageWriteError, match="permission denied"):
+            save_photo(Photo(rgb8()), tmp_path / "out.png")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores permissions")
 def test_read_only_folder(tmp_path):
     folder = tmp_path / "locked"
@@ -579,6 +616,12 @@ def test_read_only_folder(tmp_path):
 def test_bad_save_arguments(tmp_path):
     with pytest.raises(ImageWriteError, match="cannot write 'gif'"):
         save_photo(Photo(rgb8()), tmp_path / "x.gif", format="gif")
+    with pytest.raises(ImageWriteError, match="says JPEG but PNG was asked for"):
+        save_photo(Photo(rgb8()), tmp_path / "x.jpg", format="png")
+    with pytest.raises(ImageWriteError, match="does not write GIF"):
+        save_photo(Photo(rgb8()), tmp_path / "x.gif")
+    assert save_photo(Photo(rgb8(), format="TIFF"), tmp_path / "x.out").read_bytes()[:2] == b"II"
+    (tmp_path / "x.out").unlink()
     with pytest.raises(ImageWriteError, match="quality"):
         save_photo(Photo(rgb8()), tmp_path / "x.jpg", quality=0)
     assert list(tmp_path.iterdir()) == []

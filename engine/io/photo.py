@@ -57,6 +57,24 @@ class Photo:
         ):
             raise ValueError("Photo.alpha must be H x W with the dtype of the pixels")
 
+    def __repr__(self) -> str:
+        kind = ("gray" if self.is_grayscale else "RGB") + (
+            "+alpha" if self.alpha is not None else ""
+        )
+        extras = [
+            label
+            for label, present in (
+                ("ICC", self.icc_profile),
+                ("EXIF", self.exif),
+                ("XMP", self.xmp),
+            )
+            if present
+        ]
+        return (
+            f"Photo({self.width}x{self.height} {kind} {self.bit_depth}-bit {self.format}, "
+            f"metadata={'+'.join(extras) or 'none'}, source={self.source})"
+        )
+
     @property
     def width(self) -> int:
         return int(self.pixels.shape[1])

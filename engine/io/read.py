@@ -77,6 +77,8 @@ def load_photo(
         except UnidentifiedImageError:
             raise ImageReadError(_unidentified(path, name)) from None
         except _DECODE_ERRORS as err:
+            if _riff_cut_short(path):
+                raise ImageReadError(f"{name}: {_TRUNCATED}") from None
             raise ImageReadError(_decode_failure(name, err)) from None
         with image:
             return _decode(image, path, name, limit, max_megapixels)
@@ -141,17 +143,21 @@ def _pillow_guard(limit_pixels: int) -> Iterator[None]:
                 ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS = saved
 
 
+def _megapixels(pixels: int) -> str:
+    value = pixels / 1e6
+    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+
+
 def _too_large(name: str, width: int, height: int, max_megapixels: float) -> str:
-    megapixels = width * height / 1e6
     return (
-        f"{name}: the image is {width}x{height} ({megapixels:.1f} megapixels), "
+        f"{name}: the image is {width}x{height} ({_megapixels(width * height)} megapixels), "
         f"more than the {max_megapixels:g} megapixel limit"
     )
 
 
 def _too_large_from_pillow(name: str, err: Exception, max_megapixels: float) -> str:
     found = re.search(r"\((\d+) pixels\)", str(err))
-    size = f" ({int(found.group(1)) / 1e6:.1f} megapixels)" if found else ""
+    size = f" ({_megapixels(int(found.group(1)))} megapixels)" if found else ""
     return f"{name}: the image is too large{size}, more than the {max_megapixels:g} megapixel limit"
 
 
@@ -205,6 +211,10 @@ def _unidentified(path: Path, name: str) -> str:
             head = fh.read(4096)
     except OSError as err:
         return f"{name}: cannot be read ({err.strerror or err})"
+    size = path.stat().st_size
+    tiff_ifd = int.from_bytes(head[4:8], "little" if head[:2] == b"II" else "big")
+    if (head[:4] in (b"II*\x00", b"MM\x00*") and tiff_ifd >= size) or _riff_cut_short(path):
+        return f"{name}: {_TRUNCATED}"
     known = _sniff(head)
     if known is None:
         # Any other format Pillow knows (ICO, TGA, PPM ...): name it, never decode it.
@@ -219,11 +229,23 @@ def _unidentified(path: Path, name: str) -> str:
         return f"{name}: {_RAW_ADVICE}"
     if known:
         return f"{name}: {known} files are not supported ({_READS}); export it as JPEG or TIFF"
-    if head.startswith(png.SIGNATURE) or head.startswith(b"\xff\xd8\xff"):
+    header = png.ihdr(head)
+    if header is not None and 0 in header[:2]:
+        return f"{name}: the image is {header[0]}x{header[1]} pixels: there is nothing to restore"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return (
+            f"{name}: this TIFF cannot be read (a TIFF variant Revive does not support, "
+            "or a damaged file); re-save it as a standard 8- or 16-bit RGB TIFF"
+        )
+    if head.startswith(_KNOWN_MAGIC) or head[8:12] == b"WEBP":
         return f"{name}: the image data is damaged and cannot be decoded"
     if _looks_like_text(head):
         return f"{name}: not an image (it is a text file); {_READS}"
     return f"{name}: not an image, or a format Revive cannot read ({_READS})"
+
+
+# Supported formats' first bytes: such a file that Pillow cannot open is damaged.
+_KNOWN_MAGIC = (png.SIGNATURE, b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8")
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -257,6 +279,7 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
         # deletes the orientation from this same Exif object.
         tiff_tags = image.getexif()
         exif_raw, orientation = exif_from_tiff_tags(tiff_tags), _tiff_orientation(tiff_tags)
+    _check_complete(image, source_format, path, name)
     try:
         if _needs_opencv(image, source_format, path):
             decoded = _decode_opencv(path, name, source_format, image)
@@ -266,6 +289,7 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
         raise
     except _DECODE_ERRORS as err:
         raise ImageReadError(_decode_failure(name, err)) from None
+    stated_orientation = orientation if source_format == "TIFF" else 1
     if source_format == "TIFF":
         if orientation != 1 and 0x0112 not in image.tag_v2:
             orientation = 1  # Pillow turned the TIFF upright itself while loading it
@@ -273,7 +297,7 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
         exif_raw = image.info.get("exif") or decoded.exif_chunk
         if isinstance(exif_raw, str):
             exif_raw = exif_raw.encode("latin-1")
-        orientation = read_orientation(exif_raw)
+        orientation = stated_orientation = read_orientation(exif_raw)
 
     icc = image.info.get("icc_profile") or None
     if decoded.icc_override is not None:
@@ -289,8 +313,12 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
     dpi = _dpi(image.info.get("dpi"))
     if source_format == "TIFF" and 282 not in image.tag_v2:
         dpi = None  # Pillow reports 1 dpi for TIFFs that state no resolution
-    if dpi and swaps_axes(orientation):
+    if dpi and swaps_axes(stated_orientation):
         dpi = (dpi[1], dpi[0])
+    if not pixels.flags.writeable:  # arrays that share Pillow's buffer are read-only
+        pixels = pixels.copy()
+    if alpha is not None and not alpha.flags.writeable:
+        alpha = alpha.copy()
     exif = reset_orientation(exif_raw) if exif_raw else None
     if exif_raw and exif is None:
         notes.append("the EXIF data is damaged and was left out")
@@ -360,7 +388,6 @@ def _decode_opencv(path: Path, name: str, fmt: str, image: Image.Image) -> _Deco
         except EOFError:
             raise ImageReadError(f"{name}: {_TRUNCATED}") from None
     elif fmt == "TIFF":
-        _check_tiff_extent(image, len(data), name)
         # OpenCV turns TIFFs by their orientation tag itself (and fails on the
         # quarter turns): hand it an upright-tagged copy, we apply the tag after.
         upright = reset_orientation(data)
@@ -384,6 +411,23 @@ def _decode_opencv(path: Path, name: str, fmt: str, image: Image.Image) -> _Deco
         ("LA" if alpha is not None else "L") if gray else ("RGBA" if alpha is not None else "RGB")
     )
     return _Decoded(array, alpha=alpha, gray=gray, mode=f"{mode};16", exif_chunk=exif_chunk)
+
+
+def _check_complete(image: Image.Image, fmt: str, path: Path, name: str) -> None:
+    """Catch files cut short before a decoder does (with a vaguer error, or noise on stderr)."""
+    size = path.stat().st_size
+    if fmt == "TIFF":
+        _check_tiff_extent(image, size, name)
+    elif fmt == "WEBP" and _riff_cut_short(path):
+        raise ImageReadError(f"{name}: {_TRUNCATED}")
+
+
+def _riff_cut_short(path: Path) -> bool:
+    """A WebP (RIFF) file shorter than its header says."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    declared = int.from_bytes(head[4:8], "little") + 8
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP" and declared > path.stat().st_size
 
 
 def _check_tiff_extent(image: Image.Image, size: int, name: str) -> None:

@@ -26,7 +26,13 @@ from PIL import Image
 from engine.atomic import atomic_path
 from engine.errors import ImageWriteError, ReviveError
 from engine.io import icc, png
-from engine.io.formats import format_for_suffix, normalize_format, output_format_for
+from engine.io.formats import (
+    FORMAT_SUFFIX,
+    READ_SUFFIXES,
+    format_for_suffix,
+    normalize_format,
+    output_format_for,
+)
 from engine.io.photo import Photo
 from engine.io.tiff import write_tiff
 
@@ -48,19 +54,14 @@ def save_photo(
     """Write ``photo`` to ``path`` atomically and return the path written.
 
     The format is ``format`` if given, else the one the suffix names, else the
-    photo's own (GIF -> PNG). Refuses (ImageWriteError) to write onto the
-    photo's source or any ``protected`` path, including through symbolic or
-    hard links. On any failure nothing is left behind.
+    photo's own (GIF -> PNG); a suffix naming another format is refused.
+    Refuses (ImageWriteError) to write onto the photo's source or any
+    ``protected`` path, including through symbolic or hard links. On any
+    failure nothing is left behind.
     """
     target = Path(path)
     name = target.name or str(target)
-    if format is not None:
-        try:
-            fmt = normalize_format(format)
-        except ValueError as err:
-            raise ImageWriteError(f"{name}: {err}") from None
-    else:
-        fmt = format_for_suffix(target.suffix) or output_format_for(photo.format)
+    fmt = _output_format(format, target, photo, name)
     if not 1 <= quality <= 100:
         raise ImageWriteError(f"{name}: quality must be between 1 and 100, not {quality}")
     for guarded in (photo.source, *protected):
@@ -90,6 +91,25 @@ def save_photo(
     except (ValueError, TypeError, cv2.error) as err:
         raise ImageWriteError(f"{name}: {fmt} could not encode this image ({err})") from None
     return target
+
+
+def _output_format(asked: str | None, target: Path, photo: Photo, name: str) -> str:
+    named = READ_SUFFIXES.get(target.suffix.lower())  # what the file name promises
+    if asked is None:
+        fmt = format_for_suffix(target.suffix) or output_format_for(photo.format)
+    else:
+        try:
+            fmt = normalize_format(asked)
+        except ValueError as err:
+            raise ImageWriteError(f"{name}: {err}") from None
+    if named is not None and named not in FORMAT_SUFFIX:
+        raise ImageWriteError(f"{name}: Revive does not write {named}; use a .png or .jpg name")
+    if named is not None and named != fmt:
+        raise ImageWriteError(
+            f"{name}: the file name says {named} but {fmt} was asked for; "
+            f"use the {FORMAT_SUFFIX[fmt]} extension"
+        )
+    return fmt
 
 
 def same_file(a: Path, b: Path) -> bool:
