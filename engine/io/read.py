@@ -387,7 +387,7 @@ def _decode_opencv(path: Path, name: str, fmt: str, image: Image.Image) -> _Deco
                     exif_chunk = payload
         except EOFError:
             raise ImageReadError(f"{name}: {_TRUNCATED}") from None
-    elif fmt == "TIFF":
+    elif fmt == "TIFF" and image.tag_v2.get(0x0112, 1) != 1:
         # OpenCV turns TIFFs by their orientation tag itself (and fails on the
         # quarter turns): hand it an upright-tagged copy, we apply the tag after.
         upright = reset_orientation(data)
