@@ -55,9 +55,18 @@ def main() -> None:
         times = time_forward(net, x, args.repeats)
         params = sum(p.numel() for p in net.parameters())
         out_side = x.shape[-1] * (4 if preset.family == "cagface" else 1)
-        rows.append((preset.name, f"{params / 1e6:.2f} M", f"{x.shape[-1]} -> {out_side}",
-                     f"{statistics.median(times) * 1000:.0f} ms"))
-    print(f"CPU, fp32 eager, {args.threads} threads, median of {args.repeats}, torch {torch.__version__}")
+        rows.append(
+            (
+                preset.name,
+                f"{params / 1e6:.2f} M",
+                f"{x.shape[-1]} -> {out_side}",
+                f"{statistics.median(times) * 1000:.0f} ms",
+            )
+        )
+    print(
+        f"CPU, fp32 eager, {args.threads} threads, median of {args.repeats}, "
+        f"torch {torch.__version__}"
+    )
     header = ("preset", "params", "input -> output px", "time / face")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))

@@ -11,13 +11,20 @@ import numpy as np
 import torch
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "sparnet-reference"
-OFFICIAL_PRESETS = ("sparnet_light_attn3d", "sparnet_x8_attn2d", "sparnethd_attn2d", "sparnethd_attn3d")
+OFFICIAL_PRESETS = (
+    "sparnet_light_attn3d",
+    "sparnet_x8_attn2d",
+    "sparnethd_attn2d",
+    "sparnethd_attn3d",
+)
 WEIGHT_SEED = 1234
 
 
 @cache
 def _maker():
-    spec = importlib.util.spec_from_file_location("make_state_dict", FIXTURES / "make_state_dict.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_state_dict", FIXTURES / "make_state_dict.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -47,7 +47,9 @@ def test_bad_import_is_one_line_without_traceback(tmp_path):
     bad.write_bytes(b"")
     proc = subprocess.run(
         [sys.executable, "-m", "engine", "models", "import", str(bad)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0

@@ -15,8 +15,14 @@ from engine.models.parsing import COMPONENT_NAMES, ComponentNet, ComponentSmooth
 from engine.models.sparnet import SPARNet
 
 TINY = {
-    "min_channels": 8, "max_channels": 16, "in_size": 32, "out_size": 32, "min_feat_size": 8,
-    "res_blocks": 2, "attention_channels": 8, "bottleneck_size": 16,
+    "min_channels": 8,
+    "max_channels": 16,
+    "in_size": 32,
+    "out_size": 32,
+    "min_feat_size": 8,
+    "res_blocks": 2,
+    "attention_channels": 8,
+    "bottleneck_size": 16,
 }
 
 
@@ -43,8 +49,9 @@ def test_scale_convs_halve_and_double():
 
 
 def test_fau_is_scale_plus_attention_times_features():
-    unit = FaceAttentionUnit(8, 16, "down", hourglass_depth=2, norm_type="none",
-                             attention_channels=8).eval()
+    unit = FaceAttentionUnit(
+        8, 16, "down", hourglass_depth=2, norm_type="none", attention_channels=8
+    ).eval()
     x = torch.randn(2, 8, 16, 16)
     maps: list[torch.Tensor] = []
     y = unit(x, maps)
@@ -55,7 +62,9 @@ def test_fau_is_scale_plus_attention_times_features():
 
 
 def test_3d_attention_is_averaged_over_channels_for_display():
-    unit = FaceAttentionUnit(8, 8, attention="spar3d", hourglass_depth=1, attention_channels=8).eval()
+    unit = FaceAttentionUnit(
+        8, 8, attention="spar3d", hourglass_depth=1, attention_channels=8
+    ).eval()
     x = torch.randn(1, 8, 8, 8)
     maps: list[torch.Tensor] = []
     unit(x, maps)
@@ -128,7 +137,9 @@ def test_cagface_one_stage_variant_and_stage2_initialisation():
     assert x4.shape == (1, 3, 32, 32) and x2 is None
     two = CAGFace(features=8, blocks=2)
     two.init_stage2_from_stage1()
-    for a, b in zip(two.stage1.backbone.parameters(), two.stage2.backbone.parameters(), strict=True):
+    for a, b in zip(
+        two.stage1.backbone.parameters(), two.stage2.backbone.parameters(), strict=True
+    ):
         assert torch.equal(a, b)
 
 

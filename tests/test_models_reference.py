@@ -62,10 +62,10 @@ def test_input_size_not_a_power_of_two(official_net):
     assert out.shape == (1, 3, 144, 144)
     assert torch.isfinite(out).all()
     sides = [m.shape[-1] for m in maps]
-    assert 144 // 2 ** net.down_steps in sides  # the bottleneck: 9 (HD) or 18 (x8)
+    assert 144 // 2**net.down_steps in sides  # the bottleneck: 9 (HD) or 18 (x8)
     for m in maps:
         assert m.shape[:2] == (1, 1)
-        assert 0.0 <= m.min().item() and m.max().item() <= 1.0
+        assert m.min().item() >= 0.0 and m.max().item() <= 1.0
     # Fully convolutional: the same weights on the centre 128 crop give a different
     # but same-shaped result, so nothing in the network is tied to 128.
     with torch.no_grad():
@@ -80,8 +80,14 @@ def test_parameter_count_is_what_the_layout_implies(name):
 
 def test_paper_parameter_counts_of_the_sparnet_family():
     # Paper 001: SPARNet about 10.5 M, SPARNetHD about 85.8 M parameters.
-    assert round(sum(p.numel() for p in create_model("sparnet_x8_attn2d").parameters()), -5) == 10_500_000
-    assert round(sum(p.numel() for p in create_model("sparnethd_attn2d").parameters()), -5) == 85_800_000
+    assert (
+        round(sum(p.numel() for p in create_model("sparnet_x8_attn2d").parameters()), -5)
+        == 10_500_000
+    )
+    assert (
+        round(sum(p.numel() for p in create_model("sparnethd_attn2d").parameters()), -5)
+        == 85_800_000
+    )
 
 
 def test_cagface_paper_preset_within_two_percent_of_table_1():

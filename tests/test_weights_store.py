@@ -23,8 +23,9 @@ from tests.reference import golden, reference_state_dict
 
 def test_round_trip_float16_keeps_integer_buffers(tmp_path):
     net = create_model("sparnet_light_attn3d")
-    manifest = save_weights(net.state_dict(), tmp_path, "light", "sparnet_light_attn3d",
-                            card={"steps": 3})
+    manifest = save_weights(
+        net.state_dict(), tmp_path, "light", "sparnet_light_attn3d", card={"steps": 3}
+    )
     info = read_manifest(manifest)
     assert info.preset == "sparnet_light_attn3d" and info.card == {"steps": 3}
     state = load_state_dict(info)
@@ -32,14 +33,17 @@ def test_round_trip_float16_keeps_integer_buffers(tmp_path):
     assert state["encoder.1.preact_func.0.norm.num_batches_tracked"].dtype == torch.long
     restored = load_model(info)
     for key, value in net.state_dict().items():
-        assert torch.allclose(restored.state_dict()[key].float(), value.float(), atol=1e-3, rtol=1e-3)
+        assert torch.allclose(
+            restored.state_dict()[key].float(), value.float(), atol=1e-3, rtol=1e-3
+        )
 
 
 def test_large_sets_are_sharded_below_the_limit(tmp_path):
     net = create_model("sparnet_x8_attn2d")  # 10.5 M params = 21 MB in float16
     limit = 4 * 1024 * 1024
-    info = read_manifest(save_weights(net.state_dict(), tmp_path, "x8", "sparnet_x8_attn2d",
-                                      shard_bytes=limit))
+    info = read_manifest(
+        save_weights(net.state_dict(), tmp_path, "x8", "sparnet_x8_attn2d", shard_bytes=limit)
+    )
     assert len(info.files) >= 5
     assert all(p.stat().st_size <= limit for p in info.shard_paths())  # header included
     assert info.files[0]["file"] == f"x8-00001-of-{len(info.files):05d}.safetensors"
@@ -134,4 +138,6 @@ def test_import_refuses_what_is_not_a_release(tmp_path, user_data_dir):
     torch.save({"conv.weight": torch.zeros(3, 3, 3, 3)}, other)
     with pytest.raises(WeightsError, match="not a Face-SPARNet release checkpoint"):
         import_official_checkpoint(other)
-    assert not (user_data_dir / "weights").exists() or not list((user_data_dir / "weights").iterdir())
+    assert not (user_data_dir / "weights").exists() or not list(
+        (user_data_dir / "weights").iterdir()
+    )

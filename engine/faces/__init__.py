@@ -1,0 +1,1 @@
+"""Faces: detection (MTCNN), alignment to a template, and seamless paste-back."""

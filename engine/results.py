@@ -1,0 +1,94 @@
+"""What a restoration returns: the photo and a structured record per face.
+
+Both front ends read these (the GUI shows thumbnails, attention maps and masks;
+the CLI writes faces, attention grids and a JSON report). ``to_report()`` gives the
+JSON-safe summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class AttentionMap:
+    """One Face Attention Unit's spatial map, for display.
+
+    ``stage`` is encoder / body / decoder; ``index`` the FAU's position in module
+    order; ``values`` an h x w float32 array in [0, 1] (3D attention already
+    averaged over channels); ``resolution`` its side in pixels.
+    """
+
+    stage: str
+    index: int
+    values: np.ndarray
+
+    @property
+    def resolution(self) -> int:
+        return int(self.values.shape[-1])
+
+    @property
+    def label(self) -> str:
+        return f"{self.stage} {self.index} · {self.resolution}px"
+
+
+@dataclass
+class FaceRecord:
+    """Everything known about one face of a restored photo."""
+
+    index: int
+    box: np.ndarray  # x0, y0, x1, y1 in input-photo pixels
+    landmarks: np.ndarray  # 5 x 2, input-photo pixels
+    score: float
+    crop_before: np.ndarray  # the network's input face, H x W x 3 uint8 RGB (aligned or region)
+    crop_after: np.ndarray  # the network's output face, H x W x 3 uint8 RGB
+    to_crop: np.ndarray  # 2x3 map: input-photo pixels -> crop pixels of crop_after
+    model: str  # preset name that restored it
+    attention: list[AttentionMap] | None = None  # on request only
+    masks: dict[str, np.ndarray] | None = None  # CAGFace components: hair / skin / other, [0, 1]
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    accepted: bool = True  # rejected faces are not pasted
+    strength: float = 1.0  # 0 = original, 1 = fully restored
+
+    def to_report(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "box": [round(float(v), 1) for v in self.box],
+            "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in self.landmarks],
+            "score": round(self.score, 4),
+            "model": self.model,
+            "accepted": self.accepted,
+            "strength": self.strength,
+            "crop_size": list(self.crop_after.shape[:2]),
+            "attention_maps": len(self.attention or []),
+            "masks": sorted(self.masks or {}),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+@dataclass
+class RestoreResult:
+    """A restored photo: output pixels, the faces, and how it went."""
+
+    image: (
+        np.ndarray
+    )  # output RGB pixels, dtype of the input (uint8 / uint16), H*scale x W*scale x 3
+    faces: list[FaceRecord]
+    scale: int
+    device: str
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. fell back to the CPU
+    alpha: np.ndarray | None = None  # the input's alpha, resized to the output
+
+    def to_report(self) -> dict[str, Any]:
+        return {
+            "size": [int(self.image.shape[1]), int(self.image.shape[0])],
+            "scale": self.scale,
+            "device": self.device,
+            "faces": [f.to_report() for f in self.faces],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "warnings": list(self.warnings),
+        }
