@@ -185,10 +185,9 @@ def _profile_for(photo: Photo, channels: int, name: str) -> bytes | None:
 
 
 def _pil_image(array: np.ndarray) -> Image.Image:
-    if array.dtype == np.uint16:
-        return Image.fromarray(np.ascontiguousarray(array[..., 0]))  # mode I;16
-    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[array.shape[2]]
-    return Image.fromarray(array[..., 0] if mode == "L" else array, mode=mode)
+    """Pillow infers the mode: I;16 (16-bit gray), L, LA, RGB or RGBA."""
+    plane = array[..., 0] if array.shape[2] == 1 else array
+    return Image.fromarray(np.ascontiguousarray(plane))
 
 
 def _check_side(array: np.ndarray, limit: int, fmt: str) -> None:
