@@ -8,8 +8,10 @@ frequencies can be matched to the original's (colour and shading stay the photo'
 only detail comes from the network). ``strength`` blends original and restored.
 
 Faces whose regions overlap are composited together, order-free: with weights
-``w_i = mask_i * strength_i`` the restored colour is ``sum w_i R_i / sum w_i`` and its
-opacity ``1 - prod(1 - w_i)``, so no face darkens or hides another. Everything works
+``w_i = mask_i * strength_i`` the restored colour is ``sum w_i R_i / sum w_i`` (a
+normalised mean, so overlaps are never darker or brighter than the faces) and its
+opacity ``max_i w_i`` (never less than any one face's, so one face's feathered edge
+crossing another face leaves no dip; and two faces at strength 0.5 stay at 0.5). Everything works
 on the faces' regions only, never on full-size float copies of the photo, which keeps
 a 50-megapixel photo within a few hundred megabytes.
 """
@@ -155,6 +157,26 @@ def _roi(item: PasteItem, scale: float, shape: tuple[int, int]) -> tuple[int, in
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
+def warped_mask(
+    item: PasteItem, scale: float, shape: tuple[int, int]
+) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The item's paste weight in output pixels: ((x0, y0, x1, y1), weights of that box).
+
+    For display (the GUI outlines the pasted region) and for measuring seams.
+    """
+    box = _roi(item, scale, shape)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    matrix = compose(
+        np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]]), crop_to_output(item.to_crop, scale)
+    )
+    weight = warp_affine(
+        item.mask.astype(np.float32), matrix, (x1 - x0, y1 - y0), cv2.BORDER_CONSTANT
+    )
+    return box, np.clip(weight, 0.0, 1.0) * np.float32(min(max(item.strength, 0.0), 1.0))
+
+
 def _clusters(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
     """Indices of boxes grouped into connected sets of overlapping boxes."""
     parent = list(range(len(boxes)))
@@ -217,7 +239,7 @@ def paste_faces(
         shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
         num = np.zeros((size[1], size[0], 3), np.float32)
         den = np.zeros((size[1], size[0]), np.float32)
-        keep = np.ones((size[1], size[0]), np.float32)
+        opacity = np.zeros((size[1], size[0]), np.float32)
         for i in group:
             it = kept[i]
             matrix = compose(shift, crop_to_output(it.to_crop, scale))
@@ -226,11 +248,10 @@ def paste_faces(
             weight = np.clip(weight, 0.0, 1.0) * np.float32(min(it.strength, 1.0))
             num += np.clip(face, 0.0, 1.0) * weight[..., None]
             den += weight
-            keep *= 1.0 - weight
+            np.maximum(opacity, weight, out=opacity)
         region = out[y0:y1, x0:x1].astype(np.float32) / np.float32(peak)
-        opacity = (1.0 - keep)[..., None]
         restored = num / np.maximum(den, 1e-6)[..., None]
-        blended = region + opacity * (restored - region)
+        blended = region + opacity[..., None] * (restored - region)
         if keep_chroma:
             delta = (blended - region) @ LUMA
             blended = region + delta[..., None]
