@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import os
 import threading
 import time
@@ -201,19 +202,41 @@ class Restorer:
         self.options = options or RestoreOptions()
         self.models = ModelCache()
         self._detectors: dict[tuple, FaceDetector] = {}
+        self._found: dict[tuple, list[DetectedFace]] = {}  # recent detections, oldest first
+        self._lock = threading.Lock()
 
     # -- pieces ---------------------------------------------------------------------------
+    @staticmethod
+    def _detector_key(o: RestoreOptions) -> tuple:
+        return (o.min_face_size, o.min_score, o.detect_max_side)
+
     def detector(self, options: RestoreOptions | None = None) -> FaceDetector:
         o = options or self.options
-        key = (o.min_face_size, o.min_score, o.detect_max_side)
+        key = self._detector_key(o)
         if key not in self._detectors:
             self._detectors[key] = FaceDetector(o.min_face_size, o.min_score, o.detect_max_side)
         return self._detectors[key]
 
     def detect(self, image: Any, options: RestoreOptions | None = None) -> list[DetectedFace]:
-        """The faces of a photo (a Photo, path or array), left to right."""
+        """The faces of a photo (a Photo, path or array), left to right.
+
+        The last few answers are remembered by the pixels' hash and the detector's
+        settings, so restoring the same photo again (another model, another scale)
+        does not search it again.
+        """
         o = options or self.options
-        return self.detector(o).detect(as_photo(image, o.max_megapixels).pixels)
+        pixels = np.ascontiguousarray(as_photo(image, o.max_megapixels).pixels)
+        digest = hashlib.blake2b(memoryview(pixels).cast("B"), digest_size=16).hexdigest()
+        key = (digest, pixels.shape, str(pixels.dtype), *self._detector_key(o))
+        with self._lock:
+            found = self._found.pop(key, None)
+        if found is None:
+            found = self.detector(o).detect(pixels)
+        with self._lock:
+            self._found[key] = found
+            while len(self._found) > 4:
+                self._found.pop(next(iter(self._found)))
+        return [dataclasses.replace(f) for f in found]
 
     def _engine(self, info: WeightsInfo, plan: ModelPlan, o: RestoreOptions) -> Engine:
         preset = get_preset(info.preset)
@@ -275,7 +298,7 @@ class Restorer:
 
         t = time.perf_counter()
         report(progress, "detect", 0, 1)
-        faces = self.detector(o).detect(photo.pixels)
+        faces = self.detect(photo, o)
         timings["detect"] = time.perf_counter() - t
         report(progress, "detect", 1, 1, f"{len(faces)} faces")
         if not faces and not o.allow_no_faces:

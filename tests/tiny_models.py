@@ -37,8 +37,17 @@ def install_tiny_weights(data_dir: Path, which: tuple[str, ...] = tuple(TINY)) -
 
 @contextlib.contextmanager
 def tiny_user_folder(folder: Path, which: tuple[str, ...] = tuple(TINY)) -> Iterator[Path]:
-    """Point REVIVE_DATA_DIR at ``folder`` holding the tiny sets, for a module's tests."""
+    """Point REVIVE_DATA_DIR at ``folder`` holding the tiny sets, for a module's tests.
+
+    Torch runs one thread meanwhile: tiny networks gain nothing from two, and on a
+    shared, busy CPU two OpenMP threads of many small ops can run 50x slower than one.
+    """
     install_tiny_weights(folder, which)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REVIVE_DATA_DIR", str(folder))
-        yield folder
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("REVIVE_DATA_DIR", str(folder))
+            yield folder
+    finally:
+        torch.set_num_threads(threads)

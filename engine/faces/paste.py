@@ -30,7 +30,7 @@ from .align import compose, invert_similarity, template_points, transform_points
 
 # Rec. 601 luma weights: the "luminance" of the keep-chroma mode.
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-DEFAULT_FEATHER = 0.04  # Gaussian sigma of the mask edge, as a fraction of the crop side
+DEFAULT_FEATHER = 0.03  # Gaussian sigma of the mask edge, as a fraction of the crop side
 
 
 def face_ellipse(template: str | None, size: int) -> tuple[float, float, float, float]:
