@@ -224,10 +224,14 @@ class Restorer:
         return (o.min_face_size, o.min_score, o.detect_max_side)
 
     def detector(self, options: RestoreOptions | None = None) -> FaceDetector:
+        """MTCNN with these thresholds; on the GPU when the restoration runs there."""
         o = options or self.options
-        key = self._detector_key(o)
+        device = "cuda" if resolve_device(o.device).type == "cuda" else "cpu"
+        key = (*self._detector_key(o), device)
         if key not in self._detectors:
-            self._detectors[key] = FaceDetector(o.min_face_size, o.min_score, o.detect_max_side)
+            self._detectors[key] = FaceDetector(
+                o.min_face_size, o.min_score, o.detect_max_side, device=device
+            )
         return self._detectors[key]
 
     def detect(self, image: Any, options: RestoreOptions | None = None) -> list[DetectedFace]:
