@@ -41,7 +41,7 @@ from .model_choice import ModelPlan, plan_models
 from .models import get_preset
 from .models.sparnet import SPARNet
 from .optimize import prepare_for_inference
-from .progress import CancelToken, ProgressCallback, check, report
+from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 from .restorers import (
     CAGFaceEngine,
     Engine,
@@ -388,13 +388,24 @@ class Restorer:
 
         t = time.perf_counter()
         outputs: list[RestoredFace | None] = [None] * len(faces)
+        progress, offset = run.progress, 0
         for engine in (main, tiny):
             mine = [i for i, (e, _) in enumerate(prepared) if e is engine]
             if engine is None or not mine:
                 continue
+
+            def counted(event: ProgressEvent, offset: int = offset) -> None:
+                if progress is not None:  # one count over both engines' faces
+                    progress(
+                        ProgressEvent("restore", offset + event.done, len(faces), event.message)
+                    )
+
+            run.progress = counted
             outs = engine.restore([prepared[i][1] for i in mine], run)
             for i, out in zip(mine, outs, strict=True):
                 outputs[i] = out
+            offset += len(mine)
+        run.progress = progress
         timings["network"] = time.perf_counter() - t
 
         records = []

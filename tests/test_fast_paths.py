@@ -149,7 +149,8 @@ def test_subpixel_up_convolution_is_the_same_layer(norm, size):
     with torch.inference_mode():
         expected, got = layer(x), SubpixelUpConv(layer)(x)
     assert got.shape == (2, 5, 2 * size[0], 2 * size[1])
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    # InstanceNorm over a 2x2 map divides by a tiny deviation: allow its rounding.
+    torch.testing.assert_close(got, expected, atol=1e-4 if norm == "in" else 1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("preset", ["sparnethd_tiny", "sparnet_x8_tiny"])

@@ -100,7 +100,12 @@ def test_alpha_is_carried_and_scaled(restorer, group):
 
 def test_tiny_faces_go_to_sparnet_x8(restorer, group):
     # Eye distances here are ~39 px: call faces below 40 px "tiny" to send them to x8.
-    result = restorer.restore(group, RestoreOptions(**FAST, tiny_face_eye_distance=40.0))
+    events = []
+    result = restorer.restore(
+        group, RestoreOptions(**FAST, tiny_face_eye_distance=40.0), progress=events.append
+    )
+    counts = [(e.done, e.total) for e in events if e.stage == "restore"]
+    assert counts[-1] == (3, 3) and counts == sorted(counts)  # one count over both engines
     models = [f.model for f in result.faces]
     tiny = [f for f in result.faces if f.model == "sparnet_x8_tiny"]
     assert tiny and len(tiny) < 3, models  # both engines ran in one photo
