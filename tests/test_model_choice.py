@@ -1,0 +1,50 @@
+"""``--model``: which installed weights restore a photo, and the one-line errors when none do."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import WeightsError
+from engine.model_choice import plan_models
+from tests.tiny_models import install_tiny_weights
+
+
+def test_nothing_installed_says_how_to_get_weights(user_data_dir):
+    with pytest.raises(WeightsError) as err:
+        plan_models("auto")
+    message = str(err.value)
+    assert "revive models import" in message and "revive train" in message
+    assert "\n" not in message
+
+
+def test_auto_uses_sparnethd_and_x8_for_tiny_faces(user_data_dir):
+    install_tiny_weights(user_data_dir, ("x8",))
+    only_x8 = plan_models("auto")
+    assert only_x8.main.preset == "sparnet_x8_tiny" and only_x8.tiny is None
+    install_tiny_weights(user_data_dir, ("hd",))
+    both = plan_models("auto")
+    assert both.main.preset == "sparnethd_tiny" and both.tiny.preset == "sparnet_x8_tiny"
+    assert plan_models("sparnethd").tiny is None
+    assert plan_models("sparnet").main.preset == "sparnet_x8_tiny"
+
+
+def test_families_presets_and_weight_names(user_data_dir):
+    install_tiny_weights(user_data_dir, ("hd", "cagface", "components"))
+    with pytest.raises(WeightsError, match="no SPARNet x8"):
+        plan_models("sparnet")
+    cag = plan_models("cagface")
+    assert cag.family == "cagface" and cag.components.preset == "components_tiny"
+    assert plan_models("sparnethd_tiny").main.name == "test-sparnethd_tiny"
+    assert plan_models("test-sparnethd_tiny").main.preset == "sparnethd_tiny"
+    with pytest.raises(WeightsError, match="no weights are installed for model 'sparnet_x8_lite'"):
+        plan_models("sparnet_x8_lite")
+    with pytest.raises(WeightsError, match="not a face restoration model"):
+        plan_models("components_tiny")
+    with pytest.raises(WeightsError, match="unknown model 'gfpgan'"):
+        plan_models("gfpgan")
+
+
+def test_cagface_without_the_component_network(user_data_dir):
+    install_tiny_weights(user_data_dir, ("cagface",))
+    with pytest.raises(WeightsError, match="component network"):
+        plan_models("cagface")
