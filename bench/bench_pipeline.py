@@ -10,10 +10,12 @@ per-user folder: timings do not depend on their values. It is a benchmark, not a
 nothing is asserted; read the table.
 
 Configurations:
-  fp32 eager  one face per call, torch.no_grad, the modules as trained, NCHW, fp32
-  fast        batched faces, inference_mode, BatchNorm folded (SPARNet x8, component
-              net), sub-pixel up-convolutions (engine.optimize), channels-last and fp16
-              autocast on CUDA, optional torch.compile
+  fp32 eager  one face per call on all torch threads, torch.no_grad, the modules as
+              trained, NCHW, fp32
+  fast        inference_mode, BatchNorm folded (SPARNet x8, component net), sub-pixel
+              up-convolutions (engine.optimize); CPU: one face per thread, as many
+              faces at once as threads; CUDA: batched faces, channels-last, fp16
+              autocast; optional torch.compile
 
 ``--megapixels-test 50`` also enlarges the photo to ~50 megapixels (Lanczos, in a
 temporary folder; never kept) and restores it in a subprocess, reporting its peak memory.
@@ -57,6 +59,7 @@ def _configs(device: str, compile_: bool) -> dict[str, dict]:
             "inference_mode": False,
             "fold_batchnorm": False,
             "subpixel_upconv": False,
+            "cpu_workers": 1,
             "channels_last": False,
             "precision": "fp32",
         },
@@ -65,6 +68,7 @@ def _configs(device: str, compile_: bool) -> dict[str, dict]:
             "inference_mode": True,
             "fold_batchnorm": True,
             "subpixel_upconv": True,
+            "cpu_workers": 0,
             "channels_last": cuda,
             "precision": "auto",
             "compile": compile_,

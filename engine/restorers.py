@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import cv2
@@ -51,6 +52,7 @@ class RunSettings:
     masks: bool = True
     channels_last: bool = False
     inference_mode: bool = True
+    cpu_workers: int = 1  # CPU: faces restored at once, one torch thread each
     tile_size: int = 128
     tile_overlap: int = 16
     tile_fallback: OomFallback | None = None  # CAGFace tiles, shrinking on out-of-memory
@@ -183,6 +185,8 @@ class SparnetHDEngine(Engine):
         return out
 
     def restore(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
+        if run.fallback.device.type == "cpu" and run.cpu_workers > 1 and len(faces) > 1:
+            return self._restore_in_parallel(faces, run)
         results: list[RestoredFace] = []
         while len(results) < len(faces):
             check(run.cancel)
@@ -194,6 +198,47 @@ class SparnetHDEngine(Engine):
             results.extend(run.fallback.run(step))
             report(run.progress, "restore", len(results), len(faces), self.preset.name)
         return results
+
+    def _restore_in_parallel(
+        self, faces: list[PreparedFace], run: RunSettings
+    ) -> list[RestoredFace]:
+        """CPU: several faces at once, one thread each, instead of one face on all threads.
+
+        Torch's intra-op threads meet at a barrier after every operation; SPARNet runs
+        hundreds of mid-sized operations per face, so when another program holds a core
+        every barrier waits for a descheduled thread (measured here: 12 s per face on two
+        threads vs 2 s on one). Faces are independent: giving each worker one whole face
+        needs no barrier and uses every core.
+        """
+        device = run.fallback.device
+        self.model(device)  # load once, before the workers ask for it
+        size = run.fallback.size
+        chunks = [faces[i : i + size] for i in range(0, len(faces), size)]
+        outputs: list[list[RestoredFace] | None] = [None] * len(chunks)
+
+        def work(chunk: list[PreparedFace]) -> list[RestoredFace]:
+            check(run.cancel)
+            return self._forward(chunk, device, run)
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        done = 0
+        try:
+            with ThreadPoolExecutor(run.cpu_workers, thread_name_prefix="revive-face") as pool:
+                futures = {pool.submit(work, chunk): k for k, chunk in enumerate(chunks)}
+                try:
+                    for future in as_completed(futures):
+                        k = futures[future]
+                        outputs[k] = future.result()
+                        done += len(chunks[k])
+                        report(run.progress, "restore", done, len(faces), self.preset.name)
+                        check(run.cancel)
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+        finally:
+            torch.set_num_threads(threads)
+        return [face for chunk in outputs for face in (chunk or [])]
 
 
 class SparnetX8Engine(SparnetHDEngine):

@@ -172,3 +172,23 @@ def test_missing_weights_are_one_clear_line(tmp_path, monkeypatch, group):
     monkeypatch.setenv("REVIVE_DATA_DIR", str(tmp_path / "parts"))
     with pytest.raises(WeightsError, match="component network"):
         Restorer().restore(group, RestoreOptions(model="cagface"))
+
+
+def test_faces_in_parallel_on_the_cpu_give_the_same_photo(restorer, group):
+    one = restorer.restore(group, RestoreOptions(**FAST, batch_size=1, cpu_workers=1))
+    two = restorer.restore(group, RestoreOptions(**FAST, batch_size=1, cpu_workers=2))
+    assert [f.model for f in two.faces] == [f.model for f in one.faces]
+    assert np.abs(two.image.astype(int) - one.image).max() <= 1
+    token = CancelToken()
+
+    def progress(event):
+        if event.stage == "restore":
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        restorer.restore(
+            group,
+            RestoreOptions(**FAST, batch_size=1, cpu_workers=2),
+            progress=progress,
+            cancel=token,
+        )
