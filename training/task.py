@@ -133,6 +133,8 @@ class Task:
         for name, ema in self.emas.items():
             tensors.update(module_tensors(f"ema.{name}", ema.shadow))
         for name, opt in self.optimizers.items():
+            if not self.config.checkpoint_optimizer:
+                break  # weights-only checkpoint: small, resumes with fresh Adam moments
             t, m = optimizer_to_flat(f"opt.{name}", opt)
             tensors.update(t)
             meta["optimizers"][name] = m
@@ -150,6 +152,9 @@ class Task:
         for name, ema in self.emas.items():
             load_module(f"ema.{name}", ema.shadow, tensors)
         for name, opt in self.optimizers.items():
+            if name not in meta["optimizers"]:
+                self.notes.append(f"checkpoint has no optimiser state for {name}: fresh moments")
+                continue
             optimizer_from_flat(f"opt.{name}", opt, tensors, meta["optimizers"][name])
         if self.rt.scaler is not None and "scaler" in meta:
             self.rt.scaler.load_state_dict(meta["scaler"])
