@@ -98,9 +98,10 @@ def _train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_train)
 
 
-def _evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
-    from .evaluate import ALL_METRICS
+ALL_METRICS = ("psnr", "ssim", "msssim", "lpips", "fid", "identity", "landmarks")
 
+
+def _evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "evaluate", help="measure weights (PSNR/SSIM on Y, ...) beside the bicubic baseline"
     )
@@ -241,7 +242,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import ALL_METRICS, EvalOptions, evaluate, write_report
+    from .evaluate import EvalOptions, evaluate, write_report
 
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     if unknown := [m for m in metrics if m not in ALL_METRICS]:
