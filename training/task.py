@@ -106,6 +106,10 @@ class Task:
         names = trainable if trainable is not None else tuple(self.optimizers)
         for name in names:
             net = self.nets[name]
+            if self.rt.distributed and self.rt.device.type == "cuda":
+                # one set of BatchNorm statistics over all GPUs (same Parameter objects,
+                # so optimisers and EMA copies keep pointing at the right tensors)
+                net = self.nets[name] = nn.SyncBatchNorm.convert_sync_batchnorm(net)
             if self.rt.distributed:
                 from torch.nn.parallel import DistributedDataParallel as DDP
 
