@@ -14,7 +14,17 @@ os.environ["REVIVE_DATA_DIR"] = tempfile.mkdtemp(prefix="revive-test-data-")
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
-SHARED_DATA = Path(os.environ.get("REVIVE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def _find_shared_data() -> Path:
+    """../shared/data beside the checkout; REVIVE_SHARED_DATA overrides it."""
+    candidates = [REPO.parent / "shared" / "data", Path("/work/shared/data")]
+    if os.environ.get("REVIVE_SHARED_DATA"):
+        candidates.insert(0, Path(os.environ["REVIVE_SHARED_DATA"]))
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SHARED_DATA = _find_shared_data()
 
 
 def shared_path(*parts: str) -> Path:

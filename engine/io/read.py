@@ -1,0 +1,230 @@
+"""load_photo: any supported file -> an upright Photo, or one clear ImageReadError line.
+
+Pillow reads headers and metadata for every format and decodes the pixels,
+except where it would lose bits (16-bit colour PNG and TIFF): those pixels
+come from OpenCV's ``IMREAD_UNCHANGED``. The size limit is checked on the
+header, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from engine.errors import ImageReadError
+from engine.io.decode import decode_opencv, decode_pillow, needs_opencv
+from engine.io.diagnose import (
+    RAW_ADVICE,
+    TRUNCATED,
+    check_complete,
+    check_file,
+    decode_failure,
+    riff_cut_short,
+    too_large,
+    too_large_from_pillow,
+    unidentified,
+)
+from engine.io.exif import (
+    apply_orientation,
+    exif_from_tiff_tags,
+    read_orientation,
+    reset_orientation,
+    swaps_axes,
+)
+from engine.io.formats import PILLOW_OPEN_FORMATS, RAW_SUFFIXES
+from engine.io.photo import DEFAULT_MAX_MEGAPIXELS, MIN_SIDE_PX, Photo
+
+_PIL_GLOBALS = threading.Lock()
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    MemoryError,
+    cv2.error,
+    Image.DecompressionBombError,
+)
+
+
+def load_photo(
+    path: str | os.PathLike[str], *, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS
+) -> Photo:
+    """Read a photo; EXIF orientation applied, metadata kept for ``save_photo``.
+
+    Raises ImageReadError (one line, starting with the file name) for a missing,
+    empty, truncated, damaged, degenerate, too large or unsupported file. The
+    file is only ever opened for reading.
+    """
+    path = Path(path)
+    name = path.name or str(path)
+    check_file(path, name)
+    if path.suffix.lower() in RAW_SUFFIXES:
+        raise ImageReadError(f"{name}: {RAW_ADVICE}")
+    limit = int(max_megapixels * 1_000_000)
+    with _pillow_guard(limit):
+        try:
+            image = Image.open(path, formats=PILLOW_OPEN_FORMATS)
+        except Image.DecompressionBombError as err:
+            raise ImageReadError(too_large_from_pillow(name, err, max_megapixels)) from None
+        except UnidentifiedImageError:
+            raise ImageReadError(unidentified(path, name)) from None
+        except _DECODE_ERRORS as err:
+            if riff_cut_short(path):
+                raise ImageReadError(f"{name}: {TRUNCATED}") from None
+            raise ImageReadError(decode_failure(name, err)) from None
+        with image:
+            return _decode(image, path, name, limit, max_megapixels)
+
+
+@contextlib.contextmanager
+def _pillow_guard(limit_pixels: int) -> Iterator[None]:
+    """Pillow settings for one read: truncated files are errors, our own size limit rules.
+
+    Pillow's globals are only touched (under a lock) when they differ from what
+    a faithful read needs, so concurrent loads normally run in parallel.
+    """
+    with warnings.catch_warnings():
+        # Pillow warns about odd EXIF and about large images; neither should
+        # reach the terminal (the size limit is ours, checked on the header).
+        warnings.simplefilter("ignore")
+        bomb_limit = Image.MAX_IMAGE_PIXELS
+        needs_change = ImageFile.LOAD_TRUNCATED_IMAGES or (
+            bomb_limit is not None and limit_pixels > bomb_limit
+        )
+        if not needs_change:
+            yield
+            return
+        with _PIL_GLOBALS:
+            saved = ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
+            if bomb_limit is not None and limit_pixels > bomb_limit:
+                Image.MAX_IMAGE_PIXELS = limit_pixels
+            try:
+                yield
+            finally:
+                ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS = saved
+
+
+def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixels: float) -> Photo:
+    source_format = {"MPO": "JPEG", "DIB": "BMP"}.get(image.format or "", image.format or "")
+    width, height = image.size
+    if width * height > limit:
+        raise ImageReadError(too_large(name, width, height, max_megapixels))
+    if width < MIN_SIDE_PX or height < MIN_SIDE_PX:
+        raise ImageReadError(
+            f"{name}: the image is only {width}x{height} pixels, too small to restore "
+            f"(at least {MIN_SIDE_PX}x{MIN_SIDE_PX} needed)"
+        )
+    notes: list[str] = []
+    frames = int(getattr(image, "n_frames", 1) or 1)
+    if frames > 1 and source_format in ("GIF", "TIFF"):
+        what = "frame of the animation" if source_format == "GIF" else "page"
+        notes.append(f"only the first {what} of {frames} is read")
+    if source_format == "TIFF" and 50706 in image.tag_v2:  # DNGVersion
+        raise ImageReadError(f"{name}: {RAW_ADVICE}")
+
+    if source_format == "TIFF":
+        # Read before decoding: Pillow rotates TIFFs itself while loading and then
+        # deletes the orientation from this same Exif object.
+        tiff_tags = image.getexif()
+        exif_raw, orientation = exif_from_tiff_tags(tiff_tags), _tiff_orientation(tiff_tags)
+    check_complete(image, source_format, path, name)
+    try:
+        if needs_opencv(image, source_format, path):
+            decoded = decode_opencv(path, name, source_format, image)
+        else:
+            decoded = decode_pillow(image, name, notes)
+    except ImageReadError:
+        raise
+    except _DECODE_ERRORS as err:
+        raise ImageReadError(decode_failure(name, err)) from None
+    stated_orientation = orientation if source_format == "TIFF" else 1
+    if source_format == "TIFF":
+        if orientation != 1 and 0x0112 not in image.tag_v2:
+            orientation = 1  # Pillow turned the TIFF upright itself while loading it
+    else:
+        exif_raw = image.info.get("exif") or decoded.exif_chunk
+        if isinstance(exif_raw, str):
+            exif_raw = exif_raw.encode("latin-1")
+        orientation = stated_orientation = read_orientation(exif_raw)
+
+    icc = image.info.get("icc_profile") or None
+    if decoded.icc_override is not None:
+        icc = decoded.icc_override or None
+    notes.extend(decoded.notes)
+
+    gray, pixels, alpha = decoded.gray, decoded.pixels, decoded.alpha
+    pixels = apply_orientation(pixels, orientation)
+    if alpha is not None:
+        alpha = apply_orientation(alpha, orientation)
+    if gray:
+        pixels = np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
+    dpi = _dpi(image.info.get("dpi"))
+    if source_format == "TIFF" and 282 not in image.tag_v2:
+        dpi = None  # Pillow reports 1 dpi for TIFFs that state no resolution
+    if dpi and swaps_axes(stated_orientation):
+        dpi = (dpi[1], dpi[0])
+    if not pixels.flags.writeable:  # arrays that share Pillow's buffer are read-only
+        pixels = pixels.copy()
+    if alpha is not None and not alpha.flags.writeable:
+        alpha = alpha.copy()
+    exif = reset_orientation(exif_raw) if exif_raw else None
+    if exif_raw and exif is None:
+        notes.append("the EXIF data is damaged and was left out")
+    return Photo(
+        pixels=pixels,
+        alpha=alpha,
+        bit_depth=decoded.bit_depth,
+        is_grayscale=gray,
+        icc_profile=icc,
+        exif=exif,
+        format=source_format,
+        source=path,
+        xmp=_xmp_upright(image.info.get("xmp")),
+        dpi=dpi,
+        mode=decoded.mode,
+        frames=frames,
+        notes=notes,
+    )
+
+
+def _tiff_orientation(tags: Image.Exif) -> int:
+    value = tags.get(0x0112, 1)
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+_XMP_ORIENTATION = (
+    re.compile(rb'(tiff:Orientation=")[1-8](")'),
+    re.compile(rb"(<tiff:Orientation>)[1-8](</tiff:Orientation>)"),
+)
+
+
+def _xmp_upright(xmp: bytes | str | None) -> bytes | None:
+    """XMP packet with its orientation (if any) reset to 1, like the EXIF one."""
+    if not xmp:
+        return None
+    data = xmp.encode("utf-8") if isinstance(xmp, str) else bytes(xmp)
+    for pattern in _XMP_ORIENTATION:
+        data = pattern.sub(rb"\g<1>1\g<2>", data)
+    return data
+
+
+def _dpi(value: object) -> tuple[float, float] | None:
+    try:
+        x, y = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if x > 0 and y > 0 else None
