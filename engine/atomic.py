@@ -23,11 +23,26 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _final_mode(target))
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def _final_mode(target: Path) -> int:
+    """The mode a plain ``open(target, "w")`` would give: the old file's, else 0666 - umask.
+
+    ``mkstemp`` creates its file readable by the owner alone; without this, every
+    output would end up private to its writer.
+    """
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def write_bytes_atomic(target: str | os.PathLike[str], data: bytes) -> None:
