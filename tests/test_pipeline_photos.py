@@ -170,6 +170,7 @@ def test_missing_weights_are_one_clear_line(tmp_path, monkeypatch, group):
     assert "\n" not in str(err.value)
     install_tiny_weights(tmp_path / "parts", ("cagface",))
     monkeypatch.setenv("REVIVE_DATA_DIR", str(tmp_path / "parts"))
+    monkeypatch.setenv("REVIVE_RESOURCES", str(tmp_path / "no-shipped-weights"))
     with pytest.raises(WeightsError, match="component network"):
         Restorer().restore(group, RestoreOptions(model="cagface"))
 
