@@ -48,7 +48,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rows = []
     for preset in list_presets():
-        if preset.family == "discriminator" or (args.only and preset.name not in args.only):
+        if preset.family == "discriminator" or "test" in preset.tags:
+            continue
+        if args.only and preset.name not in args.only:
             continue
         net = create_model(preset.name)
         x, _ = native_input(preset)
