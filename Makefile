@@ -29,6 +29,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_models.py
+	$(PY) bench/bench_pipeline.py
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache
