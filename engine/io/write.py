@@ -1,0 +1,321 @@
+"""save_photo: write a Photo atomically, in the input's format, never over an input.
+
+What a photographer gets (see README "Image formats"):
+- same format, bit depth, gray/colour and alpha as the input where the format
+  can hold them; ICC profile, EXIF (date taken, camera) and XMP carried over;
+- JPEG cannot hold alpha: an RGBA photo saved as JPEG is flattened on white;
+- JPEG, WebP and BMP hold 8 bits only: a 16-bit photo is rounded to 8 bits;
+- WebP has no gray mode (gray is written as RGB); BMP holds no metadata.
+Each such change is logged on the ``engine.io`` logger.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from engine.atomic import atomic_path
+from engine.errors import ImageWriteError, ReviveError
+from engine.io import icc, png
+from engine.io.formats import (
+    FORMAT_SUFFIX,
+    READ_SUFFIXES,
+    format_for_suffix,
+    normalize_format,
+    output_format_for,
+)
+from engine.io.photo import Photo
+from engine.io.tiff import write_tiff
+
+log = logging.getLogger("engine.io")
+
+_JPEG_MAX_SIDE = 65_500
+_WEBP_MAX_SIDE = 16_383
+_JPEG_MAX_EXIF = 65_533
+
+
+def save_photo(
+    photo: Photo,
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    quality: int = 95,
+    protected: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write ``photo`` to ``path`` atomically and return the path written.
+
+    The format is ``format`` if given, else the one the suffix names, else the
+    photo's own (GIF -> PNG); a suffix naming another format is refused.
+    Refuses (ImageWriteError) to write onto the photo's source or any
+    ``protected`` path, including through symbolic or hard links. On any
+    failure nothing is left behind.
+    """
+    target = Path(path)
+    name = target.name or str(target)
+    fmt = _output_format(format, target, photo, name)
+    if not 1 <= quality <= 100:
+        raise ImageWriteError(f"{name}: quality must be between 1 and 100, not {quality}")
+    for guarded in (photo.source, *protected):
+        if guarded is not None and same_file(target, Path(guarded)):
+            raise ImageWriteError(
+                f"{name}: refusing to overwrite the input photo {Path(guarded).name}; "
+                "choose another output name or folder"
+            )
+    if target.is_dir():
+        raise ImageWriteError(f"{name}: is a folder; give a file name for the output")
+
+    writer = _WRITERS[fmt]
+    try:
+        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+            writer(fh, photo, quality, name)
+    except ReviveError:
+        raise
+    except PermissionError:
+        raise ImageWriteError(
+            f"{name}: cannot write into {target.parent} (permission denied)"
+        ) from None
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise ImageWriteError(f"{name}: the disk is full") from None
+        reason = err.strerror or str(err) or type(err).__name__
+        raise ImageWriteError(f"{name}: could not be written ({reason})") from None
+    except (ValueError, TypeError, cv2.error) as err:
+        raise ImageWriteError(f"{name}: {fmt} could not encode this image ({err})") from None
+    return target
+
+
+def _output_format(asked: str | None, target: Path, photo: Photo, name: str) -> str:
+    named = READ_SUFFIXES.get(target.suffix.lower())  # what the file name promises
+    if asked is None:
+        fmt = format_for_suffix(target.suffix) or output_format_for(photo.format)
+    else:
+        try:
+            fmt = normalize_format(asked)
+        except ValueError as err:
+            raise ImageWriteError(f"{name}: {err}") from None
+    if named is not None and named not in FORMAT_SUFFIX:
+        raise ImageWriteError(f"{name}: Revive does not write {named}; use a .png or .jpg name")
+    if named is not None and named != fmt:
+        raise ImageWriteError(
+            f"{name}: the file name says {named} but {fmt} was asked for; "
+            f"use the {FORMAT_SUFFIX[fmt]} extension"
+        )
+    return fmt
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (links, case-insensitive disks, ``..``)."""
+    try:
+        if os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass  # one of them does not exist (yet)
+    try:
+        ra, rb = a.resolve(), b.resolve()
+    except (OSError, RuntimeError):
+        ra, rb = a.absolute(), b.absolute()
+    return os.path.normcase(ra) == os.path.normcase(rb)
+
+
+# ---------------------------------------------------------------- pixel layout
+
+
+def _note(name: str, text: str) -> None:
+    log.warning("%s: %s", name, text)
+
+
+def _layout(
+    photo: Photo, name: str, *, gray_ok: bool, alpha_ok: bool, bits16_ok: bool, fmt: str
+) -> np.ndarray:
+    """H x W x C array (C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) the format can hold."""
+    pixels, alpha = photo.pixels, photo.alpha
+    if alpha is not None and not alpha_ok:
+        pixels = _flatten_on_white(pixels, alpha, photo.max_value)
+        alpha = None
+        _note(name, f"{fmt} cannot hold transparency: flattened on white")
+    if photo.bit_depth == 16 and not bits16_ok:
+        pixels = _to_8bit(pixels)
+        alpha = None if alpha is None else _to_8bit(alpha)
+        _note(name, f"{fmt} holds 8 bits per channel: saved at 8 bits")
+    planes = [_gray(pixels)[..., None]] if photo.is_grayscale and gray_ok else [pixels]
+    if photo.is_grayscale and not gray_ok:
+        _note(name, f"{fmt} has no gray mode: saved as RGB")
+    if alpha is not None:
+        planes.append(alpha[..., None])
+    return planes[0] if len(planes) == 1 else np.concatenate(planes, axis=2)
+
+
+def _gray(pixels: np.ndarray) -> np.ndarray:
+    """One channel: the shared value when the channels agree, else Rec. 601 luma."""
+    red = pixels[..., 0]
+    if np.array_equal(red, pixels[..., 1]) and np.array_equal(red, pixels[..., 2]):
+        return np.ascontiguousarray(red)
+    return cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
+
+
+def _to_8bit(array: np.ndarray) -> np.ndarray:
+    return ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _flatten_on_white(pixels: np.ndarray, alpha: np.ndarray, top: int) -> np.ndarray:
+    weight = alpha.astype(np.float32)[..., None] / np.float32(top)
+    flat = pixels.astype(np.float32) * weight + np.float32(top) * (1.0 - weight)
+    return np.rint(flat).astype(pixels.dtype)
+
+
+def _profile_for(photo: Photo, channels: int, name: str) -> bytes | None:
+    """The photo's ICC profile if it describes this pixel layout; else none, with a note."""
+    profile = photo.icc_profile
+    if not profile:
+        return None
+    colour_channels = 1 if channels in (1, 2) else 3
+    if icc.fits(profile, colour_channels):
+        return profile
+    _note(name, f"the {icc.colour_space(profile)} colour profile does not fit the output: left out")
+    return None
+
+
+def _pil_image(array: np.ndarray) -> Image.Image:
+    if array.dtype == np.uint16:
+        return Image.fromarray(np.ascontiguousarray(array[..., 0]))  # mode I;16
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[array.shape[2]]
+    return Image.fromarray(array[..., 0] if mode == "L" else array, mode=mode)
+
+
+def _check_side(array: np.ndarray, limit: int, fmt: str) -> None:
+    height, width = array.shape[:2]
+    if max(height, width) > limit:
+        raise ValueError(
+            f"it holds at most {limit} pixels on a side and this image is {width}x{height}; "
+            "save it as PNG or TIFF"
+        )
+
+
+# ---------------------------------------------------------------- one writer per format
+
+
+def _write_jpeg(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
+    array = _layout(photo, name, gray_ok=True, alpha_ok=False, bits16_ok=False, fmt="JPEG")
+    _check_side(array, _JPEG_MAX_SIDE, "JPEG")
+    options: dict[str, object] = {
+        "quality": quality,
+        # Chroma at full resolution for high quality: no colour bleeding on edges.
+        "subsampling": 0 if quality >= 90 else 2,
+    }
+    profile = _profile_for(photo, array.shape[2], name)
+    if profile:
+        options["icc_profile"] = profile
+    exif = _jpeg_exif(photo.exif, name)
+    if exif:
+        options["exif"] = exif
+    if photo.xmp and len(photo.xmp) <= 65_000:
+        options["xmp"] = photo.xmp
+    if photo.dpi:
+        options["dpi"] = _int_dpi(photo.dpi)
+    _pil_image(array).save(fh, "JPEG", **options)
+
+
+def _jpeg_exif(exif: bytes | None, name: str) -> bytes | None:
+    """EXIF that fits one JPEG APP1 segment (64 KiB), compacted or left out if needed."""
+    if not exif or len(exif) <= _JPEG_MAX_EXIF:
+        return exif
+    try:
+        parsed = Image.Exif()
+        parsed.load(exif)
+        compact = parsed.tobytes()
+    except Exception:
+        compact = b""
+    if compact and len(compact) <= _JPEG_MAX_EXIF:
+        return compact
+    _note(name, "the EXIF data is larger than JPEG allows: left out")
+    return None
+
+
+def _write_png(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
+    array = _layout(photo, name, gray_ok=True, alpha_ok=True, bits16_ok=True, fmt="PNG")
+    channels = array.shape[2]
+    if array.dtype == np.uint8 or channels == 1:
+        buffer = io.BytesIO()
+        _pil_image(array).save(buffer, "PNG", compress_level=6)
+        encoded = buffer.getvalue()
+    elif channels == 2:
+        encoded = png.encode_16bit(array)
+    else:
+        bgr = array[..., [2, 1, 0, 3][:channels]]
+        ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+        if not ok:
+            raise ValueError("the PNG encoder failed")
+        encoded = buf.tobytes()
+    extra = png.metadata_chunks(
+        icc_profile=_profile_for(photo, channels, name),
+        exif=photo.exif,
+        xmp=photo.xmp,
+        dpi=photo.dpi,
+    )
+    fh.write(png.with_metadata(encoded, extra))
+
+
+def _write_tiff(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
+    array = _layout(photo, name, gray_ok=True, alpha_ok=True, bits16_ok=True, fmt="TIFF")
+    if array.shape[2] == 2 and array.dtype == np.uint16:
+        # Neither Pillow nor OpenCV reads 16-bit gray+alpha TIFF: write RGBA instead.
+        array = np.concatenate([np.repeat(array[..., :1], 3, axis=2), array[..., 1:]], axis=2)
+        _note(name, "16-bit gray with transparency is written as 16-bit RGBA TIFF")
+    write_tiff(
+        fh,
+        array,
+        icc_profile=_profile_for(photo, array.shape[2], name),
+        exif=photo.exif,
+        xmp=photo.xmp,
+        dpi=photo.dpi,
+    )
+
+
+def _write_webp(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
+    array = _layout(photo, name, gray_ok=False, alpha_ok=True, bits16_ok=False, fmt="WebP")
+    _check_side(array, _WEBP_MAX_SIDE, "WebP")
+    options: dict[str, object] = {"quality": quality, "method": 4}
+    if quality >= 100:
+        options["lossless"] = True
+        options["exact"] = True  # keep the colour under transparent pixels too
+    profile = _profile_for(photo, array.shape[2], name)
+    if profile:
+        options["icc_profile"] = profile
+    if photo.exif:
+        options["exif"] = photo.exif
+    if photo.xmp:
+        options["xmp"] = photo.xmp
+    _pil_image(array).save(fh, "WEBP", **options)
+
+
+def _write_bmp(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
+    has_alpha = photo.alpha is not None
+    array = _layout(photo, name, gray_ok=not has_alpha, alpha_ok=True, bits16_ok=False, fmt="BMP")
+    if photo.exif or photo.icc_profile or photo.xmp:
+        _note(name, "BMP cannot hold EXIF or a colour profile: they are left out")
+    options: dict[str, object] = {}
+    if photo.dpi:
+        options["dpi"] = _int_dpi(photo.dpi)
+    _pil_image(array).save(fh, "BMP", **options)
+
+
+def _int_dpi(dpi: tuple[float, float]) -> tuple[int, int]:
+    return (max(1, round(dpi[0])), max(1, round(dpi[1])))
+
+
+_WRITERS: dict[str, Callable[[IO[bytes], Photo, int, str], None]] = {
+    "JPEG": _write_jpeg,
+    "PNG": _write_png,
+    "TIFF": _write_tiff,
+    "WEBP": _write_webp,
+    "BMP": _write_bmp,
+}
