@@ -34,7 +34,7 @@ from .imaging import heat_map, mask_tint, overlay, pixmap_from_array, resize_nea
 
 TILE = 104
 MAGNIFIED = 360
-COLUMNS = 6
+COLUMNS = 9
 STAGES = ("encoder", "body", "decoder")
 # Tints of the component masks when shown over the face (hair, skin, other parts).
 MASK_TINTS = {"hair": (230, 90, 40), "skin": (250, 210, 60), "other": (40, 170, 250)}
@@ -228,6 +228,7 @@ class AttentionInspector(QWidget):
                 self.map_tiles.append(tile)
             row += (len(in_stage) + COLUMNS - 1) // COLUMNS
         grid.setRowStretch(row, 1)
+        grid.setColumnStretch(COLUMNS, 1)
         return box
 
     def _masks_box(self, face: FaceRecord) -> QGroupBox:
@@ -252,6 +253,7 @@ class AttentionInspector(QWidget):
             layout.addWidget(tile, 1 + i // 2, i % 2)
             self.mask_tiles.append(tile)
         layout.setRowStretch(layout.rowCount(), 1)
+        layout.setColumnStretch(2, 1)
         return box
 
     # --- hover and export --------------------------------------------------------------

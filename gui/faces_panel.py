@@ -168,11 +168,18 @@ class FacesPanel(QWidget):
     acceptedChanged = Signal(int, bool)
     strengthChanged = Signal(int, float)
     rerunRequested = Signal(int)
+    inspectRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.header = QLabel("No faces yet: restore a photo to see them here.")
         self.header.setWordWrap(True)
+        self.inspect_button = QPushButton("Attention maps…")
+        self.inspect_button.setToolTip(
+            "Show the selected face's attention maps and component masks (Ctrl+I)"
+        )
+        self.inspect_button.setEnabled(False)
+        self.inspect_button.clicked.connect(self.inspectRequested)
         self._list = QWidget()
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.setContentsMargins(4, 4, 4, 4)
@@ -187,6 +194,7 @@ class FacesPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.inspect_button)
         self.cards: list[FaceCard] = []
         self._selected = -1
 
@@ -203,6 +211,7 @@ class FacesPanel(QWidget):
             self._list_layout.insertWidget(self._list_layout.count() - 1, card)
             self.cards.append(card)
         self._selected = -1
+        self.inspect_button.setEnabled(bool(faces))
         if message is not None:
             self.header.setText(message)
         elif faces:

@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         self.has_weights: bool | None = None  # None until the first check answers
         self.device_text = "…"
         self.current: PhotoEntry | None = None
+        self._transient_status = True
         self.retrain_dialog = None
         self.model_manager = None
 
@@ -157,7 +158,7 @@ class MainWindow(QMainWindow):
         self._build_menus_and_toolbar()
         self._restore_settings()
 
-        worker = self.engine.worker
+        worker = self.engine
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
         worker.result.connect(self._on_result)
@@ -212,6 +213,9 @@ class MainWindow(QMainWindow):
             "Attention inspector", self.inspector, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.inspector_dock.hide()
+        self._inspector_sized = False
+        self.inspector_dock.visibilityChanged.connect(self._size_inspector)
+        self.faces.inspectRequested.connect(self.show_inspector)
 
         # Status bar: current step, progress, Cancel; device and model on the right.
         self.step_label = QLabel("Ready")
@@ -514,6 +518,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
         return job
 
+    def set_status(self, text: str, transient: bool = False) -> None:
+        """The status line; a transient text (progress) gives way to "Ready" when idle."""
+        self.step_label.setText(text)
+        self._transient_status = transient
+
     def _on_started(self, job: Job) -> None:
         if job.kind == "restore" and isinstance(job.payload, PhotoEntry):
             job.payload.status = "restoring"
@@ -521,7 +530,7 @@ class MainWindow(QMainWindow):
             if job.payload is self.current:
                 self._show_faces(job.payload)
         if job.id in self._busy_jobs:
-            self.step_label.setText(job.label or "Working…")
+            self.set_status(job.label or "Working…", transient=True)
             self.progress_bar.setRange(0, 0)
             self.progress_bar.show()
             self.cancel_button.show()
@@ -536,7 +545,7 @@ class MainWindow(QMainWindow):
         elif event.message:
             detail += f": {event.message}"
         prefix = f"{job.label} · " if job.label else ""
-        self.step_label.setText(prefix + detail)
+        self.set_status(prefix + detail, transient=True)
         if event.total:
             self.progress_bar.setRange(0, event.total)
             self.progress_bar.setValue(min(event.done, event.total))
@@ -568,8 +577,8 @@ class MainWindow(QMainWindow):
             if not self._busy_jobs:
                 self.progress_bar.hide()
                 self.cancel_button.hide()
-                if not self.step_label.text().startswith(("Cancelled", "Error", "Saved")):
-                    self.step_label.setText("Ready")
+                if self._transient_status:
+                    self.set_status("Ready", transient=True)
         self._update_actions()
 
     def is_busy(self) -> bool:
@@ -579,8 +588,8 @@ class MainWindow(QMainWindow):
         """Stop the running restoration and every queued one (loading and saving go on)."""
         if not self._busy_jobs:
             return
-        self.engine.worker.cancel_all(kinds=("restore", "rerun", "batch", "sample"))
-        self.step_label.setText("Cancelling…")
+        self.engine.cancel_all(kinds=("restore", "rerun", "batch", "sample"))
+        self.set_status("Cancelling…", transient=True)
 
     def show_error(self, message: str, title: str = "Revive") -> QMessageBox:
         """Show ``message`` in a window-modal dialog that does not block the event loop."""
@@ -696,7 +705,7 @@ class MainWindow(QMainWindow):
             entry.status = "error"
             entry.detail = message
             self.queue.refresh(entry)
-        self.step_label.setText(f"Error: {message}")
+        self.set_status(f"Error: {message}")
         self.show_error(message)
 
     def close_current(self) -> None:
@@ -817,7 +826,7 @@ class MainWindow(QMainWindow):
             )
             self._show_faces(entry)
             self._update_status_labels()
-        self.step_label.setText(
+        self.set_status(
             f"{entry.name}: {len(restored.result.faces)} face(s) restored on "
             f"{restored.result.device}"
         )
@@ -832,7 +841,7 @@ class MainWindow(QMainWindow):
         self.queue.refresh(entry)
         if entry is self.current:
             self._show_faces(entry)
-        self.step_label.setText(f"Error: {message}")
+        self.set_status(f"Error: {message}")
         self.show_error(f"{entry.name}: {message}")
 
     def _on_restore_cancelled(self, job: Job) -> None:
@@ -841,7 +850,7 @@ class MainWindow(QMainWindow):
         self.queue.refresh(entry)
         if entry is self.current:
             self._show_faces(entry)
-        self.step_label.setText(f"Cancelled: {entry.name}")
+        self.set_status(f"Cancelled: {entry.name}")
 
     # ======================================================================= faces ====
     def _on_face_selected(self, index: int) -> None:
@@ -855,6 +864,16 @@ class MainWindow(QMainWindow):
         x0, y0, x1, y1 = (float(v) * scale for v in face.box)
         self.compare.frame(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.inspector.set_face(face)
+
+    def show_inspector(self) -> None:
+        self.inspector_dock.show()
+        self.inspector_dock.raise_()
+
+    def _size_inspector(self, visible: bool) -> None:
+        """The first time it opens, give the inspector room for three rows of maps."""
+        if visible and not self._inspector_sized and not self.inspector_dock.isFloating():
+            self._inspector_sized = True
+            self.resizeDocks([self.inspector_dock], [430], Qt.Orientation.Vertical)
 
     def select_face(self, index: int) -> None:
         self.faces.select(index)
@@ -871,7 +890,7 @@ class MainWindow(QMainWindow):
         entry.generation += 1
         generation = entry.generation
         photo, result = entry.photo, entry.result
-        self.engine.worker.cancel_all(kinds=("recompose",))  # only the newest state matters
+        self.engine.cancel_all(kinds=("recompose",))  # only the newest state matters
         self.submit(
             "recompose",
             lambda ctx: calls.recompose(ctx.restorer(), photo, result, ctx.cancel),
@@ -987,7 +1006,7 @@ class MainWindow(QMainWindow):
 
         def saved(job: Job, path: Path) -> None:
             entry.saved_to = Path(path)
-            self.step_label.setText(f"Saved {path}")
+            self.set_status(f"Saved {path}")
 
         return self.submit(
             "save",
@@ -1040,7 +1059,7 @@ class MainWindow(QMainWindow):
         if outcome.failed:
             lines.append(f"{len(outcome.failed)} photo(s) failed:")
             lines.extend(f"• {name}: {message}" for name, message in outcome.failed[:10])
-        self.step_label.setText(lines[0])
+        self.set_status(lines[0])
         if outcome.failed:
             self.show_error("\n".join(lines), "Export")
         else:
@@ -1062,7 +1081,7 @@ class MainWindow(QMainWindow):
             except OSError as err:
                 self.show_error(f"Could not export the attention maps: {err}")
             else:
-                self.step_label.setText(f"Saved {written}")
+                self.set_status(f"Saved {written}")
 
     # ================================================================== view modes ====
     def set_view_mode(self, mode: str) -> None:

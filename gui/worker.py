@@ -173,7 +173,19 @@ class EngineWorker(QObject):
 
 
 class EngineHost(QObject):
-    """Owns the worker thread; the main window talks to the engine only through this."""
+    """Owns the worker thread; the main window talks to the engine only through this.
+
+    It re-emits the worker's signals on the GUI thread (signal-to-signal connections
+    are queued to the receiver's thread), so that plain Python callables connected
+    here, such as lambdas and pytest-qt's blockers, also run on the GUI thread.
+    """
+
+    started = Signal(object)
+    progress = Signal(object, object)
+    result = Signal(object, object)
+    error = Signal(object, str)
+    cancelled = Signal(object)
+    finished = Signal(object)
 
     def __init__(
         self, restorer_factory: Callable[[], Any] | None = None, parent: QObject | None = None
@@ -183,7 +195,15 @@ class EngineHost(QObject):
         self.thread.setObjectName("revive-engine")
         self.worker = EngineWorker(restorer_factory)
         self.worker.moveToThread(self.thread)
+        for name in ("started", "progress", "result", "error", "cancelled", "finished"):
+            getattr(self.worker, name).connect(getattr(self, name))
         self.thread.start()
+
+    def cancel_all(self, kinds: tuple[str, ...] | None = None) -> int:
+        return self.worker.cancel_all(kinds)
+
+    def busy(self) -> bool:
+        return self.worker.busy()
 
     def submit(self, job: Job) -> Job:
         return self.worker.submit(job)

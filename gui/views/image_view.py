@@ -47,11 +47,10 @@ class ImageView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.setBackgroundRole(QPalette.ColorRole.Dark)
+        self._face_items: list[QGraphicsRectItem] = []
         self._base = QGraphicsPixmapItem()
         self._base.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._base)
-        self._face_items: list[QGraphicsRectItem] = []
         self._selected_face = -1
         self._fit = True
         self._syncing = False
@@ -147,7 +146,7 @@ class ImageView(QGraphicsView):
         self.centerOn(rect.center())
         self._emit_changed()
 
-    def frame(self, rect: QRectF, margin: float = 0.6) -> None:
+    def frame(self, rect: QRectF, margin: float = 1.0) -> None:
         """Zoom and centre on ``rect`` (a face), with ``margin`` of its size around it."""
         if rect.isEmpty():
             return
@@ -223,6 +222,10 @@ class ImageView(QGraphicsView):
             if item.rect().contains(point):
                 self.faceClicked.emit(i)
                 return
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        """A neutral backdrop from the palette, so it follows light and dark themes."""
+        painter.fillRect(rect, self.palette().color(QPalette.ColorRole.Dark))
 
     def changeEvent(self, event) -> None:  # noqa: N802
         super().changeEvent(event)
