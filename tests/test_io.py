@@ -457,6 +457,43 @@ def test_mpo_camera_jpeg_reads_as_jpeg(tmp_path):
     assert save_photo(photo, output_path_for(path)).suffix == ".jpg"
 
 
+# What each format keeps: (bit depth kept, gray kept, alpha kept).
+KEEPS = {
+    ".png": (True, True, True),
+    ".tif": (True, True, True),
+    ".jpg": (False, True, False),
+    ".webp": (False, False, True),
+    ".bmp": (False, True, False),
+}
+
+
+@pytest.mark.parametrize("suffix", sorted(KEEPS))
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("gray", [False, True])
+@pytest.mark.parametrize("with_alpha", [False, True])
+def test_every_format_writes_every_kind_of_photo(tmp_path, suffix, bits, gray, with_alpha):
+    base = rgb8(24, 40) if bits == 8 else rgb16(24, 40)
+    pixels = base[:, ::-1]  # a view, as a pipeline step may hand over
+    alpha = base[::-1, :, 0] if with_alpha else None
+    photo = Photo(pixels, alpha=alpha, bit_depth=bits, is_grayscale=gray)
+
+    back = load_photo(save_photo(photo, tmp_path / f"out{suffix}", quality=100))
+
+    keeps_bits, keeps_gray, keeps_alpha = KEEPS[suffix]
+    assert back.bit_depth == (bits if keeps_bits else 8)
+    gray_alpha16_tiff = suffix == ".tif" and bits == 16 and gray and with_alpha  # as RGBA
+    assert back.is_grayscale == (gray and keeps_gray and not gray_alpha16_tiff)
+    assert (back.alpha is not None) == (with_alpha and keeps_alpha)
+    if suffix in (".png", ".tif"):
+        expected = pixels
+        if gray:
+            luma = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
+            expected = np.repeat(luma[..., None], 3, axis=2)
+        np.testing.assert_array_equal(back.pixels, expected)
+        if with_alpha:
+            np.testing.assert_array_equal(back.alpha, alpha)
+
+
 # ------------------------------------------------------------------------------ CMYK
 
 

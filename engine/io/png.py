@@ -7,9 +7,11 @@ with OpenCV, which knows nothing of metadata: the ICC profile (iCCP), EXIF
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Iterable
+from typing import IO
 
 import numpy as np
 
@@ -22,14 +24,15 @@ _METADATA_CHUNKS = {b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"eXIf", b"pHYs", b"iTXt
 
 def ihdr(data: bytes) -> tuple[int, int, int, int] | None:
     """(width, height, bit depth, colour type) from a PNG's header, or None."""
+    data = bytes(data[:_IHDR_END])
     if not data.startswith(SIGNATURE) or len(data) < _IHDR_END or data[12:16] != b"IHDR":
         return None
     width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
     return width, height, depth, colour
 
 
-def chunks(data: bytes) -> Iterable[tuple[bytes, bytes]]:
-    """(type, payload) of every chunk; raises EOFError if the file ends before IEND."""
+def chunk_spans(data: bytes) -> Iterable[tuple[bytes, int, int]]:
+    """(type, start, end) of every serialised chunk; EOFError if the file ends before IEND."""
     pos = len(SIGNATURE)
     while True:
         if pos + 8 > len(data):
@@ -38,10 +41,16 @@ def chunks(data: bytes) -> Iterable[tuple[bytes, bytes]]:
         end = pos + 8 + length + 4
         if end > len(data):
             raise EOFError(f"PNG chunk {kind!r} is cut short")
-        yield kind, data[pos + 8 : pos + 8 + length]
+        yield kind, pos, end
         if kind == b"IEND":
             return
         pos = end
+
+
+def chunks(data: bytes) -> Iterable[tuple[bytes, bytes]]:
+    """(type, payload) of every chunk; raises EOFError if the file ends before IEND."""
+    for kind, start, end in chunk_spans(data):
+        yield kind, data[start + 8 : end - 4]
 
 
 def chunk(kind: bytes, payload: bytes) -> bytes:
@@ -72,16 +81,27 @@ def metadata_chunks(
     return out
 
 
-def with_metadata(png: bytes, extra: list[bytes]) -> bytes:
-    """``png`` with its own metadata chunks replaced by ``extra``, placed right after IHDR."""
+def write_with_metadata(fh: IO[bytes], png: bytes, extra: list[bytes]) -> None:
+    """Write ``png`` with its own metadata chunks replaced by ``extra``, right after IHDR.
+
+    The image chunks are copied as they are (no re-encoding, no extra copy).
+    """
     if ihdr(png) is None:
         raise ValueError("not a PNG stream")
-    body = bytearray()
-    for kind, payload in chunks(png):
-        if kind == b"IHDR" or kind in _METADATA_CHUNKS:
-            continue
-        body += chunk(kind, payload)
-    return png[:_IHDR_END] + b"".join(extra) + bytes(body)
+    view = memoryview(png)
+    fh.write(view[:_IHDR_END])
+    for extra_chunk in extra:
+        fh.write(extra_chunk)
+    for kind, start, end in chunk_spans(png):
+        if kind != b"IHDR" and kind not in _METADATA_CHUNKS:
+            fh.write(view[start:end])
+
+
+def with_metadata(png: bytes, extra: list[bytes]) -> bytes:
+    """``png`` with its own metadata chunks replaced by ``extra`` (see write_with_metadata)."""
+    out = io.BytesIO()
+    write_with_metadata(out, png, extra)
+    return out.getvalue()
 
 
 def encode_16bit(array: np.ndarray, *, level: int = 6) -> bytes:

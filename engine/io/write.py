@@ -3,7 +3,7 @@
 What a photographer gets (see README "Image formats"):
 - same format, bit depth, gray/colour and alpha as the input where the format
   can hold them; ICC profile, EXIF (date taken, camera) and XMP carried over;
-- JPEG cannot hold alpha: an RGBA photo saved as JPEG is flattened on white;
+- JPEG and BMP cannot hold alpha (BMP: not readably): it is flattened on white;
 - JPEG, WebP and BMP hold 8 bits only: a 16-bit photo is rounded to 8 bits;
 - WebP has no gray mode (gray is written as RGB); BMP holds no metadata.
 Each such change is logged on the ``engine.io`` logger.
@@ -185,10 +185,9 @@ def _profile_for(photo: Photo, channels: int, name: str) -> bytes | None:
 
 
 def _pil_image(array: np.ndarray) -> Image.Image:
-    if array.dtype == np.uint16:
-        return Image.fromarray(np.ascontiguousarray(array[..., 0]))  # mode I;16
-    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[array.shape[2]]
-    return Image.fromarray(array[..., 0] if mode == "L" else array, mode=mode)
+    """Pillow infers the mode: I;16 (16-bit gray), L, LA, RGB or RGBA."""
+    plane = array[..., 0] if array.shape[2] == 1 else array
+    return Image.fromarray(np.ascontiguousarray(plane))
 
 
 def _check_side(array: np.ndarray, limit: int, fmt: str) -> None:
@@ -252,16 +251,17 @@ def _write_png(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
     else:
         bgr = array[..., [2, 1, 0, 3][:channels]]
         ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+        del bgr
         if not ok:
             raise ValueError("the PNG encoder failed")
-        encoded = buf.tobytes()
+        encoded = memoryview(buf).cast("B")
     extra = png.metadata_chunks(
         icc_profile=_profile_for(photo, channels, name),
         exif=photo.exif,
         xmp=photo.xmp,
         dpi=photo.dpi,
     )
-    fh.write(png.with_metadata(encoded, extra))
+    png.write_with_metadata(fh, encoded, extra)
 
 
 def _write_tiff(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
@@ -298,8 +298,9 @@ def _write_webp(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
 
 
 def _write_bmp(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
-    has_alpha = photo.alpha is not None
-    array = _layout(photo, name, gray_ok=not has_alpha, alpha_ok=True, bits16_ok=False, fmt="BMP")
+    # Pillow writes 32-bit BMPs with a header most readers (Pillow included) take
+    # as "no alpha": flattening is what the photographer would see anyway.
+    array = _layout(photo, name, gray_ok=True, alpha_ok=False, bits16_ok=False, fmt="BMP")
     if photo.exif or photo.icc_profile or photo.xmp:
         _note(name, "BMP cannot hold EXIF or a colour profile: they are left out")
     options: dict[str, object] = {}
