@@ -223,7 +223,8 @@ class AttentionInspector(QWidget):
                     f"{amap.label}: min {float(v.min()):.3f}, mean {float(v.mean()):.3f}, "
                     f"max {float(v.max()):.3f}"
                 )
-                tile = self._tile(picture, f"{stage} {amap.index} · {amap.resolution}px", tip)
+                caption = f"{stage} {i + 1} · {amap.resolution}px"
+                tile = self._tile(picture, caption, f"FAU #{amap.index} in module order. {tip}")
                 grid.addWidget(tile, row + i // COLUMNS, i % COLUMNS)
                 self.map_tiles.append(tile)
             row += (len(in_stage) + COLUMNS - 1) // COLUMNS
@@ -243,17 +244,17 @@ class AttentionInspector(QWidget):
                 "“CAGFace (tiled)” as the model to see them."
             )
             note.setWordWrap(True)
-            layout.addWidget(note, 1, 0, 1, 2)
+            layout.addWidget(note, 1, 0, 1, 3)
         for i, (name, mask) in enumerate(sorted(masks.items(), key=lambda kv: _mask_order(kv[0]))):
             if self.overlay_box.isChecked():
                 picture = mask_tint(face.crop_after, mask, MASK_TINTS.get(name, (200, 60, 200)))
             else:
                 picture = heat_map(mask)
             tile = self._tile(picture, name, f"{name}: share of the face {float(mask.mean()):.0%}")
-            layout.addWidget(tile, 1 + i // 2, i % 2)
+            layout.addWidget(tile, 1 + i // 3, i % 3)
             self.mask_tiles.append(tile)
         layout.setRowStretch(layout.rowCount(), 1)
-        layout.setColumnStretch(2, 1)
+        layout.setColumnStretch(3, 1)
         return box
 
     # --- hover and export --------------------------------------------------------------

@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
             "Restore and save every photo of the queue into a folder",
         )
         self.close_action = self._action("&Close Photo", self.close_current, sk.Close)
-        self.quit_action = self._action("&Quit", self.close, sk.Quit)
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
         self.restore_action = self._action(
             "&Restore", self.restore_current, ["Ctrl+R", "F5"], "Restore the faces of this photo"
         )
@@ -666,15 +666,17 @@ class MainWindow(QMainWindow):
             if entry is None:
                 entry = self.queue.add(PhotoEntry(path.name, path))
                 self._load(entry)
+            elif entry.status == "error":
+                self._load(entry)  # try again: the file may have been fixed
             first = first or entry
         for item in explicit:
             if Path(item).is_file():
                 self.settings.add_recent(item)
-        if self.queue.current_entry() is None and first is not None:
-            self.queue.select(first)
+        if first is not None:
+            self.queue.select(first)  # what was just opened is what the user wants to see
 
     def _load(self, entry: PhotoEntry) -> None:
-        entry.status = "loading"
+        entry.status, entry.detail = "loading", ""
         self.queue.refresh(entry)
         path = entry.path
         self.submit(
