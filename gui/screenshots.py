@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_app
     from .main_window import MainWindow
 
-    app = create_app()
+    create_app()
     if args.random_weights:
         import torch
 
