@@ -875,7 +875,7 @@ class MainWindow(QMainWindow):
         """The first time it opens, give the inspector room for three rows of maps."""
         if visible and not self._inspector_sized and not self.inspector_dock.isFloating():
             self._inspector_sized = True
-            self.resizeDocks([self.inspector_dock], [430], Qt.Orientation.Vertical)
+            self.resizeDocks([self.inspector_dock], [480], Qt.Orientation.Vertical)
 
     def select_face(self, index: int) -> None:
         self.faces.select(index)

@@ -35,6 +35,15 @@ def _settle(ms: int = 400) -> None:
     loop.exec()
 
 
+def _divider_through_face(window) -> None:
+    """Put the before / after divider through the middle of the first face."""
+    face = window.current.result.faces[0]
+    scale = window.current.result.scale
+    view = window.compare.split
+    x = view.mapFromScene((face.box[0] + face.box[2]) / 2 * scale, 0).x()
+    view.set_divider(x / max(1, view.viewport().width()))
+
+
 def _settings(folder: Path):
     from .settings import Settings
 
@@ -95,13 +104,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     window.faces.select(0)
     window.compare.zoom_fit()
-    window.compare.split.set_divider(0.5)
+    _settle()
+    _divider_through_face(window)
     _settle()
     shots = {"main-window.png": window.grab()}
     shots["faces-panel.png"] = window.faces_dock.grab()
     window.show_inspector()
     _settle()
     window.compare.zoom_fit()
+    _settle()
+    _divider_through_face(window)
     _settle()
     shots["attention-inspector.png"] = window.inspector_dock.grab()
     shots["main-window-inspector.png"] = window.grab()
