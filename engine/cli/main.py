@@ -15,7 +15,11 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import ReviveError
 
-COMMAND_MODULES = ("engine.cli.models_cmd",)
+COMMAND_MODULES = (
+    "engine.cli.models_cmd",
+    "engine.cli.restore_cmd",
+    "engine.cli.detect_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
