@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "engine.cli.models_cmd",
     "engine.cli.restore_cmd",
     "engine.cli.detect_cmd",
+    "training.cli",
 )
 
 
