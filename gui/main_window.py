@@ -1278,6 +1278,8 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.inspector.magnifier.hide()
+        if self.retrain_dialog is not None:
+            self.retrain_dialog.shutdown()  # a running training checkpoints first
         self.engine.shutdown()
         super().closeEvent(event)
 
