@@ -62,6 +62,15 @@ def qimage_from_array(image: np.ndarray) -> QImage:
     return qimage.copy()  # detach from the numpy buffer
 
 
+def display_image(image: np.ndarray) -> QImage:
+    """A QImage already in the screen's native layout (32-bit RGB).
+
+    Made on the worker thread, so that ``QPixmap.fromImage`` on the GUI thread is a plain
+    copy instead of a pixel-format conversion (tens of milliseconds for a large photo).
+    """
+    return qimage_from_array(image).convertToFormat(QImage.Format.Format_RGB32)
+
+
 def pixmap_from_array(image: np.ndarray, max_side: int | None = None) -> QPixmap:
     """A QPixmap of the array, optionally scaled down (smoothly) to fit ``max_side``."""
     pixmap = QPixmap.fromImage(qimage_from_array(image))

