@@ -254,6 +254,20 @@ def list_models(verify: bool = False) -> list[ModelRow]:
     return rows
 
 
+def model_availability(choices: tuple[str, ...]) -> dict[str, str | None]:
+    """For each model choice (auto, sparnethd, ...): None if it can run, else why not."""
+    from engine.model_choice import plan_models
+
+    found: dict[str, str | None] = {}
+    for choice in choices:
+        try:
+            plan_models(choice)
+            found[choice] = None
+        except ReviveError as err:
+            found[choice] = str(err)
+    return found
+
+
 def has_restoration_weights(rows: list[ModelRow]) -> bool:
     return any(r.family in RESTORER_FAMILIES for r in rows)
 

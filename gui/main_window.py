@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.info_box: QMessageBox | None = None
         self.model_rows: list[calls.ModelRow] = []
+        self.model_availability: dict[str, str | None] = {}
         self.has_weights: bool | None = None  # None until the first check answers
         self.device_text = "…"
         self.current: PhotoEntry | None = None
@@ -290,6 +291,14 @@ class MainWindow(QMainWindow):
             "&Cancel", self.cancel, "Esc", "Stop the restoration in progress"
         )
         self.cancel_button.clicked.connect(self.cancel_action.trigger)
+        self.auto_restore_action = self._action(
+            "Restore Photos When &Opened",
+            self._set_restore_on_open,
+            None,
+            "Start restoring every photo as soon as it is opened or dropped",
+            checkable=True,
+        )
+        self.auto_restore_action.setChecked(self.settings.restore_on_open)
         self.next_action = self._action("&Next Photo", lambda: self.queue.step(1), "PgDown")
         self.previous_action = self._action("&Previous Photo", lambda: self.queue.step(-1), "PgUp")
 
@@ -352,6 +361,7 @@ class MainWindow(QMainWindow):
 
         photo_menu = menu.addMenu("&Photo")
         photo_menu.addActions([self.restore_action, self.restore_all_action, self.cancel_action])
+        photo_menu.addAction(self.auto_restore_action)
         photo_menu.addSeparator()
         photo_menu.addActions([self.next_action, self.previous_action])
 
@@ -450,6 +460,12 @@ class MainWindow(QMainWindow):
         combo.clear()
         for value, text in MODEL_CHOICES:
             combo.addItem(text, value)
+        for row, (value, _text) in enumerate(MODEL_CHOICES):
+            why_not = self.model_availability.get(value)
+            if why_not:  # e.g. no CAGFace weights: shown, but greyed out with the reason
+                item = combo.model().item(row)
+                item.setEnabled(False)
+                item.setToolTip(why_not)
         restorers = [r for r in self.model_rows if r.family in calls.RESTORER_FAMILIES]
         if restorers:
             combo.insertSeparator(combo.count())
@@ -479,6 +495,9 @@ class MainWindow(QMainWindow):
         s.color_match = self.color_box.isChecked()
         self.refresh_device()
         self._update_status_labels()
+
+    def _set_restore_on_open(self, on: bool) -> None:
+        self.settings.restore_on_open = bool(on)
 
     def _remember_overlay(self, on: bool) -> None:
         self.settings.overlay_attention = on
@@ -830,10 +849,10 @@ class MainWindow(QMainWindow):
             self._update_status_labels()
         self.set_status(
             f"{entry.name}: {len(restored.result.faces)} face(s) restored on "
-            f"{restored.result.device}"
+            f"{_device_words(restored.result.device)}"
         )
         if restored.result.device:
-            self.device_text = restored.result.device
+            self.device_text = _device_words(restored.result.device)
             self._update_status_labels()
 
     def _on_restore_error(self, job: Job, message: str) -> None:
@@ -1098,11 +1117,15 @@ class MainWindow(QMainWindow):
     # ============================================================ models and device ====
     def refresh_models(self) -> None:
         """Re-read the installed weights (worker thread); update the combo and the banner."""
+        choices = tuple(value for value, _text in MODEL_CHOICES)
         self.submit(
-            "models", lambda ctx: calls.list_models(verify=False), on_result=self._on_models
+            "models",
+            lambda ctx: (calls.list_models(verify=False), calls.model_availability(choices)),
+            on_result=self._on_models,
         )
 
-    def _on_models(self, job: Job, rows: list[calls.ModelRow]) -> None:
+    def _on_models(self, job: Job, found: tuple[list[calls.ModelRow], dict]) -> None:
+        rows, self.model_availability = found
         self.model_rows = rows
         self.has_weights = calls.has_restoration_weights(rows)
         self._fill_model_combo()
@@ -1285,6 +1308,13 @@ class MainWindow(QMainWindow):
 
     def open_url(self, url: str) -> None:
         QDesktopServices.openUrl(QUrl(url))
+
+
+def _device_words(device: str) -> str:
+    """``cpu`` / ``cuda:0 (fp16)`` / ``mps`` as the status bar says them."""
+    kind, _, rest = device.partition(":")
+    words = {"cpu": "CPU", "cuda": "GPU", "mps": "GPU (Apple)"}.get(kind, kind)
+    return f"{words} {rest}".strip() if kind == "cuda" and rest else words
 
 
 def _same_path(a: Path, b: Path) -> bool:

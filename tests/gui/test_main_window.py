@@ -116,7 +116,7 @@ def test_restore_reject_a_face_save_and_inspect_attention(qtbot, window, photo, 
     assert [c.index for c in window.faces.cards] == [0, 1, 2]
     assert window.compare.split.has_after()
     assert "Model:" in window.model_label.text() and PRESET in window.model_label.text()
-    assert window.device_label.text() == "Device: cpu"
+    assert window.device_label.text() == "Device: CPU"
 
     # Reject face 1 (click its check box): recomposed without it.
     card = window.faces.card(0)
@@ -458,3 +458,33 @@ def test_cagface_shows_component_masks(qtbot, settings, user_data_dir, photo):
     assert [t.caption for t in inspector.mask_tiles] == ["hair", "skin", "other"]
     assert inspector.map_tiles == []  # CAGFace has no Face Attention Units
     window.close()
+
+
+def test_save_keeps_the_format_and_the_camera_metadata(qtbot, window, photo, settings):
+    from PIL import Image
+
+    tagged = photo.with_name("tagged.jpg")
+    with Image.open(photo) as image:
+        exif = Image.Exif()
+        exif[0x010F] = "Revive Test Camera Co."  # Make
+        exif[0x0132] = "1927:10:24 10:00:00"  # DateTime
+        image.save(tagged, quality=92, exif=exif)
+    settings.export_format = ""  # same as the original
+    entry = _open(qtbot, window, tagged)
+    _restore(qtbot, window)
+    window.save_action.trigger()
+    qtbot.waitUntil(lambda: entry.saved_to is not None, timeout=TIMEOUT_MS)
+    assert entry.saved_to.name == "tagged_revived.jpg"
+    with Image.open(entry.saved_to) as saved:
+        assert saved.format == "JPEG"
+        assert saved.getexif().get(0x010F) == "Revive Test Camera Co."
+        assert saved.getexif().get(0x0132) == "1927:10:24 10:00:00"
+
+
+def test_model_choices_without_weights_are_greyed_out_with_the_reason(window):
+    combo = window.model_combo
+    for value in ("sparnet", "cagface"):  # only SPARNetHD-family test weights are installed
+        item = combo.model().item(combo.findData(value))
+        assert not item.isEnabled() and "installed" in item.toolTip()
+    assert combo.model().item(combo.findData("sparnethd")).isEnabled()
+    assert combo.model().item(combo.findData(WEIGHTS)).isEnabled()
