@@ -97,7 +97,7 @@ class MapTile(QWidget):
         label = QLabel(caption)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         label.setWordWrap(True)
-        label.setMaximumWidth(TILE + 16)
+        label.setMaximumWidth(TILE + 30)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)

@@ -17,7 +17,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QSettings, QTimer
+from PySide6.QtCore import (
+    QCoreApplication,
+    QElapsedTimer,
+    QEventLoop,
+    QRect,
+    QSettings,
+    Qt,
+    QTimer,
+)
 
 
 def _wait(condition, timeout_ms: int = 600_000) -> None:
@@ -56,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default="auto", help="model / weights name to restore with")
     parser.add_argument("--random-weights", metavar="PRESET", help="install untrained weights")
     parser.add_argument("--size", default="1500x940", help="window size, WxH")
+    parser.add_argument("--prefix", default="", help="prefix of the file names (e.g. dark-)")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="revive-shots-"))
     if args.random_weights:
@@ -108,15 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     _divider_through_face(window)
     _settle()
     shots = {"main-window.png": window.grab()}
-    shots["faces-panel.png"] = window.faces_dock.grab()
+    cards = window.faces.cards
+    bottom = cards[-1].mapTo(window.faces_dock, cards[-1].rect().bottomLeft()).y() + 16
+    dock = window.faces_dock
+    shots["faces-panel.png"] = dock.grab(QRect(0, 0, dock.width(), min(dock.height(), bottom)))
     window.show_inspector()
     _settle()
     window.compare.zoom_fit()
     _settle()
     _divider_through_face(window)
     _settle()
-    shots["attention-inspector.png"] = window.inspector_dock.grab()
     shots["main-window-inspector.png"] = window.grab()
+    # The inspector alone, tall enough for every row of maps.
+    window.resizeDocks([window.inspector_dock], [height * 2 // 3], Qt.Orientation.Vertical)
+    _settle()
+    shots["attention-inspector.png"] = window.inspector_dock.grab()
     window.close()
 
     # The first start on a machine without weights.
@@ -130,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     empty.close()
 
     for name, pixmap in shots.items():
-        path = args.out / name
+        path = args.out / f"{args.prefix}{name}"
         pixmap.save(str(path), "PNG")
         print(f"wrote {path} ({pixmap.width()}x{pixmap.height()})")
     return 0

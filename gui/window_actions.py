@@ -172,7 +172,7 @@ class ActionsMixin:
         tools.addSeparator()
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Which network restores the faces")
-        self.model_combo.setMinimumContentsLength(14)
+        self.model_combo.setMinimumContentsLength(20)
         self.device_combo = QComboBox()
         self.device_combo.setToolTip("Where the network runs")
         for value, text in DEVICE_CHOICES:
