@@ -1,0 +1,154 @@
+"""Start the desktop app: ``revive`` (no arguments) or ``revive gui PHOTO...``.
+
+Without a display (a server, an SSH session) Qt would abort; instead we print
+how to use the command line and return non-zero. Colours follow the system's
+light / dark scheme (Qt 6.5+ reports it); where the platform gives Qt no dark
+palette, Revive builds one, so dark mode looks right everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+NO_DISPLAY_HINT = (
+    "revive: no display found, so the desktop app cannot open here. "
+    "Restore photos from the command line instead: `revive restore PHOTO...` "
+    "(see `revive restore --help`)."
+)
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
+
+
+def display_available(env: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
+    """Whether Qt can open a window (or was told to render off screen)."""
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    qpa = env.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    if qpa in HEADLESS_PLATFORMS:
+        return True
+    if not platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return True  # Windows and macOS always have a window system
+    wayland = env.get("WAYLAND_DISPLAY")
+    if wayland and qpa in ("", "wayland"):
+        runtime = env.get("XDG_RUNTIME_DIR", "")
+        if Path(wayland).is_absolute() or (runtime and (Path(runtime) / wayland).exists()):
+            return True
+    display = env.get("DISPLAY", "")
+    if not display:
+        return False
+    return _x_display_reachable(display)
+
+
+def _x_display_reachable(display: str) -> bool:
+    """A local ``:N`` display needs its socket; remote ones (ssh -X) are trusted."""
+    host, _, rest = display.rpartition(":")
+    if host not in ("", "unix"):
+        return True
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return False
+    return Path(f"/tmp/.X11-unix/X{number}").exists()
+
+
+def is_dark(app) -> bool:
+    """The system asks for dark colours (``REVIVE_COLOR_SCHEME`` = dark / light overrides)."""
+    from PySide6.QtCore import Qt
+
+    forced = os.environ.get("REVIVE_COLOR_SCHEME", "").lower()
+    if forced in ("dark", "light"):
+        return forced == "dark"
+    hints = app.styleHints()
+    scheme = getattr(hints, "colorScheme", None)
+    return scheme is not None and scheme() == Qt.ColorScheme.Dark
+
+
+def dark_palette():
+    """A dark palette for platforms whose Qt theme has none (every role set)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    role, group = QPalette.ColorRole, QPalette.ColorGroup
+    palette = QPalette()
+    colours = {
+        role.Window: "#2b2d30",
+        role.WindowText: "#e6e6e6",
+        role.Base: "#1f2023",
+        role.AlternateBase: "#34373b",
+        role.ToolTipBase: "#3c3f44",
+        role.ToolTipText: "#f0f0f0",
+        role.PlaceholderText: "#8a8d91",
+        role.Text: "#e6e6e6",
+        role.Button: "#36393d",
+        role.ButtonText: "#e6e6e6",
+        role.BrightText: "#ff6b6b",
+        role.Light: "#4a4d52",
+        role.Midlight: "#3e4146",
+        role.Mid: "#50545a",
+        role.Dark: "#18191b",
+        role.Shadow: "#0c0c0d",
+        role.Highlight: "#3d8fd6",
+        role.HighlightedText: "#ffffff",
+        role.Link: "#6cb4ff",
+        role.LinkVisited: "#b494ff",
+    }
+    for r, colour in colours.items():
+        palette.setColor(r, QColor(colour))
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(group.Disabled, r, QColor("#7c7f84"))
+    palette.setColor(group.Disabled, role.Highlight, QColor("#4a4d52"))
+    return palette
+
+
+def apply_color_scheme(app) -> None:
+    """Light or dark, as the system says; re-applied when the system scheme changes."""
+    from PySide6.QtGui import QPalette
+
+    if is_dark(app):
+        window = app.palette().color(QPalette.ColorRole.Window)
+        if window.lightness() > 128:  # the platform gave Qt a light palette: supply ours
+            app.setStyle("Fusion")
+            app.setPalette(dark_palette())
+    elif os.environ.get("REVIVE_COLOR_SCHEME", "").lower() == "light":
+        app.setStyle("Fusion")
+        app.setPalette(app.style().standardPalette())
+
+
+def create_app(argv: Sequence[str] | None = None):
+    """The QApplication (an existing one is reused: tests), named and coloured."""
+    from PySide6.QtWidgets import QApplication
+
+    from .settings import APPLICATION, ORGANISATION
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("Revive")
+    apply_color_scheme(app)
+    hints = app.styleHints()
+    if hasattr(hints, "colorSchemeChanged"):
+        hints.colorSchemeChanged.connect(lambda _scheme: apply_color_scheme(app))
+    return app
+
+
+def main(files: Sequence[str] | None = None) -> int:
+    """Open the main window (with ``files`` queued); return the exit status."""
+    if not display_available():
+        print(NO_DISPLAY_HINT, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="revive: %(levelname)s %(message)s")
+    app = create_app()
+    from .main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if files:
+        window.open_paths(list(files))
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

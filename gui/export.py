@@ -1,0 +1,182 @@
+"""Save / Save As / batch export dialogs: where, which format, which quality.
+
+The writing itself is ``engine.io.save_photo`` on the worker thread (atomic, keeps
+EXIF / ICC / XMP, refuses to write over an input). Replacing an original needs an
+explicit "Replace the original" answer in ``confirm_replace_original`` first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from .settings import FORMAT_CHOICES, Settings
+
+LOSSY = ("JPEG", "WEBP")
+SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp"}
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """Where (a file for Save As, a folder for batch export), format ("" = as the original)."""
+
+    path: Path
+    format: str | None
+    quality: int
+
+
+class ExportDialog(QDialog):
+    """One dialog for both Save As (``folder=False``) and batch export (``folder=True``)."""
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        settings: Settings,
+        suggestion: Path,
+        folder: bool,
+        count: int = 1,
+    ) -> None:
+        super().__init__(parent)
+        self.folder = folder
+        self.setWindowTitle("Export all photos" if folder else "Save restored photo as")
+        self.path_edit = QLineEdit(str(suggestion))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+        self.format_combo = QComboBox()
+        for value, text in FORMAT_CHOICES:
+            self.format_combo.addItem(text, value)
+        self.format_combo.setCurrentIndex(
+            max(0, self.format_combo.findData(settings.export_format))
+        )
+        self.quality_spin = QSpinBox()
+        self.quality_spin.setRange(1, 100)
+        self.quality_spin.setValue(settings.export_quality)
+        self.quality_spin.setSuffix(" %")
+        self.quality_spin.setToolTip("JPEG / WebP quality (other formats are lossless)")
+        form = QFormLayout(self)
+        if folder:
+            form.addRow(QLabel(f"{count} photo(s) will be restored if needed and saved."))
+        form.addRow("Folder" if folder else "File", path_row)
+        form.addRow("Format", self.format_combo)
+        form.addRow("Quality", self.quality_spin)
+        note = QLabel("Date taken, camera data and colour profile are kept.")
+        note.setEnabled(False)
+        form.addRow(note)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.format_combo.currentIndexChanged.connect(self._on_format)
+        self._on_format()
+
+    def _on_format(self) -> None:
+        fmt = self.format_combo.currentData()
+        self.quality_spin.setEnabled(not fmt or fmt in LOSSY)
+        if not self.folder and fmt in SUFFIXES:
+            path = Path(self.path_edit.text())
+            if path.suffix.lower() != SUFFIXES[fmt] and not (
+                fmt == "JPEG" and path.suffix.lower() == ".jpeg"
+            ):
+                self.path_edit.setText(str(path.with_suffix(SUFFIXES[fmt])))
+
+    def _browse(self) -> None:
+        current = self.path_edit.text()
+        if self.folder:
+            chosen = QFileDialog.getExistingDirectory(self, "Export into folder", current)
+        else:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self,
+                "Save restored photo as",
+                current,
+                "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp)",
+                options=QFileDialog.Option.DontConfirmOverwrite,
+            )
+        if chosen:
+            self.path_edit.setText(chosen)
+
+    def choice(self) -> ExportChoice:
+        return ExportChoice(
+            Path(self.path_edit.text()).expanduser(),
+            self.format_combo.currentData() or None,
+            self.quality_spin.value(),
+        )
+
+    def remember(self, settings: Settings) -> None:
+        settings.export_format = self.format_combo.currentData() or ""
+        settings.export_quality = self.quality_spin.value()
+        path = Path(self.path_edit.text())
+        if self.folder:
+            settings.export_folder = str(path)
+        else:
+            settings.last_folder = str(path.parent)
+
+
+def ask_save_as(parent: QWidget, suggestion: Path, settings: Settings) -> ExportChoice | None:
+    dialog = ExportDialog(parent, settings, suggestion, folder=False)
+    while dialog.exec() == QDialog.DialogCode.Accepted:
+        choice = dialog.choice()
+        if choice.path.is_dir():
+            QMessageBox.warning(dialog, "Save As", f"{choice.path} is a folder; name a file.")
+            continue
+        if (
+            choice.path.exists()
+            and QMessageBox.question(
+                dialog,
+                "Save As",
+                f"{choice.path.name} already exists. Replace it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
+            continue
+        dialog.remember(settings)
+        return choice
+    return None
+
+
+def ask_batch_export(parent: QWidget, settings: Settings, count: int) -> ExportChoice | None:
+    suggestion = Path(settings.export_folder or settings.last_folder)
+    dialog = ExportDialog(parent, settings, suggestion, folder=True, count=count)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    dialog.remember(settings)
+    return dialog.choice()
+
+
+def confirm_replace_original(parent: QWidget, original: Path) -> bool:
+    """Ask, defaulting to No, before the restored photo replaces the original file."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Replace the original?")
+    box.setText(f"“{original.name}” is the original photo.")
+    box.setInformativeText(
+        "Saving here replaces the original with the restored version. This cannot be undone."
+    )
+    replace = box.addButton("Replace the original", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep the original", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.exec()
+    return box.clickedButton() is replace

@@ -1,0 +1,43 @@
+"""Start-up without a display, and the colour scheme."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gui.app import NO_DISPLAY_HINT, dark_palette, display_available
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_display_detection():
+    assert display_available({"QT_QPA_PLATFORM": "offscreen"}, "linux")
+    assert not display_available({}, "linux")
+    assert not display_available({"DISPLAY": ":987"}, "linux")  # no such X socket
+    assert display_available({"DISPLAY": "remote-host:10.0"}, "linux")  # ssh -X
+    assert display_available({}, "win32") and display_available({}, "darwin")
+
+
+def test_no_display_prints_the_cli_hint_instead_of_aborting():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "engine"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert "revive restore" in run.stderr
+    assert run.stderr.strip() == NO_DISPLAY_HINT
+
+
+def test_dark_palette_is_dark_and_readable(qapp):
+    from PySide6.QtGui import QPalette
+
+    palette = dark_palette()
+    window = palette.color(QPalette.ColorRole.Window)
+    text = palette.color(QPalette.ColorRole.WindowText)
+    assert window.lightness() < 80 and text.lightness() > 180
