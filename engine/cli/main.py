@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import ReviveError
 
-COMMAND_MODULES = ("engine.cli.models_cmd",)
+COMMAND_MODULES = ("engine.cli.models_cmd", "training.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

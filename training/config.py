@@ -1,0 +1,139 @@
+"""The configuration of one training run, saved as ``RUN/config.json``.
+
+``model`` is a trainer name (``sparnet_x8``, ``sparnethd``, ``cagface``,
+``components``) or a preset name of ``engine.models``; ``resolve_model`` maps it to
+(trainer, preset). Fields left ``None`` take the trainer's defaults (the papers').
+``options`` holds trainer-specific settings (loss weights, VGG19 path, ...);
+``model_overrides`` changes the preset's constructor arguments (tiny test nets).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from engine.atomic import write_text_atomic
+from engine.errors import ModelNotFoundError, ReviveError
+from engine.models import get_preset
+
+# Trainer name -> default preset.
+TRAINERS = {
+    "sparnet_x8": "sparnet_x8_attn2d",
+    "sparnethd": "sparnethd_attn2d",
+    "cagface": "cagface_x4",
+    "components": "components_bisenet",
+}
+CONFIG_FILE = "config.json"
+
+
+class ConfigError(ReviveError):
+    """A training setting is invalid, or a run folder has no usable configuration."""
+
+
+def resolve_model(model: str) -> tuple[str, str]:
+    """(trainer, preset) for a trainer name or a preset name."""
+    if model in TRAINERS:
+        return model, TRAINERS[model]
+    try:
+        preset = get_preset(model)
+    except ModelNotFoundError:
+        known = ", ".join([*TRAINERS, "or a preset of `revive models presets`"])
+        raise ModelNotFoundError(f"unknown model {model!r}; train one of {known}") from None
+    if preset.family == "sparnet":
+        return ("sparnet_x8" if preset.scale > 1 else "sparnethd"), preset.name
+    if preset.family == "cagface":
+        return "cagface", preset.name
+    if preset.family == "parsing":
+        return "components", preset.name
+    raise ModelNotFoundError(f"{model!r} is not trained on its own (it is part of SPARNetHD)")
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    data: str
+    out: str = "runs/train"
+    steps: int = 1000
+    batch: int | None = None  # per process; the global batch is batch x processes
+    seed: int = 0
+    val_data: str | None = None
+    val_list: str | None = None
+    exclude_list: str | None = None
+    val_count: int = 32
+    max_faces: int | None = None
+    size: int | None = None  # face side in px (default: the preset's)
+    template: str = "utkface"  # alignment template for image folders
+    degradation: str | None = None
+    eq14: dict[str, Any] = field(default_factory=dict)  # Eq14Config fields
+    augment: dict[str, Any] | None = None  # AugmentConfig fields
+    lr: float | None = None
+    ema_decay: float | None = None
+    device: str = "auto"
+    amp: str = "auto"
+    channels_last: bool = False
+    compile: bool = False
+    log_every: int = 10
+    val_every: int = 1000
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    checkpoint_dtype: str = "float32"
+    keep_checkpoints: int = 2
+    workers: int = 4
+    export_name: str | None = None
+    export_dir: str | None = None  # default RUN/export
+    tensorboard: bool = True
+    progress_bar: bool = True
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise ConfigError("steps must be zero or more")
+        if self.batch is not None and self.batch < 1:
+            raise ConfigError("batch must be at least 1")
+        for name in ("log_every", "val_every", "sample_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+
+    @property
+    def trainer(self) -> str:
+        return resolve_model(self.model)[0]
+
+    @property
+    def preset(self) -> str:
+        return resolve_model(self.model)[1]
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self) -> Path:
+        path = self.run_dir / CONFIG_FILE
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown training settings: {', '.join(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> TrainConfig:
+        path = Path(run_dir) / CONFIG_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{run_dir} is not a training run (no {CONFIG_FILE})") from None
+        except (OSError, json.JSONDecodeError) as err:
+            raise ConfigError(f"{path}: unreadable ({err})") from None
+        config = cls.from_dict(data)
+        config.out = str(run_dir)
+        return config

@@ -1,0 +1,85 @@
+"""SPARNet x8 (paper 001, Sec. III-A and III-D): pixel L2 loss, Adam 2e-4, betas (0.9, 0.99).
+
+The 16 px face is bicubic-up-sampled to 128 px before it enters the network; the
+training faces are flipped, rescaled by 1.0-1.3 and rotated by 90/180/270 degrees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.models import create_model
+
+from ..augment import AugmentConfig
+from ..ema import EMA
+from ..runtime import eval_mode
+from ..task import to_uint8, to_unit
+from .sr_base import FaceSRTask, mean_quality
+
+
+def run_in_batches(net: nn.Module, images: np.ndarray, device: torch.device, batch: int = 16):
+    """uint8 N x H x W x 3 through a network (eval, no grad) -> uint8 outputs."""
+    outs = []
+    with eval_mode(net):
+        for i in range(0, len(images), batch):
+            x = to_unit(torch.from_numpy(images[i : i + batch]).to(device))
+            y = net(x)
+            outs.append(to_uint8(y[0] if isinstance(y, tuple) else y))
+    return np.concatenate(outs)
+
+
+class SPARNetTask(FaceSRTask):
+    name = "sparnet_x8"
+    default_batch = 64
+    default_degradation = "bicubic8x"
+    default_augment = AugmentConfig(flip=True, rescale=(1.0, 1.3), rotate90=True)
+    loss_names = ("l2",)
+    metric_names = ("psnr_y", "ssim_y")
+
+    def build(self) -> None:
+        c = self.config
+        net = create_model(self.preset, **c.model_overrides).train()
+        self.nets["G"] = self.place(net)
+        betas = tuple(c.options.get("betas", (0.9, 0.99)))
+        self.optimizers["G"] = torch.optim.Adam(
+            self.nets["G"].parameters(), lr=c.lr or 2e-4, betas=betas
+        )
+        if c.ema_decay:
+            self.emas["G"] = EMA(self.nets["G"], c.ema_decay)
+
+    def train_step(self, batch: dict[str, Any], step: int) -> dict[str, torch.Tensor]:
+        rt, opt = self.rt, self.optimizers["G"]
+        lq = rt.to_device(to_unit(batch["lq"].to(rt.device)))
+        hq = rt.to_device(to_unit(batch["hq"].to(rt.device)))
+        opt.zero_grad(set_to_none=True)
+        with rt.autocast():
+            out = self.net("G")(lq)
+        loss = F.mse_loss(out.float(), hq)
+        rt.backward(loss)
+        rt.step(opt)
+        rt.update_scaler()
+        return {"l2": loss.detach()}
+
+    def export_module(self) -> nn.Module:
+        return self.emas["G"].shadow if "G" in self.emas else self.nets["G"]
+
+    def validate(self) -> dict[str, float]:
+        out = run_in_batches(self.export_module(), self.val_lq, self.rt.device)
+        return mean_quality(out, self.val_hq)
+
+    def sample_rows(self) -> list[list[np.ndarray]]:
+        k = min(4, len(self.val_lq))
+        out = run_in_batches(self.export_module(), self.val_lq[:k], self.rt.device)
+        return [[self.val_lq[i], out[i], self.val_hq[i]] for i in range(k)]
+
+    def card(self) -> dict[str, Any]:
+        return {
+            **super().card(),
+            "loss": "pixel L2",
+            "optimizer": {"name": "Adam", "lr": self.config.lr or 2e-4, "betas": [0.9, 0.99]},
+        }

@@ -1,0 +1,131 @@
+"""SPARNetHD (paper 001, Sec. III-C, III-D, IV-C): Eq. 12 and 13 with online Eq. 14 inputs.
+
+G loss = 100 * L1 + 1 * hinge GAN + 10 * feature matching + 1 * VGG19 perceptual;
+D loss = hinge over the multi-scale discriminators. G lr 1e-4, D lr 4e-4, Adam
+betas (0.5, 0.99); an exponential moving average of G is exported. Without a VGG19
+weights file (``options["vgg19"]``) the perceptual weight is 0 and the log says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.models import create_model
+
+from ..augment import AugmentConfig
+from ..ema import EMA
+from ..losses import VGGPerceptual, feature_matching_loss, hinge_d_loss, hinge_g_loss
+from ..task import to_unit
+from .sparnet import run_in_batches
+from .sr_base import FaceSRTask, mean_quality
+
+DEFAULT_WEIGHTS = {"pix": 100.0, "adv": 1.0, "fm": 10.0, "pcp": 1.0}
+
+
+class SPARNetHDTask(FaceSRTask):
+    name = "sparnethd"
+    default_batch = 2
+    default_degradation = "eq14"
+    default_augment = AugmentConfig(flip=True, rescale=(1.0, 1.0))
+    loss_names = ("pix", "adv", "fm", "pcp", "g_total", "d")
+    metric_names = ("psnr_y", "ssim_y")
+
+    def build(self) -> None:
+        c, o = self.config, self.config.options
+        g = create_model(self.preset, **c.model_overrides).train()
+        d = create_model("sparnethd_discriminator", **o.get("disc_overrides", {})).train()
+        self.nets["G"], self.nets["D"] = self.place(g), self.place(d)
+        betas = tuple(o.get("betas", (0.5, 0.99)))
+        self.optimizers["G"] = torch.optim.Adam(g.parameters(), lr=c.lr or 1e-4, betas=betas)
+        self.optimizers["D"] = torch.optim.Adam(
+            d.parameters(), lr=float(o.get("d_lr", 4e-4)), betas=betas
+        )
+        self.emas["G"] = EMA(self.nets["G"], c.ema_decay or 0.999)
+        self.weights = {**DEFAULT_WEIGHTS, **o.get("loss_weights", {})}
+        self.vgg = None
+        if o.get("vgg19"):
+            self.vgg = VGGPerceptual.from_file(o["vgg19"]).to(self.rt.device)
+        elif self.weights["pcp"]:
+            self.notes.append(
+                "no VGG19 weights given (options vgg19=PATH / --vgg19): perceptual loss weight 0"
+            )
+            self.weights["pcp"] = 0.0
+
+    def train_step(self, batch: dict[str, Any], step: int) -> dict[str, torch.Tensor]:
+        rt, w = self.rt, self.weights
+        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
+        d_raw = self.nets["D"]
+        lq = rt.to_device(to_unit(batch["lq"].to(rt.device)))
+        hq = rt.to_device(to_unit(batch["hq"].to(rt.device)))
+
+        # Generator step; D is used unwrapped and frozen so no D gradient is reduced.
+        d_raw.requires_grad_(False)
+        opt_g.zero_grad(set_to_none=True)
+        with rt.autocast():
+            sr = self.net("G")(lq)
+            fake = d_raw(sr)
+            with torch.no_grad():
+                real = d_raw(hq)
+        sr32 = sr.float()
+        pix = F.l1_loss(sr32, hq)
+        adv = hinge_g_loss([f[-1].float() for f in fake])
+        fm = feature_matching_loss(
+            [[t.float() for t in f] for f in fake], [[t.float() for t in r] for r in real]
+        )
+        pcp = self.vgg(sr32, hq) if self.vgg is not None else sr32.new_zeros(())
+        g_total = w["pix"] * pix + w["adv"] * adv + w["fm"] * fm + w["pcp"] * pcp
+        rt.backward(g_total)
+        rt.step(opt_g)
+        d_raw.requires_grad_(True)
+
+        # Discriminator step on the detached SR image.
+        opt_d.zero_grad(set_to_none=True)
+        with rt.autocast():
+            both = self.net("D")(torch.cat([hq, sr.detach()]))
+        n = hq.shape[0]
+        d_loss = hinge_d_loss([s[-1][:n].float() for s in both], [s[-1][n:].float() for s in both])
+        rt.backward(d_loss)
+        rt.step(opt_d)
+        rt.update_scaler()
+        return {
+            "pix": pix.detach(),
+            "adv": adv.detach(),
+            "fm": fm.detach(),
+            "pcp": pcp.detach(),
+            "g_total": g_total.detach(),
+            "d": d_loss.detach(),
+        }
+
+    def export_module(self) -> nn.Module:
+        return self.emas["G"].shadow
+
+    def validate(self) -> dict[str, float]:
+        out = run_in_batches(self.export_module(), self.val_lq, self.rt.device, batch=4)
+        return mean_quality(out, self.val_hq)
+
+    def sample_rows(self) -> list[list[np.ndarray]]:
+        k = min(3, len(self.val_lq))
+        out = run_in_batches(self.export_module(), self.val_lq[:k], self.rt.device, batch=4)
+        return [[self.val_lq[i], out[i], self.val_hq[i]] for i in range(k)]
+
+    def card(self) -> dict[str, Any]:
+        o = self.config.options
+        return {
+            **super().card(),
+            "loss": "Eq. 12: pixel L1 + hinge GAN + D feature matching + VGG19 perceptual",
+            "loss_weights": self.weights,
+            "vgg19": bool(self.vgg),
+            "optimizer": {
+                "name": "Adam",
+                "g_lr": self.config.lr or 1e-4,
+                "d_lr": float(o.get("d_lr", 4e-4)),
+                "betas": [0.5, 0.99],
+            },
+            "ema_decay": self.emas["G"].decay,
+            "exported": "EMA of G",
+        }
