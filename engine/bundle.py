@@ -39,6 +39,11 @@ PACKAGE_DATA = (
     ("skimage", "data/astronaut.png"),  # the public-domain sample photo (engine.demo)
 )
 
+# Native libraries that packages load by path rather than import (so PyInstaller's
+# import analysis misses them): torchvision's C++ ops (``nms``, which MTCNN uses) are
+# opened with ``torch.ops.load_library(<package dir>/_C_stable.so)``.
+PACKAGE_BINARIES = (("torchvision", ("*.so", "*.pyd", "*.dylib")),)
+
 # Packages whose modules must exist as files (not only inside the PYZ archive):
 # facenet-pytorch finds its weights as ``<module dir>/../data/pnet.pt``, which needs
 # the ``models`` folder to exist on disk.
@@ -155,7 +160,7 @@ EXCLUDED_MODULES = {
 ALWAYS_DROPPED = (
     ("torch/include/*", "C++ headers: nothing compiles in the bundle"),
     ("torch/share/*", "CMake files for C++ builds"),
-    ("torch/bin/*", "torch's test and helper executables"),
+    ("torch/bin/protoc*", "protobuf compiler (torch needs only bin/torch_shm_manager)"),
     ("*/libcudart_static.a", "static libraries are never loaded"),
     ("*/libcudadevrt.a", "static libraries are never loaded"),
     ("*/libnvshmem_device.a", "static libraries are never loaded"),
@@ -183,6 +188,25 @@ CPU_ONLY_DROPPED = (
     ("torch/lib/libtorch_cuda_linalg.so", "GPU linear algebra"),
     ("*/libnvrtc-builtins.so.*", "GPU kernel JIT"),
 )
+
+
+# Linux libraries whose symbol tables are removed (``strip --strip-unneeded``: the
+# dynamic symbols that loading needs stay). Only these: stripping every library, as
+# PyInstaller's ``strip=True`` does, corrupts the auditwheel/patchelf-edited ones
+# (numpy's OpenBLAS then fails with "ELF load command address/offset not page-aligned").
+STRIPPED = (
+    "torch/lib/libtorch_cpu.so",
+    "torch/lib/libtorch_cuda.so",
+    "torch/lib/libtorch_python.so",
+    "torch/lib/libtorch_cuda_linalg.so",
+    "nvidia/nccl/lib/libnccl.so.*",
+    "libpython3.*.so.*",
+)
+
+
+def is_stripped(dest: str) -> bool:
+    dest = dest.replace("\\", "/")
+    return any(fnmatch(dest, pattern) for pattern in STRIPPED)
 
 
 def drop_reason(dest: str, cuda: bool = True) -> str | None:
@@ -258,6 +282,18 @@ def package_datas() -> list[tuple[str, str]]:
         for path in found:
             dest = Path(package) / path.parent.relative_to(folder)
             pairs.append((str(path), dest.as_posix()))
+    return pairs
+
+
+def package_binaries() -> list[tuple[str, str]]:
+    """(source file, destination folder) for native libraries loaded by path."""
+    pairs = []
+    for package, patterns in PACKAGE_BINARIES:
+        folder = package_dir(package)
+        found = sorted({path for pattern in patterns for path in folder.glob(pattern)})
+        if not found:
+            raise BundleError(f"{package} has no native library ({', '.join(patterns)})")
+        pairs += [(str(path), package) for path in found]
     return pairs
 
 

@@ -236,6 +236,10 @@ def test_spec_collects_package_data_read_at_run_time(spec):
     skimage = Path(importlib.util.find_spec("skimage").origin).parent
     assert _collected(datas, skimage / "data" / "astronaut.png", "skimage/data")
     analysis, _, _ = spec
+    binaries = {(Path(src).resolve(), dest) for src, dest in analysis.kwargs["binaries"]}
+    vision = Path(importlib.util.find_spec("torchvision").origin).parent
+    for lib in vision.glob("*.so"):  # torch.ops.load_library opens these by path (nms)
+        assert (lib.resolve(), "torchvision") in binaries, lib.name
     # MTCNN finds its weights through ``models/../data``: its modules must be files.
     assert analysis.kwargs["module_collection_mode"].get("facenet_pytorch") == "pyz+py"
 
@@ -327,6 +331,10 @@ def test_drop_rules():
     assert bundle.drop_reason("nvidia/cudnn/lib/libcudnn.so.9", cuda=False) is None
     assert bundle.drop_reason("torch/lib/libtorch_cpu.so", cuda=False) is None
     assert bundle.drop_reason("resources/weights/registry.json", cuda=False) is None
+    assert bundle.drop_reason("torch/bin/protoc")
+    assert bundle.drop_reason("torch/bin/torch_shm_manager") is None  # import torch needs it
+    assert bundle.is_stripped("torch/lib/libtorch_cpu.so")
+    assert not bundle.is_stripped("numpy.libs/libscipy_openblas64_-32a4b2a6.so")  # patchelf'd
 
 
 # --- the launcher and the self-test -------------------------------------------------------------
