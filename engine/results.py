@@ -52,6 +52,12 @@ class FaceRecord:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     accepted: bool = True  # rejected faces are not pasted
     strength: float = 1.0  # 0 = original, 1 = fully restored
+    weights: str = ""  # name of the weight set that restored it
+    # What recompose pastes (no network run): the crop as pasted (crop_after's geometry,
+    # float32 [0, 1], colour-matched, full precision for 16-bit photos) and its feathered
+    # face-region mask (float32 [0, 1], exactly 0 on the crop's border).
+    restored: np.ndarray | None = field(default=None, repr=False)
+    paste_mask: np.ndarray | None = field(default=None, repr=False)
 
     def to_report(self) -> dict[str, Any]:
         return {
@@ -60,6 +66,7 @@ class FaceRecord:
             "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in self.landmarks],
             "score": round(self.score, 4),
             "model": self.model,
+            "weights": self.weights,
             "accepted": self.accepted,
             "strength": self.strength,
             "crop_size": list(self.crop_after.shape[:2]),
@@ -82,6 +89,15 @@ class RestoreResult:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # e.g. fell back to the CPU
     alpha: np.ndarray | None = None  # the input's alpha, resized to the output
+    # The input photo at the output size (Lanczos for scale 2 / 4; the input's own pixels,
+    # not a copy, at scale 1): the "before" view, and what recompose pastes onto.
+    base: np.ndarray | None = field(default=None, repr=False)
+    keep_chroma: bool = False  # gray / toned photo: faces changed luminance only
+    options: Any = field(default=None, repr=False)  # the RestoreOptions used
+
+    @property
+    def faces_restored(self) -> int:
+        return sum(1 for f in self.faces if f.accepted and f.strength > 0)
 
     def to_report(self) -> dict[str, Any]:
         return {
@@ -91,4 +107,5 @@ class RestoreResult:
             "faces": [f.to_report() for f in self.faces],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "warnings": list(self.warnings),
+            "keep_chroma": self.keep_chroma,
         }

@@ -111,7 +111,12 @@ def process_tiled(
             outs = fn(tiles).float()
             if acc is None:
                 acc = torch.zeros(
-                    n, outs.shape[1], hp * scale, wp * scale, dtype=torch.float32, device=outs.device
+                    n,
+                    outs.shape[1],
+                    hp * scale,
+                    wp * scale,
+                    dtype=torch.float32,
+                    device=outs.device,
                 )
             for out, (i, j) in zip(outs, group, strict=True):
                 weight = torch.from_numpy(np.outer(wy[i], wx[j])).to(out.device, torch.float32)

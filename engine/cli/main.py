@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import ReviveError
 
-COMMAND_MODULES = ("engine.cli.models_cmd", "training.cli")
+COMMAND_MODULES = (
+    "engine.cli.models_cmd",
+    "engine.cli.restore_cmd",
+    "engine.cli.detect_cmd",
+    "training.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

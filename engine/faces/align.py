@@ -119,10 +119,28 @@ def warp_to_template(
     with area averaging, so the crop is not aliased (warpAffine alone samples the
     photo sparsely and shows jagged edges and moire).
     """
+    return warp_affine(image, matrix, (size, size), border)
+
+
+def warp_affine(
+    image: np.ndarray,
+    matrix: np.ndarray,
+    size: tuple[int, int],
+    border: int = cv2.BORDER_REFLECT_101,
+    border_value: float = 0.0,
+) -> np.ndarray:
+    """Warp ``image`` by the 2x3 ``matrix`` into a ``size`` = (width, height) image, anti-aliased.
+
+    The same warp serves alignment (photo -> crop) and paste-back (crop -> photo region):
+    bicubic, after an area-averaging reduction when the map shrinks by more than 2x.
+    """
+    width, height = size
     scale = similarity_scale(matrix)
     if scale < 0.5:
         inverse = invert_similarity(matrix)
-        corners = transform_points(inverse, np.array([[0, 0], [size, 0], [0, size], [size, size]]))
+        corners = transform_points(
+            inverse, np.array([[0, 0], [width, 0], [0, height], [width, height]])
+        )
         margin = 4.0 / scale
         x0 = int(max(0, np.floor(corners[:, 0].min() - margin)))
         y0 = int(max(0, np.floor(corners[:, 1].min() - margin)))
@@ -140,14 +158,19 @@ def warp_to_template(
                 [[sx, 0, -x0 * sx + (sx - 1) / 2], [0, sy, -y0 * sy + (sy - 1) / 2]]
             )
             # photo -> small region -> crop: crop = M (S^-1 small)
-            matrix = _compose(matrix, invert_similarity(to_small))
+            matrix = compose(matrix, invert_similarity(to_small))
             image = small
     return cv2.warpAffine(
-        image, matrix.astype(np.float64), (size, size), flags=cv2.INTER_CUBIC, borderMode=border
+        image,
+        matrix.astype(np.float64),
+        (width, height),
+        flags=cv2.INTER_CUBIC,
+        borderMode=border,
+        borderValue=(border_value,) * 4,
     )
 
 
-def _compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """outer(inner(x)) as one 2x3 map."""
     linear = outer[:, :2] @ inner[:, :2]
     shift = outer[:, :2] @ inner[:, 2] + outer[:, 2]

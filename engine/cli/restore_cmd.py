@@ -1,0 +1,253 @@
+"""``revive restore PATH... [-o DIR] [--model ...] [--scale 1|2|4] ...``: restore photos in bulk.
+
+Files, folders and glob patterns; one summary line per photo; a photo that fails
+(unreadable, no face) is reported in one line and the batch goes on; the exit code is 0
+only when every photo succeeded (1 otherwise, 130 when interrupted). Outputs are
+``<stem>_revived.<ext>``, written atomically, never over an input; Ctrl+C stops cleanly,
+keeping the photos already finished and leaving no partial file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..device import DEVICE_CHOICES, PRECISION_CHOICES
+from ..errors import Cancelled, ReviveError
+from ..progress import CancelToken, ProgressEvent
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "restore",
+        help="restore every face in photos (files, folders, globs)",
+        description="Find, restore and paste back every face; write <name>_revived.<ext>.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="photos, folders or glob patterns")
+    p.add_argument("-o", "--output", metavar="DIR", help="output folder (default: beside each)")
+    p.add_argument(
+        "--model",
+        default="auto",
+        help="auto | sparnethd | sparnet | cagface | a preset | installed weights (default auto)",
+    )
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
+    p.add_argument("--scale", type=int, default=1, choices=(1, 2, 4), help="enlarge the photo")
+    p.add_argument(
+        "--strength", type=float, default=1.0, help="0 = original, 1 = fully restored faces"
+    )
+    p.add_argument(
+        "--no-color-match",
+        action="store_true",
+        help="do not keep the original's colours and shading on the faces",
+    )
+    p.add_argument("--min-face-size", type=float, default=16.0, metavar="PX")
+    p.add_argument("--min-score", type=float, default=0.9, metavar="P")
+    p.add_argument("--batch-size", type=int, default=0, metavar="N", help="faces per batch")
+    p.add_argument("--tile-size", type=int, default=128, metavar="PX", help="CAGFace tiles")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks (slow start)")
+    p.add_argument("--save-faces", action="store_true", help="also write each face before/after")
+    p.add_argument(
+        "--save-attention", action="store_true", help="also write each face's attention maps"
+    )
+    p.add_argument("--report", metavar="FILE", help="write a JSON report of every photo")
+    p.add_argument("--format", dest="fmt", help="output format (jpeg, png, tiff, webp, bmp)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality (default 95)")
+    p.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders")
+    p.set_defaults(handler=cmd_restore)
+
+
+def options_from_args(args: argparse.Namespace) -> Any:
+    from ..pipeline import RestoreOptions
+
+    if not 0.0 <= args.strength <= 1.0:
+        raise ReviveError(f"--strength must be between 0 and 1, not {args.strength:g}")
+    return RestoreOptions(
+        model=args.model,
+        device=args.device,
+        precision=args.precision,
+        scale=args.scale,
+        strength=args.strength,
+        color_match=not args.no_color_match,
+        attention=args.save_attention,
+        min_face_size=args.min_face_size,
+        min_score=args.min_score,
+        batch_size=args.batch_size,
+        tile_size=args.tile_size,
+        compile=args.compile,
+    )
+
+
+class _Bar:
+    """A tqdm bar over photos whose text follows the pipeline's stages (off when not a TTY)."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="photo", disable=None, file=sys.stderr, leave=False)
+
+    def stage(self, event: ProgressEvent) -> None:
+        if event.total:
+            self.bar.set_postfix_str(f"{event.stage} {event.done}/{event.total}", refresh=True)
+
+    def write(self, line: str, err: bool = False) -> None:
+        self.bar.write(line, file=sys.stderr if err else sys.stdout)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _extras(result: Any, photo: Any, out: Path, args: argparse.Namespace, protected) -> list[str]:
+    """Write --save-faces / --save-attention files; return their paths."""
+    from ..io import Photo, save_photo
+    from ..visualize import attention_grid
+
+    if not (args.save_faces or args.save_attention):
+        return []
+    folder = out.parent / f"{out.stem}_faces"
+    written = []
+    for face in result.faces:
+        stem = f"face{face.index + 1:02d}"
+        images = {}
+        if args.save_faces:
+            images[f"{stem}_before.png"] = face.crop_before
+            images[f"{stem}_after.png"] = face.crop_after
+        if args.save_attention:
+            images[f"{stem}_attention.png"] = attention_grid(face)
+        for name, pixels in images.items():
+            path = save_photo(Photo(pixels), folder / name, protected=protected)
+            written.append(str(path))
+    return written
+
+
+def restore_paths(
+    paths: list[Path],
+    args: argparse.Namespace,
+    cancel: CancelToken | None = None,
+    restorer: Any = None,
+) -> int:
+    """Restore ``paths`` one by one; the exit code of the whole batch."""
+    from ..io import load_photo, output_path_for, save_photo
+    from ..pipeline import Restorer
+
+    options = options_from_args(args)
+    restorer = restorer or Restorer(options)
+    out_dir = Path(args.output) if args.output else None
+    entries: list[dict[str, Any]] = []
+    failed = 0
+    interrupted = False
+    bar = _Bar(len(paths))
+    try:
+        for path in paths:
+            start = time.perf_counter()
+            entry: dict[str, Any] = {"input": str(path)}
+            try:
+                photo = load_photo(path, max_megapixels=options.max_megapixels)
+                result = restorer.restore(photo, options, progress=bar.stage, cancel=cancel)
+                out = output_path_for(path, out_dir)
+                if args.fmt:
+                    from ..io import normalize_format
+                    from ..io.formats import FORMAT_SUFFIX
+
+                    try:
+                        suffix = FORMAT_SUFFIX[normalize_format(args.fmt)]
+                    except ValueError as err:
+                        raise ReviveError(str(err)) from None
+                    out = output_path_for(path, out_dir, ext=suffix)
+                if cancel is not None and cancel.cancelled:
+                    raise Cancelled("cancelled")
+                restored = dataclasses.replace(
+                    photo, pixels=result.image, alpha=result.alpha, notes=list(photo.notes)
+                )
+                t = time.perf_counter()
+                save_photo(restored, out, quality=args.quality, protected=paths)
+                result.timings["encode"] = time.perf_counter() - t
+                extras = _extras(result, photo, out, args, paths)
+                seconds = time.perf_counter() - start
+                entry.update(status="ok", output=str(out), seconds=round(seconds, 3), extras=extras)
+                entry.update(result.to_report())
+                warn = f" ({'; '.join(result.warnings)})" if result.warnings else ""
+                bar.write(
+                    f"{path.name}: {len(result.faces)} face(s) restored in {seconds:.1f} s "
+                    f"on {result.device} -> {out}{warn}"
+                )
+            except Cancelled:
+                interrupted = True
+                break
+            except ReviveError as err:
+                failed += 1
+                entry.update(status="error", error=str(err))
+                bar.write(f"revive: {path.name}: {err}", err=True)
+            finally:
+                entries.append(entry)
+            bar.bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    if interrupted:
+        entries[-1:] = [e for e in entries[-1:] if e.get("status")]
+        print("revive: interrupted; finished photos are kept", file=sys.stderr)
+    if args.report:
+        _write_report(Path(args.report), entries, interrupted)
+    ok = sum(1 for e in entries if e.get("status") == "ok")
+    if len(paths) > 1:
+        print(f"{ok} of {len(paths)} photo(s) restored" + (f", {failed} failed" if failed else ""))
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if failed == 0 and ok == len(paths) else EXIT_FAILED
+
+
+def _write_report(path: Path, entries: list[dict[str, Any]], interrupted: bool) -> None:
+    from ..atomic import write_text_atomic
+
+    data = {
+        "photos": entries,
+        "succeeded": sum(1 for e in entries if e.get("status") == "ok"),
+        "failed": sum(1 for e in entries if e.get("status") == "error"),
+        "interrupted": interrupted,
+    }
+    try:
+        write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+    except OSError as err:
+        raise ReviveError(f"{path.name}: the report could not be written ({err})") from None
+
+
+def collect(args: argparse.Namespace) -> tuple[list[Path], int]:
+    """Photos named by the arguments, and how many arguments named none (reported)."""
+    from ..io import collect_photos
+
+    paths: list[Path] = []
+    bad = 0
+    for arg in args.paths:
+        try:
+            found = collect_photos([arg], recursive=args.recursive)
+        except ReviveError as err:
+            print(f"revive: {err}", file=sys.stderr)
+            bad += 1
+            continue
+        if not found:
+            print(f"revive: {arg}: no photos in this folder", file=sys.stderr)
+            bad += 1
+        paths.extend(p for p in found if p not in paths)
+    return paths, bad
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from ..pipeline import Restorer
+
+    options = options_from_args(args)
+    restorer = Restorer(options)
+    restorer.check(options)  # no weights or no such device: one line, before any work
+    paths, bad = collect(args)
+    if not paths:
+        return EXIT_FAILED
+    code = restore_paths(paths, args, restorer=restorer)
+    return code if code != EXIT_OK or not bad else EXIT_FAILED

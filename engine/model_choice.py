@@ -1,0 +1,134 @@
+"""Which installed weights restore a photo: ``--model auto | sparnethd | sparnet | cagface | NAME``.
+
+``auto`` takes a SPARNetHD-family set (x1, aligned faces) for normal faces and, when one
+is installed, a SPARNet x8 set for tiny faces; with only an x8 set it restores every
+face with it. ``cagface`` also needs the face-component network. A preset name takes
+the best set installed for it; anything else is a weights name or a manifest path.
+Ties go to the shipped default of the role, then to the user's most recent set; the
+test-only presets come last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import WeightsError
+from .models import PRESETS, get_preset
+from .weights import WeightsInfo, default_weights, find_weights, installed_weights
+
+MODEL_CHOICES = ("auto", "sparnethd", "sparnet", "cagface")
+HOW_TO_GET = (
+    "import released weights with `revive models import FILE.pth` or train your own "
+    "with `revive train`"
+)
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """The weight sets one restoration uses."""
+
+    main: WeightsInfo  # restores every face (except tiny ones when ``tiny`` is set)
+    tiny: WeightsInfo | None = None  # SPARNet x8 for tiny faces (auto only)
+    components: WeightsInfo | None = None  # the component network, for CAGFace
+
+    @property
+    def family(self) -> str:
+        return get_preset(self.main.preset).family
+
+
+def _rank(infos: list[WeightsInfo], role: str) -> list[WeightsInfo]:
+    default = default_weights(role)
+
+    def key(info: WeightsInfo) -> tuple:
+        preset = PRESETS.get(info.preset)
+        is_test = preset is None or "test" in preset.tags
+        is_default = default is not None and info.manifest == default.manifest
+        try:
+            mtime = info.manifest.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        return (is_test, not is_default, -mtime)
+
+    return sorted(infos, key=key)
+
+
+def _installed(family: str, scale: int | None = None, role: str = "") -> WeightsInfo | None:
+    found = []
+    for info in installed_weights():
+        preset = PRESETS.get(info.preset)
+        if preset is None or preset.family != family:
+            continue
+        if scale is not None and preset.scale != scale:
+            continue
+        found.append(info)
+    ranked = _rank(found, role)
+    return ranked[0] if ranked else None
+
+
+def sparnethd_weights() -> WeightsInfo | None:
+    return _installed("sparnet", 1, "restorer")
+
+
+def tiny_weights() -> WeightsInfo | None:
+    return _installed("sparnet", 8, "tiny")
+
+
+def cagface_weights() -> WeightsInfo | None:
+    return _installed("cagface", None, "cagface")
+
+
+def component_weights() -> WeightsInfo | None:
+    return _installed("parsing", None, "components")
+
+
+def _with_components(main: WeightsInfo) -> ModelPlan:
+    components = component_weights()
+    if components is None:
+        raise WeightsError(
+            "CAGFace needs the face-component network, whose weights are not installed: "
+            "reinstall Revive or train it with `revive train components`"
+        )
+    return ModelPlan(main, components=components)
+
+
+def plan_models(model: str = "auto") -> ModelPlan:
+    """Resolve a ``--model`` value to installed weights, or raise a one-line ``WeightsError``."""
+    model = (model or "auto").strip()
+    key = model.lower()
+    if key == "auto":
+        main, tiny = sparnethd_weights(), tiny_weights()
+        if main is None and tiny is None:
+            raise WeightsError(f"no face restoration weights are installed: {HOW_TO_GET}")
+        return ModelPlan(main, tiny) if main is not None else ModelPlan(tiny)
+    if key == "sparnethd":
+        if (main := sparnethd_weights()) is None:
+            raise WeightsError(f"no SPARNetHD weights are installed: {HOW_TO_GET}")
+        return ModelPlan(main)
+    if key == "sparnet":
+        if (main := tiny_weights()) is None:
+            raise WeightsError(f"no SPARNet x8 (tiny face) weights are installed: {HOW_TO_GET}")
+        return ModelPlan(main)
+    if key == "cagface":
+        if (main := cagface_weights()) is None:
+            raise WeightsError(f"no CAGFace weights are installed: {HOW_TO_GET}")
+        return _with_components(main)
+    if model in PRESETS:
+        candidates = [w for w in installed_weights() if w.preset == model]
+        if not candidates:
+            raise WeightsError(f"no weights are installed for model {model!r}: {HOW_TO_GET}")
+        info = _rank(candidates, "")[0]
+    else:
+        if Path(model).suffix != ".json" and not any(w.name == model for w in installed_weights()):
+            known = ", ".join(MODEL_CHOICES)
+            raise WeightsError(
+                f"unknown model {model!r}: use {known}, a model preset "
+                "(`revive models presets`) or installed weights (`revive models list`)"
+            )
+        info = find_weights(model)
+    family = get_preset(info.preset).family
+    if family == "cagface":
+        return _with_components(info)
+    if family != "sparnet":
+        raise WeightsError(f"{info.name!r} ({info.preset}) is not a face restoration model")
+    return ModelPlan(info)

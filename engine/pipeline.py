@@ -1,0 +1,534 @@
+"""The Restorer: a whole photo in, the same photo out with every face restored.
+
+``decode -> detect -> align -> network -> paste``, with a progress callback, a cancel
+token checked between steps, and a structured result (``engine.results``) that both
+front ends read. Models are loaded once per ``Restorer`` and cached per device and
+fast-path setting. ``recompose`` re-pastes with changed per-face ``accepted`` /
+``strength`` without running a network (the GUI's toggles and sliders); ``rerun_face``
+restores one face again (e.g. with another model).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from .device import OomFallback, autocast_dtype, resolve_device
+from .errors import NoFaceError
+from .faces.detect import DetectedFace, FaceDetector
+from .faces.paste import (
+    DEFAULT_FEATHER,
+    PasteItem,
+    keep_luminance_only,
+    looks_monochrome,
+    match_colors,
+    paste_faces,
+)
+from .io import DEFAULT_MAX_MEGAPIXELS, Photo, load_photo
+from .model_choice import ModelPlan, plan_models
+from .models import get_preset
+from .models.sparnet import SPARNet
+from .optimize import prepare_for_inference
+from .progress import CancelToken, ProgressCallback, check, report
+from .restorers import (
+    CAGFaceEngine,
+    Engine,
+    PreparedFace,
+    RestoredFace,
+    RunSettings,
+    SparnetHDEngine,
+    SparnetX8Engine,
+    resize_to,
+    to_uint8,
+)
+from .results import FaceRecord, RestoreResult
+from .weights import WeightsInfo, load_model
+
+SCALES = (1, 2, 4)
+
+
+@dataclass
+class RestoreOptions:
+    """Everything a restoration can be asked to do; the defaults suit most photos."""
+
+    model: str = "auto"  # auto | sparnethd | sparnet | cagface | preset | weights name
+    device: str = "auto"  # auto | cuda | mps | cpu
+    precision: str = "auto"  # auto (fp16 on CUDA, else fp32) | fp32 | fp16 | bf16
+    scale: int = 1  # output size over input size: 1, 2 or 4
+    strength: float = 1.0  # initial per-face blend, 0 = original, 1 = restored
+    color_match: bool = True  # keep the original's low frequencies (colour, shading)
+    keep_chroma: bool | str = "auto"  # auto: gray and toned photos keep their colour
+    attention: bool = False  # return every FAU's attention map (costs memory, not time)
+    masks: bool = True  # return CAGFace's component masks
+    min_face_size: float = 16.0  # px in the photo
+    min_score: float = 0.9  # MTCNN confidence
+    detect_max_side: int = 2000  # larger photos are searched on a down-scaled copy
+    tiny_face_eye_distance: float = 14.0  # auto: faces with closer eyes go to SPARNet x8
+    batch_size: int = 0  # faces per network call; 0 = by device and face size
+    tile_size: int = 128  # CAGFace tiles, input pixels
+    tile_overlap: int = 16
+    cagface_region: float = 1.8  # CAGFace face region side, in face-box sides
+    feather: float = DEFAULT_FEATHER  # paste mask edge, fraction of the crop side
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS  # when given a path
+    allow_no_faces: bool = False  # False: a photo without faces raises NoFaceError
+    fold_batchnorm: bool = True  # fast paths (same function, see engine.optimize)
+    channels_last: bool = False
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        if int(self.scale) not in SCALES:
+            raise ValueError(f"scale must be 1, 2 or 4, not {self.scale}")
+        self.scale = int(self.scale)
+        self.strength = float(min(1.0, max(0.0, self.strength)))
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def as_photo(image: Any, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
+    """A ``Photo`` from a Photo, a path, or an array (H x W, H x W x 3 or 4; uint8 / uint16)."""
+    if isinstance(image, Photo):
+        return image
+    if isinstance(image, (str, os.PathLike)):
+        return load_photo(Path(image), max_megapixels=max_megapixels)
+    array = np.asarray(image)
+    if array.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"images must be uint8 or uint16 arrays, not {array.dtype}")
+    alpha = None
+    gray = array.ndim == 2
+    if gray:
+        array = np.repeat(array[..., None], 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 4:
+        array, alpha = array[..., :3], np.ascontiguousarray(array[..., 3])
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise TypeError(f"expected an H x W x 3 image, got shape {array.shape}")
+    return Photo(
+        np.ascontiguousarray(array),
+        alpha=alpha,
+        bit_depth=8 if array.dtype == np.uint8 else 16,
+        is_grayscale=gray,
+    )
+
+
+def upscale(image: np.ndarray, scale: int, rows_per_strip: int = 1024) -> np.ndarray:
+    """``image`` enlarged ``scale`` times (Lanczos), in strips so big photos stay in memory.
+
+    Integer scales map pixel centres the same way in a strip as in the whole image, so
+    strips with an 8-pixel margin give exactly the whole-image result.
+    """
+    if scale == 1:
+        return image
+    h, w = image.shape[:2]
+    out = np.empty((h * scale, w * scale, *image.shape[2:]), image.dtype)
+    margin = 8
+    for r0 in range(0, h, rows_per_strip):
+        r1 = min(h, r0 + rows_per_strip)
+        a, b = max(0, r0 - margin), min(h, r1 + margin)
+        strip = cv2.resize(
+            image[a:b], (w * scale, (b - a) * scale), interpolation=cv2.INTER_LANCZOS4
+        )
+        out[r0 * scale : r1 * scale] = strip[(r0 - a) * scale : (r1 - a) * scale].reshape(
+            -1, w * scale, *image.shape[2:]
+        )
+    return out
+
+
+def _small_copy(pixels: np.ndarray, side: int = 512) -> np.ndarray:
+    h, w = pixels.shape[:2]
+    f = min(1.0, side / max(h, w))
+    if f >= 1.0:
+        return pixels
+    return cv2.resize(pixels, (max(1, round(w * f)), max(1, round(h * f))), cv2.INTER_AREA)
+
+
+def _auto_batch(device: torch.device, size: int) -> int:
+    budget = 2**21 if device.type == "cuda" else 2**18  # pixels per call
+    return int(max(1, min(16 if device.type == "cuda" else 8, budget // max(1, size * size))))
+
+
+# --- the Restorer ---------------------------------------------------------------------------
+
+
+class ModelCache:
+    """Weights loaded once (CPU, fp32), then one prepared copy per device and fast path."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[str, nn.Module] = {}
+        self._ready: dict[tuple, nn.Module] = {}
+
+    def get(self, info: WeightsInfo, device: torch.device, options: RestoreOptions) -> nn.Module:
+        flags = (options.fold_batchnorm, options.channels_last, options.compile)
+        key = (str(info.manifest), str(device), *flags)
+        with self._lock:
+            if key not in self._ready:
+                base_key = str(info.manifest)
+                if base_key not in self._loaded:
+                    self._loaded[base_key] = load_model(info)
+                self._ready[key] = prepare_for_inference(
+                    self._loaded[base_key],
+                    device,
+                    fold=options.fold_batchnorm,
+                    channels_last=options.channels_last,
+                    compile=options.compile,
+                )
+            return self._ready[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loaded.clear()
+            self._ready.clear()
+
+
+class Restorer:
+    """One object per app / CLI run: detects, aligns, restores and pastes faces.
+
+    Thread-safe for one restoration at a time per object (the GUI's single worker).
+    """
+
+    def __init__(self, options: RestoreOptions | None = None) -> None:
+        self.options = options or RestoreOptions()
+        self.models = ModelCache()
+        self._detectors: dict[tuple, FaceDetector] = {}
+        self._found: dict[tuple, list[DetectedFace]] = {}  # recent detections, oldest first
+        self._lock = threading.Lock()
+
+    # -- pieces ---------------------------------------------------------------------------
+    @staticmethod
+    def _detector_key(o: RestoreOptions) -> tuple:
+        return (o.min_face_size, o.min_score, o.detect_max_side)
+
+    def detector(self, options: RestoreOptions | None = None) -> FaceDetector:
+        o = options or self.options
+        key = self._detector_key(o)
+        if key not in self._detectors:
+            self._detectors[key] = FaceDetector(o.min_face_size, o.min_score, o.detect_max_side)
+        return self._detectors[key]
+
+    def detect(self, image: Any, options: RestoreOptions | None = None) -> list[DetectedFace]:
+        """The faces of a photo (a Photo, path or array), left to right.
+
+        The last few answers are remembered by the pixels' hash and the detector's
+        settings, so restoring the same photo again (another model, another scale)
+        does not search it again.
+        """
+        o = options or self.options
+        pixels = np.ascontiguousarray(as_photo(image, o.max_megapixels).pixels)
+        digest = hashlib.blake2b(memoryview(pixels).cast("B"), digest_size=16).hexdigest()
+        key = (digest, pixels.shape, str(pixels.dtype), *self._detector_key(o))
+        with self._lock:
+            found = self._found.pop(key, None)
+        if found is None:
+            found = self.detector(o).detect(pixels)
+        with self._lock:
+            self._found[key] = found
+            while len(self._found) > 4:
+                self._found.pop(next(iter(self._found)))
+        return [dataclasses.replace(f) for f in found]
+
+    def _engine(self, info: WeightsInfo, plan: ModelPlan, o: RestoreOptions) -> Engine:
+        preset = get_preset(info.preset)
+
+        def model(device: torch.device, info: WeightsInfo = info) -> nn.Module:
+            return self.models.get(info, device, o)
+
+        if preset.family == "cagface":
+            assert plan.components is not None
+            components = plan.components
+
+            def parts(device: torch.device) -> nn.Module:
+                return self.models.get(components, device, o)
+
+            return CAGFaceEngine(
+                info.name, preset, model, o.feather, components=parts, region=o.cagface_region
+            )
+        stages = SPARNet(**preset.kwargs).attention_stages() if o.attention else None
+        cls = SparnetX8Engine if preset.scale > 1 else SparnetHDEngine
+        return cls(info.name, preset, model, o.feather, stages=stages)
+
+    def _engines(self, o: RestoreOptions) -> tuple[Engine, Engine | None]:
+        plan = plan_models(o.model)
+        main = self._engine(plan.main, plan, o)
+        tiny = self._engine(plan.tiny, plan, o) if plan.tiny is not None else None
+        return main, tiny
+
+    def _pick(self, face: DetectedFace, main: Engine, tiny: Engine | None, o) -> Engine:
+        if tiny is not None and face.eye_distance < o.tiny_face_eye_distance:
+            return tiny
+        return main
+
+    def check(self, options: RestoreOptions | None = None) -> None:
+        """Raise the one-line error a restoration would hit at once (weights, device)."""
+        o = options or self.options
+        plan_models(o.model)
+        resolve_device(o.device)
+        autocast_dtype(resolve_device(o.device), o.precision)
+
+    # -- the whole photo ----------------------------------------------------------------------
+    def restore(
+        self,
+        image: Any,
+        options: RestoreOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> RestoreResult:
+        """Restore every face of ``image`` (a ``Photo``, a path, or a uint8/uint16 array)."""
+        o = options or self.options
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        check(cancel)
+        report(progress, "decode", 0, 1)
+        photo = as_photo(image, o.max_megapixels)
+        timings["decode"] = time.perf_counter() - start
+        report(progress, "decode", 1, 1)
+        check(cancel)
+        main, tiny = self._engines(o)  # fails early, before detection, without weights
+
+        t = time.perf_counter()
+        report(progress, "detect", 0, 1)
+        faces = self.detect(photo, o)
+        timings["detect"] = time.perf_counter() - t
+        report(progress, "detect", 1, 1, f"{len(faces)} faces")
+        if not faces and not o.allow_no_faces:
+            raise NoFaceError(
+                f"no face found (faces smaller than {o.min_face_size:g} px are ignored)"
+            )
+        check(cancel)
+
+        device = resolve_device(o.device)
+        fallback = OomFallback(device, o.batch_size or _auto_batch(device, main.preset.size))
+        run = RunSettings(
+            fallback=fallback,
+            dtype=autocast_dtype(device, o.precision),
+            attention=o.attention,
+            masks=o.masks,
+            channels_last=o.channels_last,
+            tile_size=o.tile_size,
+            tile_overlap=o.tile_overlap,
+            progress=progress,
+            cancel=cancel,
+        )
+        keep_chroma = self._keep_chroma(photo, o)
+        records = self._restore_faces(photo, faces, main, tiny, run, o, keep_chroma, timings)
+
+        t = time.perf_counter()
+        base = upscale(photo.pixels, o.scale)
+        result = RestoreResult(
+            image=base,
+            faces=records,
+            scale=o.scale,
+            device=self._device_text(run),
+            warnings=list(fallback.warnings),
+            alpha=self._alpha(photo, o.scale),
+            base=base,
+            keep_chroma=keep_chroma,
+            options=o,
+        )
+        result = recompose(result, progress=progress, cancel=cancel)
+        timings["paste"] = time.perf_counter() - t
+        paste_each = timings["paste"] / max(1, len(records))
+        for record in result.faces:
+            record.timings["paste"] = paste_each
+        timings["total"] = time.perf_counter() - start
+        result.timings = timings
+        return result
+
+    def _restore_faces(
+        self,
+        photo: Photo,
+        faces: list[DetectedFace],
+        main: Engine,
+        tiny: Engine | None,
+        run: RunSettings,
+        o: RestoreOptions,
+        keep_chroma: bool,
+        timings: dict[str, float],
+        indices: list[int] | None = None,
+    ) -> list[FaceRecord]:
+        """Align, run and post-process faces; FaceRecords in the order of ``faces``."""
+        indices = indices if indices is not None else list(range(len(faces)))
+        t = time.perf_counter()
+        prepared: list[tuple[Engine, PreparedFace]] = []
+        for n, face in enumerate(faces, 1):
+            check(run.cancel)
+            engine = self._pick(face, main, tiny, o)
+            prepared.append((engine, engine.prepare(photo.pixels, face)))
+            report(run.progress, "align", n, len(faces))
+        timings["align"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        outputs: list[RestoredFace | None] = [None] * len(faces)
+        for engine in (main, tiny):
+            mine = [i for i, (e, _) in enumerate(prepared) if e is engine]
+            if engine is None or not mine:
+                continue
+            outs = engine.restore([prepared[i][1] for i in mine], run)
+            for i, out in zip(mine, outs, strict=True):
+                outputs[i] = out
+        timings["network"] = time.perf_counter() - t
+
+        records = []
+        for index, (engine, prep), out in zip(indices, prepared, outputs, strict=True):
+            assert out is not None
+            records.append(self._record(index, engine, prep, out, o, keep_chroma))
+        return records
+
+    def _record(
+        self,
+        index: int,
+        engine: Engine,
+        prep: PreparedFace,
+        out: RestoredFace,
+        o: RestoreOptions,
+        keep_chroma: bool,
+    ) -> FaceRecord:
+        crop = out.crop
+        h, w = crop.shape[:2]
+        original = prep.original
+        if original.shape[:2] != (h, w):  # CAGFace: the region at the photo's resolution
+            original = resize_to(original, w, h)
+        if keep_chroma:
+            crop = keep_luminance_only(crop, original)
+        pasted = match_colors(crop, prep.original, prep.mask) if o.color_match else crop
+        return FaceRecord(
+            index=index,
+            box=prep.face.box,
+            landmarks=prep.face.landmarks,
+            score=prep.face.score,
+            crop_before=to_uint8(prep.original),
+            crop_after=to_uint8(crop),
+            to_crop=prep.to_crop,
+            model=engine.preset.name,
+            attention=out.attention,
+            masks=out.masks,
+            timings={"align": prep.seconds, "network": out.seconds},
+            strength=o.strength,
+            weights=engine.name,
+            restored=pasted.astype(np.float32),
+            paste_mask=np.asarray(prep.mask, np.float32),
+        )
+
+    @staticmethod
+    def _keep_chroma(photo: Photo, o: RestoreOptions) -> bool:
+        if o.keep_chroma != "auto":
+            return bool(o.keep_chroma)
+        return photo.is_grayscale or looks_monochrome(_small_copy(photo.pixels))
+
+    @staticmethod
+    def _alpha(photo: Photo, scale: int) -> np.ndarray | None:
+        if photo.alpha is None:
+            return None
+        return upscale(photo.alpha, scale)
+
+    @staticmethod
+    def _device_text(run: RunSettings) -> str:
+        device = run.fallback.device
+        if device.type == "cuda" and run.dtype is not None:
+            name = {torch.float16: "fp16", torch.bfloat16: "bf16"}[run.dtype]
+            return f"{device} ({name})"
+        return str(device)
+
+    # -- after the fact ---------------------------------------------------------------------
+    def recompose(
+        self,
+        photo: Any,
+        result: RestoreResult | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> RestoreResult:
+        """Paste again with the faces' current ``accepted`` / ``strength``; no network runs.
+
+        ``photo`` is accepted for symmetry with ``restore`` (the result keeps its base);
+        ``recompose(result)`` works too.
+        """
+        if result is None and isinstance(photo, RestoreResult):
+            result = photo
+        if result is None:
+            raise TypeError("recompose needs the RestoreResult to paste again")
+        return recompose(result, progress=progress, cancel=cancel)
+
+    def rerun_face(
+        self,
+        photo: Any,
+        result: RestoreResult,
+        index: int,
+        options: RestoreOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> RestoreResult:
+        """Restore face ``index`` of ``result`` again with ``options`` (the scale stays)."""
+        o = dataclasses.replace(options or result.options or self.options, scale=result.scale)
+        photo = as_photo(photo, o.max_megapixels)
+        old = result.faces[index]
+        face = DetectedFace(np.asarray(old.box), float(old.score), np.asarray(old.landmarks))
+        main, tiny = self._engines(o)
+        device = resolve_device(o.device)
+        fallback = OomFallback(device, 1)
+        run = RunSettings(
+            fallback=fallback,
+            dtype=autocast_dtype(device, o.precision),
+            attention=o.attention,
+            masks=o.masks,
+            channels_last=o.channels_last,
+            tile_size=o.tile_size,
+            tile_overlap=o.tile_overlap,
+            progress=progress,
+            cancel=cancel,
+        )
+        timings: dict[str, float] = {}
+        record = self._restore_faces(
+            photo, [face], main, tiny, run, o, result.keep_chroma, timings, [old.index]
+        )[0]
+        record.accepted, record.strength = old.accepted, old.strength
+        faces = [record if i == index else f for i, f in enumerate(result.faces)]
+        fresh = dataclasses.replace(
+            result,
+            faces=faces,
+            warnings=[*result.warnings, *fallback.warnings],
+        )
+        return recompose(fresh, progress=progress, cancel=cancel)
+
+
+def recompose(
+    result: RestoreResult,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> RestoreResult:
+    """A new result whose image is the base with the faces pasted as they now stand.
+
+    Rejected faces (``accepted`` False) and strength 0 leave the base untouched there.
+    The face records are copied, so the new result can be changed independently.
+    """
+    if result.base is None:
+        raise ValueError("this result keeps no base image to paste onto")
+    items = [
+        PasteItem(f.restored, f.paste_mask, f.to_crop, f.strength if f.accepted else 0.0)
+        for f in result.faces
+        if f.restored is not None and f.paste_mask is not None
+    ]
+    image = paste_faces(
+        result.base,
+        items,
+        result.scale,
+        keep_chroma=result.keep_chroma,
+        progress=progress,
+        cancel=cancel,
+    )
+    return dataclasses.replace(
+        result,
+        image=image,
+        faces=[copy.copy(f) for f in result.faces],
+        timings=dict(result.timings),
+    )

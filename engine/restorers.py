@@ -1,0 +1,312 @@
+"""Restoration engines behind one interface: prepare a face, run the network, return crops.
+
+* :class:`SparnetHDEngine`: the face aligned to the preset's template at the preset's
+  size (bicubic, the paper's up-sampling), restored at that size; batched.
+* :class:`SparnetX8Engine`: the face aligned at the low-resolution size (``size //
+  scale``, area-averaged), bicubic-up-sampled x8 exactly as the training input (PIL).
+* :class:`CAGFaceEngine`: a square face region at the photo's own resolution ->
+  component network -> Gaussian smoothing -> 6-channel block -> overlapping tiles ->
+  x4; returns the hair / skin / other masks.
+
+Every engine returns, per face, the network's output crop (float32 [0, 1]), the map
+from photo pixels to that crop, the paste mask in crop space, and on request the
+attention maps. Out-of-memory errors shrink the batch (or tile) and then move to the
+CPU through :class:`engine.device.OomFallback`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from .device import OomFallback, precision_context
+from .faces.align import alignment_matrix, compose, warp_affine, warp_to_template
+from .faces.detect import DetectedFace
+from .faces.paste import face_mask, scale_matrix
+from .models import Preset
+from .models.cagface import component_attention_block
+from .models.parsing import COMPONENT_NAMES, ComponentSmoothing
+from .progress import CancelToken, ProgressCallback, check, report
+from .results import AttentionMap
+from .tiles import process_tiled
+
+ModelGetter = Callable[[torch.device], nn.Module]
+
+
+@dataclass
+class RunSettings:
+    """How one photo's networks run (shared by the engines of a restoration)."""
+
+    fallback: OomFallback  # device + batch size, shrinking on out-of-memory
+    dtype: torch.dtype | None = None  # autocast dtype on CUDA, None = fp32
+    attention: bool = False
+    masks: bool = True
+    channels_last: bool = False
+    tile_size: int = 128
+    tile_overlap: int = 16
+    tile_fallback: OomFallback | None = None  # CAGFace tiles, shrinking on out-of-memory
+    progress: ProgressCallback | None = None
+    cancel: CancelToken | None = None
+
+
+@dataclass
+class PreparedFace:
+    """A face made ready for one engine."""
+
+    face: DetectedFace
+    tensor: torch.Tensor  # 3 x H x W network input, RGB in [-1, 1], on the CPU
+    original: np.ndarray  # H x W x 3 float32 [0, 1]: what the network sees, for display
+    to_crop: np.ndarray  # 2x3: input-photo pixels -> output-crop pixels
+    mask: np.ndarray  # paste mask, output-crop size, float32 [0, 1]
+    seconds: float = 0.0  # preparation (alignment) time
+
+
+@dataclass
+class RestoredFace:
+    """An engine's output for one face."""
+
+    crop: np.ndarray  # H x W x 3 float32 [0, 1]
+    attention: list[AttentionMap] | None = None
+    masks: dict[str, np.ndarray] | None = None
+    seconds: float = 0.0  # this face's share of the network time
+    extra: dict = field(default_factory=dict)
+
+
+def to_float01(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / np.float32(255)
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / np.float32(65535)
+    return image.astype(np.float32)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """A float [0, 1] (or uint16) image as uint8, for display and records."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return np.rint(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def to_tensor(image01: np.ndarray) -> torch.Tensor:
+    """H x W x 3 float [0, 1] -> 3 x H x W float32 in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(image01.transpose(2, 0, 1))) * 2 - 1
+
+
+def from_tensor(batch: torch.Tensor) -> list[np.ndarray]:
+    """B x 3 x H x W in [-1, 1] -> list of H x W x 3 float32 [0, 1]."""
+    x = ((batch.float().clamp(-1, 1) + 1) * 0.5).permute(0, 2, 3, 1).cpu().numpy()
+    return list(x.astype(np.float32))
+
+
+class Engine:
+    """Common interface: ``prepare`` one face, ``restore`` a list of prepared faces."""
+
+    kind = "engine"
+
+    def __init__(self, name: str, preset: Preset, model: ModelGetter, feather: float) -> None:
+        self.name = name  # the weights' name
+        self.preset = preset
+        self.model = model
+        self.feather = feather
+
+    def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
+        raise NotImplementedError
+
+    def restore(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
+        raise NotImplementedError
+
+
+class SparnetHDEngine(Engine):
+    """SPARNet / SPARNetHD on template-aligned faces, batched."""
+
+    kind = "sparnethd"
+
+    def __init__(self, *args, stages: list[str] | None = None, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.stages = stages or []
+
+    def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
+        start = time.perf_counter()
+        size, template = self.preset.size, self.preset.template
+        matrix = alignment_matrix(face.landmarks, template, size)
+        crop = to_float01(warp_to_template(image, matrix, size))
+        return PreparedFace(
+            face,
+            to_tensor(crop),
+            crop,
+            matrix,
+            face_mask(size, template, self.feather),
+            time.perf_counter() - start,
+        )
+
+    def _forward(
+        self, batch: list[PreparedFace], device: torch.device, run: RunSettings
+    ) -> list[RestoredFace]:
+        net = self.model(device)
+        x = torch.stack([f.tensor for f in batch]).to(device)
+        if run.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        start = time.perf_counter()
+        with torch.inference_mode(), precision_context(device, run.dtype):
+            if run.attention:
+                y, maps = net(x, return_attention=True)
+            else:
+                y, maps = net(x), []
+        crops = from_tensor(y)
+        per_face = (time.perf_counter() - start) / len(batch)
+        out = []
+        for i, crop in enumerate(crops):
+            attention = None
+            if run.attention:
+                labels = self.stages or ["fau"] * len(maps)
+                attention = [
+                    AttentionMap(stage, j, m[i, 0].float().cpu().numpy().astype(np.float32))
+                    for j, (stage, m) in enumerate(zip(labels, maps, strict=True))
+                ]
+            out.append(RestoredFace(crop, attention, None, per_face))
+        return out
+
+    def restore(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
+        results: list[RestoredFace] = []
+        while len(results) < len(faces):
+            check(run.cancel)
+            first = len(results)
+
+            def step(device: torch.device, size: int, first: int = first) -> list[RestoredFace]:
+                return self._forward(faces[first : first + size], device, run)
+
+            results.extend(run.fallback.run(step))
+            report(run.progress, "restore", len(results), len(faces), self.preset.name)
+        return results
+
+
+class SparnetX8Engine(SparnetHDEngine):
+    """SPARNet x8 for tiny faces: aligned at the LR size, then bicubic x8 (the training input)."""
+
+    kind = "sparnet"
+
+    def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
+        start = time.perf_counter()
+        size, template, factor = self.preset.size, self.preset.template, self.preset.scale
+        lr_size = size // factor
+        lr_matrix = alignment_matrix(face.landmarks, template, lr_size)
+        lr = to_uint8(warp_to_template(image, lr_matrix, lr_size))
+        up = Image.fromarray(lr).resize((size, size), Image.Resampling.BICUBIC)
+        crop = np.asarray(up).astype(np.float32) / np.float32(255)
+        # PIL maps pixel centres: up = f * (lr + 0.5) - 0.5
+        matrix = compose(scale_matrix(factor), lr_matrix)
+        return PreparedFace(
+            face,
+            to_tensor(crop),
+            crop,
+            matrix,
+            face_mask(size, template, self.feather),
+            time.perf_counter() - start,
+        )
+
+
+class CAGFaceEngine(Engine):
+    """CAGFace x4 on a square face region at the photo's resolution, in overlapping tiles."""
+
+    kind = "cagface"
+
+    def __init__(
+        self,
+        *args,
+        components: ModelGetter,
+        region: float = 1.8,
+        parse_size: int = 256,
+        **kw,
+    ) -> None:
+        super().__init__(*args, **kw)
+        self.components = components
+        self.region = region
+        self.parse_size = parse_size
+        self.smoothing = ComponentSmoothing()
+
+    def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
+        start = time.perf_counter()
+        cx = (face.box[0] + face.box[2]) / 2
+        cy = (face.box[1] + face.box[3]) / 2
+        side = max(8, int(round(self.region * face.size / 2)) * 2)  # even, for CAGFace
+        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+        shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
+        region = to_float01(warp_affine(image, shift, (side, side)))  # reflected past edges
+        factor = self.preset.scale
+        return PreparedFace(
+            face,
+            to_tensor(region),
+            region,
+            compose(scale_matrix(factor), shift),
+            face_mask(side * factor, None, self.feather),
+            time.perf_counter() - start,
+        )
+
+    def _components(self, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+        net = self.components(device)
+        size = x.shape[-2:]
+        small = F.interpolate(
+            x, size=(self.parse_size, self.parse_size), mode="bilinear", antialias=True
+        )
+        logits = net(small).float()
+        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+        return self.smoothing.to(device)(logits)
+
+    def _one(self, face: PreparedFace, device: torch.device, tile: int, run: RunSettings):
+        net = self.model(device)
+        x = face.tensor[None].to(device)
+        start = time.perf_counter()
+        with torch.inference_mode(), precision_context(device, run.dtype):
+            components = self._components(x, device)
+            block = component_attention_block(x, components)
+            if run.channels_last:
+                block = block.contiguous(memory_format=torch.channels_last)
+            y = process_tiled(
+                block,
+                net,
+                tile=tile,
+                overlap=run.tile_overlap,
+                scale=self.preset.scale,
+                multiple=2,
+                batch=run.fallback.size,
+                cancel=run.cancel,
+            )
+        masks = None
+        if run.masks:
+            comp = components[0].float().cpu().numpy()
+            masks = {name: comp[i].astype(np.float32) for i, name in enumerate(COMPONENT_NAMES)}
+        crop = from_tensor(y)[0]
+        return RestoredFace(crop, None, masks, time.perf_counter() - start)
+
+    def restore(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
+        tiles = run.tile_fallback or OomFallback(
+            run.fallback.device, run.tile_size, "tile size", minimum=16
+        )
+        results = []
+        for face in faces:
+            check(run.cancel)
+
+            def step(device: torch.device, tile: int, face: PreparedFace = face) -> RestoredFace:
+                run.fallback.device = device
+                return self._one(face, device, tile, run)
+
+            results.append(tiles.run(step))
+            report(run.progress, "restore", len(results), len(faces), self.preset.name)
+        run.fallback.warnings.extend(w for w in tiles.warnings if w not in run.fallback.warnings)
+        tiles.warnings.clear()
+        return results
+
+
+def resize_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bicubic resize of a float image (used to compare CAGFace's input with its output)."""
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC)

@@ -1,0 +1,53 @@
+"""Real weight sets of the test-only tiny presets, saved into a per-user folder.
+
+Restoration needs installed weights; tests install randomly initialised (seeded) tiny
+networks through ``engine.weights.save_weights``, so the pipeline loads them by the real
+path (manifest, sha256 check, preset). They restore nothing useful, which is fine for
+geometry, blending, colour and plumbing tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine.models import create_model
+from engine.weights import save_weights
+
+TINY = {
+    "hd": "sparnethd_tiny",
+    "x8": "sparnet_x8_tiny",
+    "cagface": "cagface_tiny",
+    "components": "components_tiny",
+}
+
+
+def install_tiny_weights(data_dir: Path, which: tuple[str, ...] = tuple(TINY)) -> None:
+    """Save seeded tiny weight sets (named ``test-<preset>``) under ``data_dir/weights``."""
+    for key in which:
+        preset = TINY[key]
+        torch.manual_seed(sum(map(ord, preset)))
+        net = create_model(preset)
+        save_weights(net.state_dict(), data_dir / "weights", f"test-{preset}", preset)
+
+
+@contextlib.contextmanager
+def tiny_user_folder(folder: Path, which: tuple[str, ...] = tuple(TINY)) -> Iterator[Path]:
+    """Point REVIVE_DATA_DIR at ``folder`` holding the tiny sets, for a module's tests.
+
+    Torch runs one thread meanwhile: tiny networks gain nothing from two, and on a
+    shared, busy CPU two OpenMP threads of many small ops can run 50x slower than one.
+    """
+    install_tiny_weights(folder, which)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("REVIVE_DATA_DIR", str(folder))
+            yield folder
+    finally:
+        torch.set_num_threads(threads)
