@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench package clean
+.PHONY: run test lint bench package clean screenshots
 
 VERSION  := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)
 OS_NAME  := $(shell uname -s | tr A-Z a-z | sed 's/darwin/macos/')
@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Without a display the app prints how to use `revive restore` instead, and exits 2.
 run: $(STAMP)
-	$(VENV)/bin/revive
+	@$(VENV)/bin/revive
+
+# The README's pictures of the app (needs xvfb-run, or a display). WEIGHTS=name picks the
+# weights; without trained ones, RANDOM=sparnethd_tiny installs untrained ones (layout only).
+WEIGHTS ?= auto
+screenshots: $(STAMP)
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m gui.screenshots docs/screenshots \
+		--weights $(WEIGHTS) $(if $(RANDOM),--random-weights $(RANDOM))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -134,10 +134,37 @@ def create_app(argv: Sequence[str] | None = None):
     return app
 
 
+def signal_emit_leaks_true() -> bool:
+    """PySide6 6.12.0 drops a reference to ``True`` on every ``Signal.emit()``.
+
+    Where ``True`` is not immortal (Python < 3.12), the interpreter then aborts
+    after a few thousand emits, so Revive refuses to start on such a PySide6.
+    """
+    from PySide6.QtCore import QObject, Signal
+
+    class _Probe(QObject):
+        ping = Signal()
+
+    probe = _Probe()
+    before = sys.getrefcount(True)
+    for _ in range(8):
+        probe.ping.emit()
+    return sys.getrefcount(True) < before - 4
+
+
 def main(files: Sequence[str] | None = None) -> int:
     """Open the main window (with ``files`` queued); return the exit status."""
     if not display_available():
         print(NO_DISPLAY_HINT, file=sys.stderr)
+        return 2
+    if signal_emit_leaks_true():
+        import PySide6
+
+        print(
+            f"revive: PySide6 {PySide6.__version__} has a bug that crashes the app on this "
+            "Python; install another version: pip install 'PySide6-Essentials!=6.12.0'",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(level=logging.WARNING, format="revive: %(levelname)s %(message)s")
     app = create_app()

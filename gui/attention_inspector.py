@@ -9,8 +9,11 @@ exports as one PNG.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QCursor, QGuiApplication
@@ -30,7 +33,14 @@ from PySide6.QtWidgets import (
 from engine.atomic import atomic_path
 from engine.results import AttentionMap, FaceRecord
 
-from .imaging import heat_map, mask_tint, overlay, pixmap_from_array, resize_nearest
+from .imaging import (
+    heat_map,
+    mask_tint,
+    overlay,
+    pixmap_from_array,
+    resize_nearest,
+    to_uint8,
+)
 
 TILE = 104
 MAGNIFIED = 360
@@ -50,9 +60,7 @@ class Magnifier(QLabel):
         self.setAutoFillBackground(True)
 
     def show_image(self, image: np.ndarray, caption: str, at: QPoint) -> None:
-        side = MAGNIFIED
-        big = resize_nearest(image, (side, side)) if image.shape[0] < side else image
-        self.setPixmap(pixmap_from_array(big, side))
+        self.setPixmap(pixmap_from_array(image, MAGNIFIED))
         self.setToolTip(caption)
         self.adjustSize()
         screen = QGuiApplication.screenAt(at) or QGuiApplication.primaryScreen()
@@ -66,24 +74,30 @@ class Magnifier(QLabel):
         self.raise_()
 
 
+Render = Callable[[int], np.ndarray]  # side in pixels -> H x W x 3 uint8 picture
+
+
 class MapTile(QWidget):
-    """One picture with a caption; hovering shows it magnified."""
+    """One picture with a caption; hovering shows it magnified.
 
-    hovered = Signal(object, str)  # image (or None when the mouse leaves), caption
+    ``render(side)`` draws the picture at a given size, so a tile costs a tile's
+    pixels and the large version is drawn only when the mouse is over it.
+    """
 
-    def __init__(self, image: np.ndarray, caption: str, tooltip: str = "") -> None:
+    hovered = Signal(object, str)  # the tile (or None when the mouse leaves), caption
+
+    def __init__(self, render: Render, caption: str, tooltip: str = "") -> None:
         super().__init__()
-        self.image = image
+        self.render = render
         self.caption = caption
         self.picture = QLabel()
         self.picture.setFixedSize(QSize(TILE, TILE))
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        shown = resize_nearest(image, (TILE, TILE)) if image.shape[0] < TILE else image
-        self.picture.setPixmap(pixmap_from_array(shown, TILE))
+        self.picture.setPixmap(pixmap_from_array(render(TILE), TILE))
         label = QLabel(caption)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         label.setWordWrap(True)
-        label.setMaximumWidth(TILE + 16)
+        label.setMaximumWidth(TILE + 30)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)
@@ -93,7 +107,7 @@ class MapTile(QWidget):
             self.setToolTip(tooltip)
 
     def enterEvent(self, event) -> None:  # noqa: N802
-        self.hovered.emit(self.image, self.caption)
+        self.hovered.emit(self, self.caption)
         super().enterEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
@@ -107,12 +121,48 @@ def _stretch(values: np.ndarray) -> np.ndarray:
     return (values - lo) / (hi - lo) if hi - lo > 1e-6 else np.zeros_like(values)
 
 
-def map_picture(amap: AttentionMap, face: np.ndarray | None, show_overlay: bool, stretch: bool):
+class FaceSizes:
+    """One face crop at the sizes asked for, each made once (tiles share the small one)."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = image
+        self._sizes: dict[int, np.ndarray] = {}
+
+    def __call__(self, side: int) -> np.ndarray:
+        if side not in self._sizes:
+            self._sizes[side] = fit(self.image, side)
+        return self._sizes[side]
+
+
+def fit(image: np.ndarray, side: int) -> np.ndarray:
+    """A face crop at ``side`` pixels (area-averaged down, smooth up)."""
+    if image.shape[0] == side and image.shape[1] == side:
+        return image
+    interpolation = cv2.INTER_AREA if image.shape[0] > side else cv2.INTER_CUBIC
+    return cv2.resize(to_uint8(image), (side, side), interpolation=interpolation)
+
+
+def map_picture(
+    amap: AttentionMap, face: FaceSizes | None, show_overlay: bool, stretch: bool, side: int
+) -> np.ndarray:
+    """An attention map as a ``side`` px heat map, optionally over the face."""
     values = _stretch(amap.values) if stretch else amap.values
-    heat = heat_map(values)
+    heat = resize_nearest(heat_map(values), (side, side))  # keep the map's cells visible
     if show_overlay and face is not None:
-        return overlay(face, heat)
+        return overlay(face(side), heat)
     return heat
+
+
+def mask_picture(
+    mask: np.ndarray, face: FaceSizes, tint: tuple[int, int, int], show_overlay: bool, side: int
+) -> np.ndarray:
+    if show_overlay:
+        return mask_tint(face(side), fit_mask(mask, side), tint)
+    return heat_map(fit_mask(mask, side))
+
+
+def fit_mask(mask: np.ndarray, side: int) -> np.ndarray:
+    return cv2.resize(np.asarray(mask, np.float32), (side, side), interpolation=cv2.INTER_AREA)
 
 
 class AttentionInspector(QWidget):
@@ -121,6 +171,7 @@ class AttentionInspector(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.face: FaceRecord | None = None
+        self._stale = False
         self.title = QLabel("Select a face to see its attention maps.")
         self.title.setWordWrap(True)
         self.overlay_box = QCheckBox("Overlay on the face")
@@ -161,8 +212,17 @@ class AttentionInspector(QWidget):
         self.overlay_box.setChecked(on)
 
     def set_face(self, face: FaceRecord | None) -> None:
+        """Show ``face``; while the inspector is hidden the grid is built when it shows."""
         self.face = face
-        self._rebuild()
+        if self.isVisible():
+            self._rebuild()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._stale:
+            self._rebuild()
 
     # --- building the grid -------------------------------------------------------------
     def _clear(self) -> None:
@@ -172,12 +232,13 @@ class AttentionInspector(QWidget):
                 item.widget().deleteLater()
         self.map_tiles, self.mask_tiles = [], []
 
-    def _tile(self, image: np.ndarray, caption: str, tooltip: str = "") -> MapTile:
-        tile = MapTile(image, caption, tooltip)
+    def _tile(self, render: Render, caption: str, tooltip: str = "") -> MapTile:
+        tile = MapTile(render, caption, tooltip)
         tile.hovered.connect(self._on_hover)
         return tile
 
     def _rebuild(self) -> None:
+        self._stale = False
         self._clear()
         face = self.face
         self.export_button.setEnabled(face is not None)
@@ -188,8 +249,9 @@ class AttentionInspector(QWidget):
         self.title.setText(
             f"Face {face.index + 1} ({face.model}): {len(maps)} Face Attention Unit map(s)"
         )
-        self._content_layout.addWidget(self._attention_box(face, maps), 3)
-        self._content_layout.addWidget(self._masks_box(face), 1)
+        for box, stretch in ((self._attention_box(face, maps), 3), (self._masks_box(face), 1)):
+            self._content_layout.addWidget(box, stretch)
+            box.show()  # now, not on the next event-loop turn (an export may come first)
 
     def _attention_box(self, face: FaceRecord, maps: list[AttentionMap]) -> QGroupBox:
         box = QGroupBox("Spatial attention of every Face Attention Unit")
@@ -204,6 +266,7 @@ class AttentionInspector(QWidget):
             grid.addWidget(note, 0, 0)
             return box
         row = 0
+        after = FaceSizes(face.crop_after)
         stages = [s for s in STAGES if any(m.stage == s for m in maps)]
         stages += sorted({m.stage for m in maps} - set(stages))
         for stage in stages:
@@ -212,9 +275,10 @@ class AttentionInspector(QWidget):
             grid.addWidget(heading, row, 0, 1, COLUMNS)
             row += 1
             for i, amap in enumerate(in_stage):
-                picture = map_picture(
+                render = partial(
+                    map_picture,
                     amap,
-                    face.crop_after,
+                    after,
                     self.overlay_box.isChecked(),
                     self.stretch_box.isChecked(),
                 )
@@ -223,7 +287,8 @@ class AttentionInspector(QWidget):
                     f"{amap.label}: min {float(v.min()):.3f}, mean {float(v.mean()):.3f}, "
                     f"max {float(v.max()):.3f}"
                 )
-                tile = self._tile(picture, f"{stage} {amap.index} · {amap.resolution}px", tip)
+                caption = f"{stage} {i + 1} · {amap.resolution}px"
+                tile = self._tile(render, caption, f"FAU #{amap.index} in module order. {tip}")
                 grid.addWidget(tile, row + i // COLUMNS, i % COLUMNS)
                 self.map_tiles.append(tile)
             row += (len(in_stage) + COLUMNS - 1) // COLUMNS
@@ -234,8 +299,9 @@ class AttentionInspector(QWidget):
     def _masks_box(self, face: FaceRecord) -> QGroupBox:
         box = QGroupBox("Face components (CAGFace)")
         layout = QGridLayout(box)
-        layout.addWidget(self._tile(face.crop_before, "face before"), 0, 0)
-        layout.addWidget(self._tile(face.crop_after, "face after"), 0, 1)
+        after = FaceSizes(face.crop_after)
+        layout.addWidget(self._tile(FaceSizes(face.crop_before), "face before"), 0, 0)
+        layout.addWidget(self._tile(after, "face after"), 0, 1)
         masks = face.masks or {}
         if not masks:
             note = QLabel(
@@ -243,25 +309,28 @@ class AttentionInspector(QWidget):
                 "“CAGFace (tiled)” as the model to see them."
             )
             note.setWordWrap(True)
-            layout.addWidget(note, 1, 0, 1, 2)
+            layout.addWidget(note, 1, 0, 1, 3)
         for i, (name, mask) in enumerate(sorted(masks.items(), key=lambda kv: _mask_order(kv[0]))):
-            if self.overlay_box.isChecked():
-                picture = mask_tint(face.crop_after, mask, MASK_TINTS.get(name, (200, 60, 200)))
-            else:
-                picture = heat_map(mask)
-            tile = self._tile(picture, name, f"{name}: share of the face {float(mask.mean()):.0%}")
-            layout.addWidget(tile, 1 + i // 2, i % 2)
+            render = partial(
+                mask_picture,
+                mask,
+                after,
+                MASK_TINTS.get(name, (200, 60, 200)),
+                self.overlay_box.isChecked(),
+            )
+            tile = self._tile(render, name, f"{name}: share of the face {float(mask.mean()):.0%}")
+            layout.addWidget(tile, 1 + i // 3, i % 3)
             self.mask_tiles.append(tile)
         layout.setRowStretch(layout.rowCount(), 1)
-        layout.setColumnStretch(2, 1)
+        layout.setColumnStretch(3, 1)
         return box
 
     # --- hover and export --------------------------------------------------------------
-    def _on_hover(self, image: np.ndarray | None, caption: str) -> None:
-        if image is None:
+    def _on_hover(self, tile: MapTile | None, caption: str) -> None:
+        if tile is None:
             self.magnifier.hide()
         else:
-            self.magnifier.show_image(image, caption, QCursor.pos())
+            self.magnifier.show_image(tile.render(MAGNIFIED), caption, QCursor.pos())
 
     def hideEvent(self, event) -> None:  # noqa: N802
         self.magnifier.hide()
@@ -272,6 +341,10 @@ class AttentionInspector(QWidget):
         path = Path(path)
         if path.suffix.lower() != ".png":
             path = path.with_suffix(".png")
+        self._content_layout.activate()  # a grid built just now is laid out before the grab
+        size = self.content.size().expandedTo(self.content.sizeHint())
+        if size != self.content.size():
+            self.content.resize(size)
         image = self.content.grab().toImage()
         with atomic_path(path) as tmp:
             if not image.save(str(tmp), "PNG"):

@@ -21,7 +21,7 @@ from PySide6.QtGui import QImage
 from engine.errors import ReviveError
 from engine.progress import CancelToken, ProgressCallback, ProgressEvent
 
-from .imaging import qimage_from_array
+from .imaging import display_image, qimage_from_array
 
 THUMB_SIDE = 128
 RESTORER_FAMILIES = ("sparnet", "cagface")
@@ -83,7 +83,7 @@ def collect(paths: list[str]) -> list[Path]:
 
 
 def _loaded(photo: Any) -> Loaded:
-    return Loaded(photo, qimage_from_array(photo.pixels), thumbnail(photo.pixels))
+    return Loaded(photo, display_image(photo.pixels), thumbnail(photo.pixels))
 
 
 def load(path: Path) -> Loaded:
@@ -116,13 +116,13 @@ def restore(
     cancel: CancelToken | None,
 ) -> Restored:
     result = restorer.restore(photo, options_from(options), progress=progress, cancel=cancel)
-    return Restored(photo, result, qimage_from_array(photo.pixels), qimage_from_array(result.image))
+    return Restored(photo, result, display_image(photo.pixels), display_image(result.image))
 
 
 def recompose(restorer: Any, photo: Any, result: Any, cancel: CancelToken | None) -> Recomposed:
     """Paste again with the faces' current ``accepted`` / ``strength`` (no network run)."""
     fresh = restorer.recompose(photo, result)
-    return Recomposed(fresh, qimage_from_array(fresh.image))
+    return Recomposed(fresh, display_image(fresh.image))
 
 
 def rerun_face(
@@ -137,7 +137,7 @@ def rerun_face(
     fresh = restorer.rerun_face(
         photo, result, index, options_from(options), progress=progress, cancel=cancel
     )
-    return Recomposed(fresh, qimage_from_array(fresh.image))
+    return Recomposed(fresh, display_image(fresh.image))
 
 
 # --- saving ---------------------------------------------------------------------------
@@ -199,10 +199,9 @@ def batch_export(
     ``items`` are (name, path, photo or None, result or None, result is fresh). One
     photo failing (unreadable, no face) is recorded and the others go on.
     """
+    from engine.errors import Cancelled
     from engine.io import load_photo, output_path_for, save_photo
     from engine.io.formats import FORMAT_SUFFIX
-
-    from engine.errors import Cancelled
 
     outcome = BatchOutcome()
     total = len(items)
@@ -253,6 +252,20 @@ def list_models(verify: bool = False) -> list[ModelRow]:
             family, description = "?", "unknown preset"
         rows.append(ModelRow(info, verify_weights(info) if verify else None, family, description))
     return rows
+
+
+def model_availability(choices: tuple[str, ...]) -> dict[str, str | None]:
+    """For each model choice (auto, sparnethd, ...): None if it can run, else why not."""
+    from engine.model_choice import plan_models
+
+    found: dict[str, str | None] = {}
+    for choice in choices:
+        try:
+            plan_models(choice)
+            found[choice] = None
+        except ReviveError as err:
+            found[choice] = str(err)
+    return found
 
 
 def has_restoration_weights(rows: list[ModelRow]) -> bool:

@@ -60,6 +60,7 @@ class FaceCard(QFrame):
         self.after = _Thumb("After: the restored face")
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setWordWrap(True)
         self.accept_box = QCheckBox("Use this face")
         self.accept_box.setToolTip("Unchecked faces are left as in the original photo")
         self.strength = QSlider(Qt.Orientation.Horizontal)
@@ -106,7 +107,8 @@ class FaceCard(QFrame):
         self.face = face
         self.before.set_image(face.crop_before)
         self.after.set_image(face.crop_after)
-        self.title.setText(f"Face {face.index + 1}   score {face.score:.2f}   {face.model}")
+        self.title.setText(f"Face {face.index + 1} · score {face.score:.2f} · {face.model}")
+        self.title.setToolTip(f"Restored by {face.weights or face.model} ({face.model})")
         for widget in (self.accept_box, self.strength):
             widget.blockSignals(True)
         self.accept_box.setChecked(face.accepted)
@@ -189,6 +191,7 @@ class FacesPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self._list)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll = scroll
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

@@ -9,34 +9,11 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
-# Anchor colours of the heat map, low to high: near-black, deep violet, crimson,
-# orange, pale yellow. Interpolated linearly in RGB to a 256-entry table, so low
-# attention stays dark and high attention stands out on both light and dark themes.
-_HEAT_ANCHORS = np.array(
-    [
-        [0.0, 5, 4, 20],
-        [0.25, 72, 14, 110],
-        [0.5, 180, 40, 80],
-        [0.75, 245, 125, 20],
-        [1.0, 252, 250, 170],
-    ],
-    dtype=np.float64,
-)
+from engine.visualize import heat_map as _engine_heat_map
 
-
-def _heat_table() -> np.ndarray:
-    x = np.linspace(0.0, 1.0, 256)
-    channels = [np.interp(x, _HEAT_ANCHORS[:, 0], _HEAT_ANCHORS[:, c]) for c in (1, 2, 3)]
-    return np.rint(np.stack(channels, axis=1)).clip(0, 255).astype(np.uint8)
-
-
-HEAT_TABLE = _heat_table()
-
-
-def heat_map(values: np.ndarray) -> np.ndarray:
-    """An h x w array in [0, 1] to h x w x 3 uint8 RGB through the heat table."""
-    index = np.rint(np.clip(np.nan_to_num(values, nan=0.0), 0.0, 1.0) * 255).astype(np.intp)
-    return HEAT_TABLE[index]
+# The heat-map colours are the engine's (``engine.visualize``), so the inspector and the
+# CLI's ``--save-attention`` grids read the same way.
+heat_map = _engine_heat_map
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -83,6 +60,15 @@ def qimage_from_array(image: np.ndarray) -> QImage:
         h, w = array.shape[:2]
         qimage = QImage(array.data, w, h, array.strides[0], QImage.Format.Format_RGB888)
     return qimage.copy()  # detach from the numpy buffer
+
+
+def display_image(image: np.ndarray) -> QImage:
+    """A QImage already in the screen's native layout (32-bit RGB).
+
+    Made on the worker thread, so that ``QPixmap.fromImage`` on the GUI thread is a plain
+    copy instead of a pixel-format conversion (tens of milliseconds for a large photo).
+    """
+    return qimage_from_array(image).convertToFormat(QImage.Format.Format_RGB32)
 
 
 def pixmap_from_array(image: np.ndarray, max_side: int | None = None) -> QPixmap:

@@ -9,122 +9,46 @@ older state of a photo's faces (accept / strength) is recognised and dropped.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
     QDesktopServices,
-    QKeySequence,
-    QPalette,
     QPixmap,
 )
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDockWidget,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QStackedWidget,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.paths import user_weights_dir
-from engine.progress import ProgressEvent
-
 from . import engine_calls as calls
-from . import export
 from .attention_inspector import AttentionInspector
-from .export import ExportChoice
 from .faces_panel import FacesPanel
 from .photo_queue import PhotoEntry, PhotoQueue
-from .settings import DEVICE_CHOICES, MODEL_CHOICES, SCALE_CHOICES, Settings
+from .settings import MODEL_CHOICES, Settings
 from .views import CompareView
+from .window_actions import ActionsMixin
+from .window_jobs import JobsMixin
+from .window_models import ModelsMixin
+from .window_parts import NO_WEIGHTS_TEXT, Banner, WelcomePage
+from .window_saving import SavingMixin
 from .worker import EngineHost, Job
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
-STAGE_WORDS = {
-    "decode": "Reading",
-    "detect": "Finding faces",
-    "align": "Aligning faces",
-    "restore": "Restoring faces",
-    "paste": "Pasting faces back",
-    "encode": "Saving",
-    "export": "Exporting",
-}
-NO_WEIGHTS_TEXT = (
-    "<b>No trained face-restoration weights are installed yet</b>, so Revive cannot "
-    "restore faces. Import a released Face-SPARNet checkpoint (<i>Models ▸ Manage "
-    "models…</i>), or train your own (<i>Models ▸ Retrain…</i> or "
-    "<code>revive train</code> on a GPU machine)."
-)
 
 
-class Banner(QFrame):
-    """A strip above the view for something the user must act on (palette colours only)."""
-
-    def __init__(self, text: str, buttons: list[tuple[str, Callable[[], None]]]) -> None:
-        super().__init__()
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setBackgroundRole(QPalette.ColorRole.AlternateBase)
-        self.label = QLabel(text)
-        self.label.setWordWrap(True)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.label, 1)
-        self.buttons = []
-        for title, slot in buttons:
-            button = QPushButton(title)
-            button.clicked.connect(slot)
-            layout.addWidget(button)
-            self.buttons.append(button)
-
-
-class WelcomePage(QWidget):
-    """What the photo area shows before any photo is open."""
-
-    def __init__(self, open_slot: Callable[[], None], sample_slot: Callable[[], None]) -> None:
-        super().__init__()
-        title = QLabel("<h2>Drop photos or folders here</h2>")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        hint = QLabel(
-            "Every face is found, restored and pasted back. You can compare before and "
-            "after, keep or reject each face, and see the attention maps behind the result."
-        )
-        hint.setWordWrap(True)
-        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.open_button = QPushButton("Open photos…")
-        self.sample_button = QPushButton("Try a sample")
-        self.open_button.clicked.connect(open_slot)
-        self.sample_button.clicked.connect(sample_slot)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.sample_button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addStretch(2)
-        layout.addWidget(title)
-        layout.addWidget(hint)
-        layout.addSpacing(12)
-        layout.addLayout(buttons)
-        layout.addStretch(3)
-
-
-class MainWindow(QMainWindow):
+class MainWindow(JobsMixin, ActionsMixin, SavingMixin, ModelsMixin, QMainWindow):
     """The app window. ``engine`` and ``settings`` are injectable for tests."""
 
     photoShown = Signal(object)  # PhotoEntry
@@ -144,6 +68,7 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.info_box: QMessageBox | None = None
         self.model_rows: list[calls.ModelRow] = []
+        self.model_availability: dict[str, str | None] = {}
         self.has_weights: bool | None = None  # None until the first check answers
         self.device_text = "…"
         self.current: PhotoEntry | None = None
@@ -169,7 +94,6 @@ class MainWindow(QMainWindow):
         self.refresh_models()
         self.refresh_device()
 
-    # ================================================================= construction ====
     def _build_widgets(self) -> None:
         self.compare = CompareView()
         for view in self.compare.views():
@@ -241,181 +165,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(
-        self,
-        text: str,
-        slot: Callable[..., Any],
-        shortcut: QKeySequence | str | list | None = None,
-        tip: str = "",
-        checkable: bool = False,
-    ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        return action
-
-    def _build_actions(self) -> None:
-        sk = QKeySequence.StandardKey
-        self.open_action = self._action("&Open…", self.open_files_dialog, sk.Open, "Open photos")
-        self.open_folder_action = self._action(
-            "Open &Folder…", self.open_folder_dialog, "Ctrl+Shift+O", "Open every photo of a folder"
-        )
-        self.save_action = self._action(
-            "&Save", self.save_current, sk.Save, "Save the restored photo beside the original"
-        )
-        self.save_as_action = self._action(
-            "Save &As…", self.save_current_as, "Ctrl+Shift+S", "Save the restored photo as…"
-        )
-        self.export_action = self._action(
-            "&Export All…",
-            self.export_all,
-            "Ctrl+Shift+E",
-            "Restore and save every photo of the queue into a folder",
-        )
-        self.close_action = self._action("&Close Photo", self.close_current, sk.Close)
-        self.quit_action = self._action("&Quit", self.close, sk.Quit)
-        self.restore_action = self._action(
-            "&Restore", self.restore_current, ["Ctrl+R", "F5"], "Restore the faces of this photo"
-        )
-        self.restore_all_action = self._action(
-            "Restore &All", self.restore_all, "Ctrl+Shift+R", "Restore every photo of the queue"
-        )
-        self.cancel_action = self._action(
-            "&Cancel", self.cancel, "Esc", "Stop the restoration in progress"
-        )
-        self.cancel_button.clicked.connect(self.cancel_action.trigger)
-        self.next_action = self._action("&Next Photo", lambda: self.queue.step(1), "PgDown")
-        self.previous_action = self._action("&Previous Photo", lambda: self.queue.step(-1), "PgUp")
-
-        self.mode_group = QActionGroup(self)
-        self.mode_actions: dict[str, QAction] = {}
-        for mode, text, key in (
-            ("split", "&Split Before / After", "1"),
-            ("side_by_side", "Side &by Side", "2"),
-            ("before", "&Before Only", "3"),
-            ("after", "&After Only", "4"),
-        ):
-            action = self._action(text, lambda _=False, m=mode: self.set_view_mode(m), key)
-            action.setCheckable(True)
-            self.mode_group.addAction(action)
-            self.mode_actions[mode] = action
-        self.toggle_action = self._action(
-            "&Toggle Before / After", self.compare.toggle_before_after, "\\"
-        )
-        self.compare.modeChanged.connect(self._on_mode_changed)
-        self.zoom_in_action = self._action("Zoom &In", self.compare.zoom_in, [sk.ZoomIn, "Ctrl+="])
-        self.zoom_out_action = self._action("Zoom &Out", self.compare.zoom_out, sk.ZoomOut)
-        self.zoom_fit_action = self._action("&Fit in Window", self.compare.zoom_fit, "Ctrl+0")
-        self.zoom_actual_action = self._action("&100%", self.compare.zoom_actual, "Ctrl+1")
-        self.inspector_action = self.inspector_dock.toggleViewAction()
-        self.inspector_action.setText("Attention &Inspector")
-        self.inspector_action.setShortcut(QKeySequence("Ctrl+I"))
-
-        self.models_action = self._action(
-            "&Manage Models…",
-            self.open_model_manager,
-            "Ctrl+M",
-            "Installed weights, import, verify",
-        )
-        self.retrain_action = self._action("&Retrain…", self.open_retrain, "Ctrl+T")
-        if not self._training_available():
-            self.retrain_action.setEnabled(False)
-            self.retrain_action.setToolTip(
-                "The training module's dialog is not available in this build; "
-                "train with `revive train` on a GPU machine"
-            )
-            self.retrain_action.setStatusTip(self.retrain_action.toolTip())
-        self.sample_action = self._action(
-            "&Try a Sample", self.try_sample, None, "Degrade and restore a public-domain photo"
-        )
-        self.shortcuts_action = self._action(
-            "&Keyboard Shortcuts", self.show_shortcuts, sk.HelpContents
-        )
-        self.about_action = self._action("&About Revive", self.show_about)
-
-    def _build_menus_and_toolbar(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addActions([self.open_action, self.open_folder_action])
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addSeparator()
-        file_menu.addActions([self.save_action, self.save_as_action, self.export_action])
-        file_menu.addSeparator()
-        file_menu.addActions([self.close_action, self.quit_action])
-
-        photo_menu = menu.addMenu("&Photo")
-        photo_menu.addActions([self.restore_action, self.restore_all_action, self.cancel_action])
-        photo_menu.addSeparator()
-        photo_menu.addActions([self.next_action, self.previous_action])
-
-        view_menu = menu.addMenu("&View")
-        view_menu.addActions(list(self.mode_actions.values()))
-        view_menu.addAction(self.toggle_action)
-        view_menu.addSeparator()
-        view_menu.addActions(
-            [
-                self.zoom_in_action,
-                self.zoom_out_action,
-                self.zoom_fit_action,
-                self.zoom_actual_action,
-            ]
-        )
-        view_menu.addSeparator()
-        view_menu.addActions(
-            [
-                self.queue_dock.toggleViewAction(),
-                self.faces_dock.toggleViewAction(),
-                self.inspector_action,
-            ]
-        )
-
-        models_menu = menu.addMenu("&Models")
-        models_menu.addActions([self.models_action, self.retrain_action])
-        models_menu.setToolTipsVisible(True)
-
-        help_menu = menu.addMenu("&Help")
-        help_menu.addActions([self.sample_action, self.shortcuts_action, self.about_action])
-
-        tools = QToolBar("Main")
-        tools.setObjectName("main_toolbar")
-        tools.setMovable(False)
-        tools.addActions([self.open_action, self.restore_action, self.cancel_action])
-        tools.addSeparator()
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("Which network restores the faces")
-        self.model_combo.setMinimumContentsLength(14)
-        self.device_combo = QComboBox()
-        self.device_combo.setToolTip("Where the network runs")
-        for value, text in DEVICE_CHOICES:
-            self.device_combo.addItem(text, value)
-        self.scale_combo = QComboBox()
-        self.scale_combo.setToolTip("Output size: the whole photo is enlarged by this factor")
-        for value in SCALE_CHOICES:
-            self.scale_combo.addItem(f"{value}×", value)
-        self.color_box = QCheckBox("Match colours")
-        self.color_box.setToolTip("Keep each restored face's colours close to the original's")
-        for label, widget in (
-            ("Model", self.model_combo),
-            ("Device", self.device_combo),
-            ("Scale", self.scale_combo),
-        ):
-            caption = QLabel(f" {label} ")
-            tools.addWidget(caption)
-            tools.addWidget(widget)
-        tools.addWidget(self.color_box)
-        tools.addSeparator()
-        for mode in ("split", "side_by_side", "before", "after"):
-            tools.addAction(self.mode_actions[mode])
-        self.addToolBar(tools)
-        self.toolbar = tools
-
     def _restore_settings(self) -> None:
         s = self.settings
         self._fill_model_combo()
@@ -450,6 +199,12 @@ class MainWindow(QMainWindow):
         combo.clear()
         for value, text in MODEL_CHOICES:
             combo.addItem(text, value)
+        for row, (value, _text) in enumerate(MODEL_CHOICES):
+            why_not = self.model_availability.get(value)
+            if why_not:  # e.g. no CAGFace weights: shown, but greyed out with the reason
+                item = combo.model().item(row)
+                item.setEnabled(False)
+                item.setToolTip(why_not)
         restorers = [r for r in self.model_rows if r.family in calls.RESTORER_FAMILIES]
         if restorers:
             combo.insertSeparator(combo.count())
@@ -459,7 +214,6 @@ class MainWindow(QMainWindow):
         combo.setCurrentIndex(index if index >= 0 else 0)
         combo.blockSignals(False)
 
-    # ===================================================================== options ====
     def restore_options(self) -> dict[str, Any]:
         """The GUI's choices as ``RestoreOptions`` fields (attention maps always on)."""
         return {
@@ -480,6 +234,9 @@ class MainWindow(QMainWindow):
         self.refresh_device()
         self._update_status_labels()
 
+    def _set_restore_on_open(self, on: bool) -> None:
+        self.settings.restore_on_open = bool(on)
+
     def _remember_overlay(self, on: bool) -> None:
         self.settings.overlay_attention = on
 
@@ -492,130 +249,6 @@ class MainWindow(QMainWindow):
             model = f"{model} → {', '.join(used)}"
         self.model_label.setText(f"Model: {model}")
 
-    # ======================================================================== jobs ====
-    def submit(
-        self,
-        kind: str,
-        run: Callable[[Any], Any],
-        *,
-        label: str = "",
-        payload: Any = None,
-        busy: bool = False,
-        on_result: Callable[[Job, Any], None] | None = None,
-        on_error: Callable[[Job, str], None] | None = None,
-        on_cancelled: Callable[[Job], None] | None = None,
-    ) -> Job:
-        """Send ``run`` to the worker thread; ``busy`` jobs show progress and can be cancelled."""
-        job = Job(kind, run, label=label, payload=payload)
-        self._callbacks[job.id] = {
-            k: v
-            for k, v in (("result", on_result), ("error", on_error), ("cancelled", on_cancelled))
-            if v is not None
-        }
-        if busy:
-            self._busy_jobs.add(job.id)
-        self.engine.submit(job)
-        self._update_actions()
-        return job
-
-    def set_status(self, text: str, transient: bool = False) -> None:
-        """The status line; a transient text (progress) gives way to "Ready" when idle."""
-        self.step_label.setText(text)
-        self._transient_status = transient
-
-    def _on_started(self, job: Job) -> None:
-        if job.kind == "restore" and isinstance(job.payload, PhotoEntry):
-            job.payload.status = "restoring"
-            self.queue.refresh(job.payload)
-            if job.payload is self.current:
-                self._show_faces(job.payload)
-        if job.id in self._busy_jobs:
-            self.set_status(job.label or "Working…", transient=True)
-            self.progress_bar.setRange(0, 0)
-            self.progress_bar.show()
-            self.cancel_button.show()
-
-    def _on_progress(self, job: Job, event: ProgressEvent) -> None:
-        if job.id not in self._busy_jobs:
-            return
-        words = STAGE_WORDS.get(event.stage, event.stage.capitalize())
-        detail = f"{words}"
-        if event.stage in ("restore", "paste") and event.total:
-            detail += f": face {min(event.done, event.total)} of {event.total} done"
-        elif event.message:
-            detail += f": {event.message}"
-        prefix = f"{job.label} · " if job.label else ""
-        self.set_status(prefix + detail, transient=True)
-        if event.total:
-            self.progress_bar.setRange(0, event.total)
-            self.progress_bar.setValue(min(event.done, event.total))
-            self.progress_bar.setFormat(f"{words} %v/%m")
-        else:
-            self.progress_bar.setRange(0, 0)
-
-    def _on_result(self, job: Job, value: Any) -> None:
-        callback = self._callbacks.get(job.id, {}).get("result")
-        if callback is not None:
-            callback(job, value)
-
-    def _on_error(self, job: Job, message: str) -> None:
-        callback = self._callbacks.get(job.id, {}).get("error")
-        if callback is not None:
-            callback(job, message)
-        else:
-            self.show_error(message)
-
-    def _on_cancelled(self, job: Job) -> None:
-        callback = self._callbacks.get(job.id, {}).get("cancelled")
-        if callback is not None:
-            callback(job)
-
-    def _on_finished(self, job: Job) -> None:
-        self._callbacks.pop(job.id, None)
-        if job.id in self._busy_jobs:
-            self._busy_jobs.discard(job.id)
-            if not self._busy_jobs:
-                self.progress_bar.hide()
-                self.cancel_button.hide()
-                if self._transient_status:
-                    self.set_status("Ready", transient=True)
-        self._update_actions()
-
-    def is_busy(self) -> bool:
-        return bool(self._busy_jobs)
-
-    def cancel(self) -> None:
-        """Stop the running restoration and every queued one (loading and saving go on)."""
-        if not self._busy_jobs:
-            return
-        self.engine.cancel_all(kinds=("restore", "rerun", "batch", "sample"))
-        self.set_status("Cancelling…", transient=True)
-
-    def show_error(self, message: str, title: str = "Revive") -> QMessageBox:
-        """Show ``message`` in a window-modal dialog that does not block the event loop."""
-        if self.error_box is not None:
-            self.error_box.close()
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok)
-        box.setObjectName("error_dialog")
-        box.setParent(self, box.windowFlags())
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        box.open()
-        self.error_box = box
-        return box
-
-    def show_info(self, message: str, title: str = "Revive") -> QMessageBox:
-        if self.info_box is not None:
-            self.info_box.close()
-        box = QMessageBox(
-            QMessageBox.Icon.Information, title, message, QMessageBox.StandardButton.Ok
-        )
-        box.setParent(self, box.windowFlags())
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.open()
-        self.info_box = box
-        return box
-
-    # ====================================================================== photos ====
     def open_files_dialog(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
             self, "Open photos", self.settings.last_folder, PHOTO_FILTER
@@ -666,15 +299,17 @@ class MainWindow(QMainWindow):
             if entry is None:
                 entry = self.queue.add(PhotoEntry(path.name, path))
                 self._load(entry)
+            elif entry.status == "error":
+                self._load(entry)  # try again: the file may have been fixed
             first = first or entry
         for item in explicit:
             if Path(item).is_file():
                 self.settings.add_recent(item)
-        if self.queue.current_entry() is None and first is not None:
-            self.queue.select(first)
+        if first is not None:
+            self.queue.select(first)  # what was just opened is what the user wants to see
 
     def _load(self, entry: PhotoEntry) -> None:
-        entry.status = "loading"
+        entry.status, entry.detail = "loading", ""
         self.queue.refresh(entry)
         path = entry.path
         self.submit(
@@ -772,7 +407,6 @@ class MainWindow(QMainWindow):
         else:
             self.inspector.set_face(None)
 
-    # ================================================================= restoration ====
     def restore_current(self) -> None:
         if self.current is not None:
             self.restore_entry(self.current)
@@ -828,10 +462,10 @@ class MainWindow(QMainWindow):
             self._update_status_labels()
         self.set_status(
             f"{entry.name}: {len(restored.result.faces)} face(s) restored on "
-            f"{restored.result.device}"
+            f"{_device_words(restored.result.device)}"
         )
         if restored.result.device:
-            self.device_text = restored.result.device
+            self.device_text = _device_words(restored.result.device)
             self._update_status_labels()
 
     def _on_restore_error(self, job: Job, message: str) -> None:
@@ -852,7 +486,6 @@ class MainWindow(QMainWindow):
             self._show_faces(entry)
         self.set_status(f"Cancelled: {entry.name}")
 
-    # ======================================================================= faces ====
     def _on_face_selected(self, index: int) -> None:
         entry = self.current
         if entry is None or entry.result is None or not (0 <= index < len(entry.result.faces)):
@@ -873,7 +506,7 @@ class MainWindow(QMainWindow):
         """The first time it opens, give the inspector room for three rows of maps."""
         if visible and not self._inspector_sized and not self.inspector_dock.isFloating():
             self._inspector_sized = True
-            self.resizeDocks([self.inspector_dock], [430], Qt.Orientation.Vertical)
+            self.resizeDocks([self.inspector_dock], [480], Qt.Orientation.Vertical)
 
     def select_face(self, index: int) -> None:
         self.faces.select(index)
@@ -954,136 +587,6 @@ class MainWindow(QMainWindow):
         )
         return job
 
-    # ====================================================================== saving ====
-    def _save_snapshot(self, entry: PhotoEntry):
-        fresh = entry.image_generation == entry.generation
-        return entry.photo, entry.result, fresh
-
-    def save_current(self) -> None:
-        """Save beside the original as ``<name>_revived.<ext>`` (Save As for a sample)."""
-        entry = self.current
-        if entry is None or entry.result is None:
-            return
-        if entry.path is None:
-            self.save_current_as()
-            return
-        fmt = self.settings.export_format or None
-        target = calls.default_output_path(entry.path, fmt)
-        self._save(entry, target, fmt, self.settings.export_quality, replace_original=False)
-
-    def save_current_as(self) -> None:
-        entry = self.current
-        if entry is None or entry.result is None:
-            return
-        fmt = self.settings.export_format or None
-        suggestion = calls.default_output_path(
-            entry.path, fmt, None if entry.path else self.settings.last_folder
-        )
-        choice = export.ask_save_as(self, suggestion, self.settings)
-        if choice is None:
-            return
-        replace = False
-        if entry.path is not None and _same_path(choice.path, entry.path):
-            if not export.confirm_replace_original(self, entry.path):
-                return
-            replace = True
-        self._save(entry, choice.path, choice.format, choice.quality, replace_original=replace)
-
-    def _save(
-        self,
-        entry: PhotoEntry,
-        target: Path,
-        fmt: str | None,
-        quality: int,
-        replace_original: bool,
-    ) -> Job:
-        photo, result, fresh = self._save_snapshot(entry)
-
-        def run(ctx) -> Path:
-            return calls.save(
-                ctx.restorer(), photo, result, target, fmt, quality, fresh, replace_original
-            )
-
-        def saved(job: Job, path: Path) -> None:
-            entry.saved_to = Path(path)
-            self.set_status(f"Saved {path}")
-
-        return self.submit(
-            "save",
-            run,
-            label=f"Saving {target.name}",
-            payload=entry,
-            on_result=saved,
-        )
-
-    def export_all(self) -> None:
-        entries = [e for e in self.queue.entries if e.status != "error"]
-        if not entries:
-            return
-        choice = export.ask_batch_export(self, self.settings, len(entries))
-        if choice is None:
-            return
-        self.start_batch_export(entries, choice)
-
-    def start_batch_export(self, entries: list[PhotoEntry], choice: ExportChoice) -> Job:
-        items = []
-        for e in entries:
-            photo, result, fresh = self._save_snapshot(e)
-            items.append((e.name, e.path, photo, result, fresh))
-        options, folder = self.restore_options(), choice.path
-
-        def run(ctx) -> calls.BatchOutcome:
-            return calls.batch_export(
-                ctx.restorer(),
-                items,
-                options,
-                folder,
-                choice.format,
-                choice.quality,
-                ctx.progress,
-                ctx.cancel,
-            )
-
-        return self.submit(
-            "batch",
-            run,
-            label="Export",
-            busy=True,
-            on_result=lambda job, outcome: self._on_batch_done(outcome, folder),
-        )
-
-    def _on_batch_done(self, outcome: calls.BatchOutcome, folder: Path) -> None:
-        lines = [f"{len(outcome.saved)} photo(s) saved in {folder}."]
-        if outcome.cancelled:
-            lines.append("The export was cancelled before the end.")
-        if outcome.failed:
-            lines.append(f"{len(outcome.failed)} photo(s) failed:")
-            lines.extend(f"• {name}: {message}" for name, message in outcome.failed[:10])
-        self.set_status(lines[0])
-        if outcome.failed:
-            self.show_error("\n".join(lines), "Export")
-        else:
-            self.show_info("<br>".join(lines), "Export")
-
-    # =================================================================== attention ====
-    def export_attention_grid(self) -> None:
-        face = self.inspector.face
-        if face is None:
-            return
-        stem = self.current.path.stem if self.current and self.current.path else "sample"
-        suggestion = Path(self.settings.last_folder) / f"{stem}_face{face.index + 1}_attention.png"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export attention maps", str(suggestion), "PNG image (*.png)"
-        )
-        if path:
-            try:
-                written = self.inspector.export_png(path)
-            except OSError as err:
-                self.show_error(f"Could not export the attention maps: {err}")
-            else:
-                self.set_status(f"Saved {written}")
-
-    # ================================================================== view modes ====
     def set_view_mode(self, mode: str) -> None:
         self.compare.set_mode(mode)
         self.mode_actions[mode].setChecked(True)
@@ -1093,153 +596,6 @@ class MainWindow(QMainWindow):
         self.mode_actions[mode].setChecked(True)
         self.settings.view_mode = mode
 
-    # ============================================================ models and device ====
-    def refresh_models(self) -> None:
-        """Re-read the installed weights (worker thread); update the combo and the banner."""
-        self.submit(
-            "models", lambda ctx: calls.list_models(verify=False), on_result=self._on_models
-        )
-
-    def _on_models(self, job: Job, rows: list[calls.ModelRow]) -> None:
-        self.model_rows = rows
-        self.has_weights = calls.has_restoration_weights(rows)
-        self._fill_model_combo()
-        self.banner.setVisible(not self.has_weights)
-        self._update_actions()
-        self._update_status_labels()
-        self.weightsChecked.emit(self.has_weights)
-
-    def weights_changed(self) -> None:
-        """After an import or a training run: forget the cached networks, re-list weights."""
-        self.submit("models", lambda ctx: ctx.forget_restorer())
-        self.refresh_models()
-
-    def refresh_device(self) -> None:
-        choice = self.device_combo.currentData() or "auto"
-        self.submit(
-            "device",
-            lambda ctx: (calls.devices(), calls.device_label(choice)),
-            on_result=self._on_device,
-            on_error=lambda job, message: self._on_device(job, (None, f"unavailable ({message})")),
-        )
-
-    def _on_device(self, job: Job, value: tuple[list[str] | None, str]) -> None:
-        available, label = value
-        self.device_text = label
-        if available is not None:
-            model = self.device_combo.model()
-            for row in range(self.device_combo.count()):
-                data = self.device_combo.itemData(row)
-                item = model.item(row)
-                if item is not None and data not in ("auto", None):
-                    item.setEnabled(data in available)
-        self._update_status_labels()
-
-    def open_model_manager(self) -> None:
-        from .model_manager import ModelManagerDialog
-
-        if self.model_manager is None:
-            self.model_manager = ModelManagerDialog(self)
-            self.model_manager.weightsChanged.connect(self.weights_changed)
-        self.model_manager.show()
-        self.model_manager.raise_()
-        self.model_manager.refresh()
-
-    @staticmethod
-    def _training_available() -> bool:
-        try:
-            return importlib.util.find_spec("training.api") is not None
-        except (ImportError, ValueError):
-            return False
-
-    def open_retrain(self) -> None:
-        if not self._training_available():
-            return
-        from .retrain_dialog import RetrainDialog
-
-        if self.retrain_dialog is None:
-            self.retrain_dialog = RetrainDialog(self)
-            self.retrain_dialog.weightsChanged.connect(self.weights_changed)
-        self.retrain_dialog.show()
-        self.retrain_dialog.raise_()
-
-    def _show_train_help(self) -> None:
-        self.show_info(
-            "To train your own weights, run <code>revive train --help</code> "
-            "(best on a machine with a GPU), or use <i>Models ▸ Retrain…</i>. "
-            f"Trained and imported weights go to <code>{user_weights_dir()}</code>.",
-            "Training",
-        )
-
-    # ======================================================================== help ====
-    def try_sample(self) -> None:
-        """Degrade the public-domain astronaut and restore it (one click for newcomers)."""
-        if self.has_weights is False:
-            self.show_error(
-                "The sample needs trained weights to restore it. Import a released "
-                "Face-SPARNet checkpoint in Models ▸ Manage models… first."
-            )
-            return
-
-        def loaded(job: Job, value: calls.Loaded) -> None:
-            entry = self.queue.add(PhotoEntry("astronaut (sample)", None))
-            entry.photo, entry.before_image, entry.status = value.photo, value.image, "loaded"
-            self.queue.set_thumbnail(entry, QPixmap.fromImage(value.thumbnail))
-            self.queue.refresh(entry)
-            self.queue.select(entry)
-            self.restore_entry(entry)
-
-        self.submit(
-            "sample",
-            lambda ctx: calls.sample(ctx.progress),
-            label="Sample",
-            busy=True,
-            on_result=loaded,
-        )
-
-    def show_shortcuts(self) -> None:
-        actions = [
-            self.open_action,
-            self.open_folder_action,
-            self.save_action,
-            self.save_as_action,
-            self.export_action,
-            self.restore_action,
-            self.restore_all_action,
-            self.cancel_action,
-            self.next_action,
-            self.previous_action,
-            *self.mode_actions.values(),
-            self.toggle_action,
-            self.zoom_in_action,
-            self.zoom_out_action,
-            self.zoom_fit_action,
-            self.zoom_actual_action,
-            self.inspector_action,
-            self.models_action,
-            self.quit_action,
-        ]
-        native = QKeySequence.SequenceFormat.NativeText
-        rows = "".join(
-            f"<tr><td>{a.text().replace('&', '')}</td><td><b>"
-            f"{', '.join(s.toString(native) for s in a.shortcuts())}"
-            "</b></td></tr>"
-            for a in actions
-            if a.shortcuts()
-        )
-        self.show_info(f"<table cellspacing=6>{rows}</table>", "Keyboard shortcuts")
-
-    def show_about(self) -> None:
-        from engine import __version__
-
-        self.show_info(
-            f"<b>Revive {__version__}</b><br>Restores the faces in old and low-quality "
-            "photos with SPARNet / SPARNetHD (Chen et al., 2020) and CAGFace "
-            "(Kalarot et al., 2020), and shows the attention behind every result.",
-            "About Revive",
-        )
-
-    # ====================================================================== state ====
     def _update_actions(self) -> None:
         entry = self.current
         restored = entry is not None and entry.result is not None
@@ -1255,7 +611,6 @@ class MainWindow(QMainWindow):
         self.next_action.setEnabled(has_many)
         self.previous_action.setEnabled(has_many)
 
-    # ================================================================ drag and drop ====
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
@@ -1276,6 +631,8 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.inspector.magnifier.hide()
+        if self.retrain_dialog is not None:
+            self.retrain_dialog.shutdown()  # a running training checkpoints first
         self.engine.shutdown()
         super().closeEvent(event)
 
@@ -1283,8 +640,8 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl(url))
 
 
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
+def _device_words(device: str) -> str:
+    """``cpu`` / ``cuda:0 (fp16)`` / ``mps`` as the status bar says them."""
+    kind, _, rest = device.partition(":")
+    words = {"cpu": "CPU", "cuda": "GPU", "mps": "GPU (Apple)"}.get(kind, kind)
+    return f"{words} {rest}".strip() if kind == "cuda" and rest else words

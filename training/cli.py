@@ -127,7 +127,7 @@ def _data_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude-list", help="names to leave out (e.g. the validation list)")
     p.add_argument("--include-list", help="pack only these names")
     p.add_argument("--encoding", default="webp", choices=("webp", "jpeg", "png"))
-    p.add_argument("--quality", type=int, default=90)
+    p.add_argument("--quality", type=int, default=88)
     p.add_argument("--limit", type=int, help="pack at most this many faces")
     p.add_argument("--licence", help="licence of the photos, for the model cards")
     p.set_defaults(handler=cmd_pack)

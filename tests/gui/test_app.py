@@ -34,6 +34,13 @@ def test_no_display_prints_the_cli_hint_instead_of_aborting():
     assert run.stderr.strip() == NO_DISPLAY_HINT
 
 
+def test_pyside_signal_emit_does_not_leak_references():
+    """PySide6 6.12.0 on Python < 3.12 aborts after a few thousand emits (see pyproject)."""
+    from gui.app import signal_emit_leaks_true
+
+    assert not signal_emit_leaks_true()
+
+
 def test_dark_palette_is_dark_and_readable(qapp):
     from PySide6.QtGui import QPalette
 
