@@ -173,3 +173,19 @@ def test_two_gloo_processes_equal_one_process_with_double_batch(pack, tmp_path):
     assert meta["step"] == 3
     for key in (k for k in a if k.startswith("net.G.")):
         assert torch.allclose(a[key], b[key], rtol=1e-4, atol=1e-6), key
+
+
+def test_compact_checkpoints_are_small_and_resume(pack, tmp_path):
+    config = tiny_config(
+        "sparnet_x8", pack, tmp_path / "run", steps=2, model_overrides=TINY_SPARNET,
+        checkpoint_dtype="bfloat16", checkpoint_optimizer=False,
+    )  # fmt: skip
+    train(config, export=False)
+    tensors, meta = load_checkpoint(latest_checkpoint(tmp_path / "run"))
+    assert not any(k.startswith("opt.") for k in tensors) and meta["dtype"] == "bfloat16"
+    assert tensors["net.G.out_conv.conv2d.weight"].dtype == torch.bfloat16
+    events = []
+    config.steps = 3
+    result = train(config, resume=True, export=False, progress=events.append)
+    assert result.step == 3
+    assert any("fresh moments" in e.message for e in events if e.kind == "note")

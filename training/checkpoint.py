@@ -7,8 +7,10 @@ tensor: networks, EMA copies, optimiser moments, RNG states; each shard at most
 pointer ``RUN/checkpoints/latest.json`` is replaced last, in one rename: a crash
 while saving leaves the previous checkpoint in force.
 
-``dtype="bfloat16"`` stores floating tensors at half the size (a compact copy to
-carry between machines); resuming from it is close but no longer bit-exact.
+``dtype="bfloat16"`` (or ``"float16"``) stores floating tensors at half the size,
+and ``checkpoint_optimizer=False`` (a run setting) leaves the Adam moments out: a
+compact copy to carry between machines (SPARNet x8: 42 MB fp32 weights, 21 MB
+half; with Adam and EMA 168 MB); resuming from it is close but not bit-exact.
 """
 
 from __future__ import annotations

@@ -69,7 +69,16 @@ def _train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sample-every", type=int)
     p.add_argument("--checkpoint-every", type=int)
     p.add_argument(
-        "--checkpoint-dtype", choices=("float32", "bfloat16"), help="bfloat16: half-size, inexact"
+        "--checkpoint-dtype",
+        choices=("float32", "bfloat16", "float16"),
+        help="half precision: half-size checkpoints, inexact resume",
+    )
+    p.add_argument(
+        "--weights-only-checkpoints",
+        dest="checkpoint_optimizer",
+        action="store_false",
+        default=None,
+        help="leave the optimiser state out of checkpoints (small; resume with fresh moments)",
     )
     p.add_argument("--workers", type=int, help="threads preparing samples")
     p.add_argument("--ema", type=float, dest="ema_decay", help="EMA decay of the exported copy")
@@ -89,9 +98,10 @@ def _train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_train)
 
 
-def _evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
-    from .evaluate import ALL_METRICS
+ALL_METRICS = ("psnr", "ssim", "msssim", "lpips", "fid", "identity", "landmarks")
 
+
+def _evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "evaluate", help="measure weights (PSNR/SSIM on Y, ...) beside the bicubic baseline"
     )
@@ -141,7 +151,8 @@ def _data_parser(subparsers: argparse._SubParsersAction) -> None:
 _TRAIN_FIELDS = (
     "val_list", "val_data", "exclude_list", "val_count", "steps", "batch", "lr", "seed", "size",
     "max_faces", "degradation", "device", "amp", "channels_last", "compile", "log_every",
-    "val_every", "sample_every", "checkpoint_every", "checkpoint_dtype", "workers", "ema_decay",
+    "val_every", "sample_every", "checkpoint_every", "checkpoint_dtype", "checkpoint_optimizer",
+    "workers", "ema_decay",
     "export_name", "export_dir",
 )  # fmt: skip
 
@@ -192,7 +203,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         ):
             raise ConfigError(f"{out} trains {config.model}, not {args.model}")
         for key in ("steps", "device", "amp", "workers", "progress_bar", "export_dir",
-                    "export_name", "checkpoint_every", "checkpoint_dtype"):  # fmt: skip
+                    "export_name", "checkpoint_every", "checkpoint_dtype",
+                    "checkpoint_optimizer"):  # fmt: skip
             if key in given:
                 setattr(config, key, given[key])
         config.options.update(_options(args))
@@ -230,7 +242,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import ALL_METRICS, EvalOptions, evaluate, write_report
+    from .evaluate import EvalOptions, evaluate, write_report
 
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     if unknown := [m for m in metrics if m not in ALL_METRICS]:

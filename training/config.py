@@ -78,7 +78,8 @@ class TrainConfig:
     val_every: int = 1000
     sample_every: int = 500
     checkpoint_every: int = 500
-    checkpoint_dtype: str = "float32"
+    checkpoint_dtype: str = "float32"  # "bfloat16"/"float16": half the size, inexact resume
+    checkpoint_optimizer: bool = True  # False: weights (+EMA) only, resume with fresh moments
     keep_checkpoints: int = 2
     workers: int = 4
     export_name: str | None = None

@@ -198,7 +198,7 @@ def bicubic_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     if image.shape[:2] == (h, w):
         return image.copy()
-    return np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.BICUBIC))
+    return np.array(Image.fromarray(image).resize((w, h), Image.Resampling.BICUBIC))
 
 
 def degrade_eq14(

@@ -31,7 +31,7 @@ from .pack import read_name_list
 from .runtime import pick_device
 
 ALL_METRICS = ("psnr", "ssim", "msssim", "lpips", "fid", "identity", "landmarks")
-DEFAULT_METRICS = ("psnr", "ssim", "msssim", "lpips", "fid", "identity", "landmarks")
+DEFAULT_METRICS = ALL_METRICS
 EVAL_SEED = 2024
 
 

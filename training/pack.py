@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 from engine.atomic import write_text_atomic
-from engine.errors import ImageReadError, ReviveError
+from engine.errors import ReviveError
 from engine.progress import CancelToken, ProgressCallback, check, report
 
 FORMAT = "revive-pack/1"
@@ -188,11 +188,14 @@ class FaceAligner:
 
 
 def load_rgb(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, ValueError) as err:
-        raise ImageReadError(f"{path.name}: cannot be read as an image ({err})") from None
+    """8-bit RGB pixels of a photo, read as the app reads it (``engine.io``: EXIF
+    orientation applied, 16-bit reduced, alpha dropped)."""
+    from engine.io import load_photo
+
+    pixels = load_photo(path).pixels
+    if pixels.dtype == np.uint16:
+        pixels = (pixels >> 8).astype(np.uint8)
+    return np.ascontiguousarray(pixels)
 
 
 # --- writing ------------------------------------------------------------------------------

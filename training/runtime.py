@@ -44,7 +44,8 @@ def hardware_text(device: torch.device, world: int = 1) -> str:
     elif device.type == "mps":
         what = "Apple GPU (MPS)"
     else:
-        what = f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+        n = torch.get_num_threads()
+        what = f"CPU ({platform.machine()}, {n} thread{'s' if n > 1 else ''})"
     procs = f"{world} x " if world > 1 else ""
     return f"{procs}{what}, torch {torch.__version__}"
 

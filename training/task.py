@@ -106,6 +106,10 @@ class Task:
         names = trainable if trainable is not None else tuple(self.optimizers)
         for name in names:
             net = self.nets[name]
+            if self.rt.distributed and self.rt.device.type == "cuda":
+                # one set of BatchNorm statistics over all GPUs (same Parameter objects,
+                # so optimisers and EMA copies keep pointing at the right tensors)
+                net = self.nets[name] = nn.SyncBatchNorm.convert_sync_batchnorm(net)
             if self.rt.distributed:
                 from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -133,6 +137,8 @@ class Task:
         for name, ema in self.emas.items():
             tensors.update(module_tensors(f"ema.{name}", ema.shadow))
         for name, opt in self.optimizers.items():
+            if not self.config.checkpoint_optimizer:
+                break  # weights-only checkpoint: small, resumes with fresh Adam moments
             t, m = optimizer_to_flat(f"opt.{name}", opt)
             tensors.update(t)
             meta["optimizers"][name] = m
@@ -150,6 +156,9 @@ class Task:
         for name, ema in self.emas.items():
             load_module(f"ema.{name}", ema.shadow, tensors)
         for name, opt in self.optimizers.items():
+            if name not in meta["optimizers"]:
+                self.notes.append(f"checkpoint has no optimiser state for {name}: fresh moments")
+                continue
             optimizer_from_flat(f"opt.{name}", opt, tensors, meta["optimizers"][name])
         if self.rt.scaler is not None and "scaler" in meta:
             self.rt.scaler.load_state_dict(meta["scaler"])
