@@ -367,7 +367,7 @@ def run_selftest(print_line: Callable[[str], None] = print, verbose: bool = Fals
     def run(name: str, fn: Callable[[], str]) -> None:
         outcome = _run(name, fn, verbose)
         outcomes.append(outcome)
-        print_line(f"{outcome.status:4s}  {outcome.name:28s} {outcome.detail}")
+        print_line(f"{outcome.status:4s}  {outcome.name:36s} {outcome.detail}")
 
     run("torch", lambda: check_torch(ctx))
     run("folders", lambda: check_folders(ctx))

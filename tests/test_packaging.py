@@ -402,3 +402,31 @@ def test_selftest_fails_on_a_damaged_or_untrained_weight_set(tmp_path, monkeypat
     shard.write_bytes(shard.read_bytes()[:-1] + b"\0")
     with pytest.raises(selftest.CheckFailed, match="sha256"):
         selftest.check_weight_set(info, ctx, None)
+
+
+@pytest.mark.slow
+def test_selftest_restores_through_the_real_pipeline(tmp_path, monkeypatch):
+    """With a (tiny, untrained) restorer shipped, the check runs the whole Restorer.
+
+    Untrained weights may fail the shading check, but the paste must leave everything
+    away from the face untouched and the result keep the photo's size, whatever the net.
+    """
+    import torch
+
+    from engine import selftest
+    from engine.models import create_model
+    from engine.weights import save_weights
+
+    weights = tmp_path / "resources" / "weights"
+    torch.manual_seed(0)
+    save_weights(create_model("sparnethd_tiny").state_dict(), weights, "tiny", "sparnethd_tiny")
+    registry = {"weights": ["tiny"], "defaults": {"restorer": "tiny"}}
+    (weights / "registry.json").write_text(json.dumps(registry))
+    monkeypatch.setenv("REVIVE_RESOURCES", str(tmp_path / "resources"))
+    monkeypatch.setenv("REVIVE_DATA_DIR", str(tmp_path / "data"))
+    try:
+        detail = selftest.check_restore(selftest.Context())
+    except selftest.CheckFailed as err:
+        assert "shading" in str(err) or "not changed" in str(err), err
+    else:
+        assert "nothing changed away from the face" in detail
