@@ -44,6 +44,12 @@ PACKAGE_DATA = (
 # opened with ``torch.ops.load_library(<package dir>/_C_stable.so)``.
 PACKAGE_BINARIES = (("torchvision", ("*.so", "*.pyd", "*.dylib")),)
 
+# GPU libraries that CUDA libraries open by name at run time (not DT_NEEDED, so
+# PyInstaller's dependency analysis misses them, and the contrib hooks know only the
+# older nvidia/<component>/lib layout): NVRTC loads its builtins when it compiles a
+# kernel (cuDNN's runtime-compiled engines, torch's jiterator). Collected when found.
+CUDA_RUNTIME_LIBS = ("nvidia/cu*/lib/libnvrtc-builtins.so.*",)
+
 # Packages whose modules must exist as files (not only inside the PYZ archive):
 # facenet-pytorch finds its weights as ``<module dir>/../data/pnet.pt``, which needs
 # the ``models`` folder to exist on disk.
@@ -294,6 +300,22 @@ def package_binaries() -> list[tuple[str, str]]:
         if not found:
             raise BundleError(f"{package} has no native library ({', '.join(patterns)})")
         pairs += [(str(path), package) for path in found]
+    return pairs
+
+
+def cuda_binaries(cuda: bool = True) -> list[tuple[str, str]]:
+    """(source, destination folder) for :data:`CUDA_RUNTIME_LIBS` (none when CPU-only)."""
+    if not cuda:
+        return []
+    try:
+        site = package_dir("torch").parent
+    except BundleError:
+        return []
+    pairs = []
+    for pattern in CUDA_RUNTIME_LIBS:
+        for path in sorted(site.glob(pattern)):
+            if drop_reason(path.relative_to(site).as_posix(), cuda) is None:
+                pairs.append((str(path), path.parent.relative_to(site).as_posix()))
     return pairs
 
 

@@ -153,7 +153,11 @@ def check_torch(ctx: Context) -> str:
     want = np.einsum("chwij,ocij->ohw", windows, w)[None]
     err = float(np.abs(got - want).max())
     require(err < 1e-4, f"CPU convolution is wrong (max error {err:.2e})")
+    from .launch import bundle_info
+
     cuda = "CUDA build" if torch.version.cuda else "CPU build"
+    if bundle_info().get("cuda") is False:
+        cuda += ", CPU-only bundle"
     gpu = "GPU visible" if torch.cuda.is_available() else "no GPU in use"
     return f"torch {torch.__version__} ({cuda}, {gpu}); CPU conv = numpy (max err {err:.1e})"
 

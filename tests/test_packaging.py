@@ -324,6 +324,14 @@ def test_trimming_keeps_every_library_torch_links(cuda):
     assert not dropped, f"trimming would remove libraries torch links: {dropped}"
 
 
+def test_cuda_runtime_libraries_follow_the_bundle_kind():
+    site = Path(importlib.util.find_spec("torch").origin).parent.parent
+    present = sorted(site.glob("nvidia/cu*/lib/libnvrtc-builtins.so.*"))
+    present = [p for p in present if ".alt." not in p.name]
+    assert bundle.cuda_binaries(cuda=False) == []
+    assert [Path(src) for src, _ in bundle.cuda_binaries(cuda=True)] == present
+
+
 def test_drop_rules():
     assert bundle.drop_reason("torch/include/ATen/ATen.h")
     assert bundle.drop_reason("nvidia/cudnn/lib/libcudnn_cnn.so.9", cuda=False)
