@@ -50,6 +50,7 @@ class RunSettings:
     attention: bool = False
     masks: bool = True
     channels_last: bool = False
+    inference_mode: bool = True
     tile_size: int = 128
     tile_overlap: int = 16
     tile_fallback: OomFallback | None = None  # CAGFace tiles, shrinking on out-of-memory
@@ -78,6 +79,11 @@ class RestoredFace:
     masks: dict[str, np.ndarray] | None = None
     seconds: float = 0.0  # this face's share of the network time
     extra: dict = field(default_factory=dict)
+
+
+def no_autograd(run: RunSettings):
+    """``torch.inference_mode`` (faster: no version counters), or plain ``no_grad``."""
+    return torch.inference_mode() if run.inference_mode else torch.no_grad()
 
 
 def to_float01(image: np.ndarray) -> np.ndarray:
@@ -157,7 +163,7 @@ class SparnetHDEngine(Engine):
         if run.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         start = time.perf_counter()
-        with torch.inference_mode(), precision_context(device, run.dtype):
+        with no_autograd(run), precision_context(device, run.dtype):
             if run.attention:
                 y, maps = net(x, return_attention=True)
             else:
@@ -266,7 +272,7 @@ class CAGFaceEngine(Engine):
         net = self.model(device)
         x = face.tensor[None].to(device)
         start = time.perf_counter()
-        with torch.inference_mode(), precision_context(device, run.dtype):
+        with no_autograd(run), precision_context(device, run.dtype):
             components = self._components(x, device)
             block = component_attention_block(x, components)
             if run.channels_last:

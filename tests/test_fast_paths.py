@@ -10,8 +10,22 @@ import torch
 from engine.device import OomFallback, autocast_dtype, resolve_device
 from engine.errors import DeviceError
 from engine.models import create_model
-from engine.optimize import count_batchnorms, fold_batchnorm, prepare_for_inference
+from engine.models.blocks import ConvLayer
+from engine.optimize import (
+    SubpixelUpConv,
+    count_batchnorms,
+    fold_batchnorm,
+    prepare_for_inference,
+    rewrite_up_convolutions,
+)
 from engine.pipeline import upscale
+from tests.tiny_models import one_torch_thread
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    with one_torch_thread():
+        yield
 
 
 def _randomise_batchnorm(net: torch.nn.Module) -> None:
@@ -122,3 +136,32 @@ def test_upscaling_in_strips_equals_one_resize(scale):
     whole = cv2.resize(image, (37 * scale, 101 * scale), interpolation=cv2.INTER_LANCZOS4)
     np.testing.assert_array_equal(upscale(image, scale, rows_per_strip=16), whole)
     assert upscale(image, 1) is image
+
+
+@pytest.mark.parametrize("norm", ["none", "bn", "in"])
+@pytest.mark.parametrize("size", [(7, 9), (1, 1), (16, 16)])
+def test_subpixel_up_convolution_is_the_same_layer(norm, size):
+    torch.manual_seed(0)
+    layer = ConvLayer(6, 5, 3, "up", norm_type=norm, act_type="leakyrelu").eval()
+    if norm == "bn":
+        _randomise_batchnorm(layer)
+    x = torch.randn(2, 6, *size)
+    with torch.inference_mode():
+        expected, got = layer(x), SubpixelUpConv(layer)(x)
+    assert got.shape == (2, 5, 2 * size[0], 2 * size[1])
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("preset", ["sparnethd_tiny", "sparnet_x8_tiny"])
+def test_rewriting_every_up_convolution_keeps_outputs_and_attention(preset):
+    torch.manual_seed(1)
+    net = create_model(preset)
+    fast = rewrite_up_convolutions(net)
+    n_up = sum(isinstance(m, ConvLayer) and m.scale == "up" for m in net.modules())
+    assert n_up > 5 and sum(isinstance(m, SubpixelUpConv) for m in fast.modules()) == n_up
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.inference_mode():
+        (y0, maps0), (y1, maps1) = net(x, True), fast(x, True)
+    torch.testing.assert_close(y1, y0, atol=1e-5, rtol=1e-4)
+    for a, b in zip(maps0, maps1, strict=True):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-4)

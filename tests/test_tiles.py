@@ -10,6 +10,13 @@ import torch.nn.functional as F
 from engine.errors import Cancelled
 from engine.progress import CancelToken
 from engine.tiles import blend_weights_1d, process_tiled, tile_starts
+from tests.tiny_models import one_torch_thread
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    with one_torch_thread():
+        yield
 
 
 @pytest.mark.parametrize("length", [37, 64, 100, 129, 257, 300, 513])

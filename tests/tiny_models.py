@@ -43,11 +43,17 @@ def tiny_user_folder(folder: Path, which: tuple[str, ...] = tuple(TINY)) -> Iter
     shared, busy CPU two OpenMP threads of many small ops can run 50x slower than one.
     """
     install_tiny_weights(folder, which)
+    with one_torch_thread(), pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REVIVE_DATA_DIR", str(folder))
+        yield folder
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run torch on one thread meanwhile (tiny networks: see ``tiny_user_folder``)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("REVIVE_DATA_DIR", str(folder))
-            yield folder
+        yield
     finally:
         torch.set_num_threads(threads)
