@@ -60,7 +60,12 @@ MSSSIM_MIN_SIDE = 161  # 5 scales of an 11-px window: side > (11 - 1) * 2**4
 
 
 def ms_ssim(output: np.ndarray, target: np.ndarray) -> float:
-    """MS-SSIM on RGB in [0, 1] (pytorch_msssim, 5 scales, Wang et al. 2003 weights).
+    """MS-SSIM of one pair (see ``ms_ssim_many``)."""
+    return float(ms_ssim_many(output[None], target[None])[0])
+
+
+def ms_ssim_many(outputs: np.ndarray, targets: np.ndarray, batch: int = 64) -> np.ndarray:
+    """Per-pair MS-SSIM on RGB in [0, 1] (pytorch_msssim, 5 scales, Wang et al. 2003 weights).
 
     Faces smaller than 161 px are bicubic-up-sampled (both images alike) first,
     since five scales of an 11-pixel window need that much.
@@ -69,14 +74,19 @@ def ms_ssim(output: np.ndarray, target: np.ndarray) -> float:
     import torch.nn.functional as F
     from pytorch_msssim import ms_ssim as _ms_ssim
 
-    x = torch.from_numpy(np.ascontiguousarray(output)).permute(2, 0, 1)[None].double() / 255.0
-    y = torch.from_numpy(np.ascontiguousarray(target)).permute(2, 0, 1)[None].double() / 255.0
-    side = min(x.shape[-2:])
-    if side < MSSSIM_MIN_SIDE:
-        f = MSSSIM_MIN_SIDE / side
-        x = F.interpolate(x, scale_factor=f, mode="bicubic", align_corners=False).clamp(0, 1)
-        y = F.interpolate(y, scale_factor=f, mode="bicubic", align_corners=False).clamp(0, 1)
-    return float(_ms_ssim(x, y, data_range=1.0, size_average=True))
+    def prepare(images: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+        side = min(x.shape[-2:])
+        if side < MSSSIM_MIN_SIDE:
+            f = MSSSIM_MIN_SIDE / side
+            x = F.interpolate(x, scale_factor=f, mode="bicubic", align_corners=False).clamp(0, 1)
+        return x
+
+    values = []
+    for i in range(0, len(outputs), batch):
+        x, y = prepare(outputs[i : i + batch]), prepare(targets[i : i + batch])
+        values.append(_ms_ssim(x, y, data_range=1.0, size_average=False))
+    return torch.cat(values).numpy()
 
 
 def segmentation_iou(confusion: np.ndarray, names: tuple[str, ...] | list[str]) -> dict[str, float]:
