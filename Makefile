@@ -8,6 +8,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint bench package clean screenshots
 
+VERSION  := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)
+OS_NAME  := $(shell uname -s | tr A-Z a-z | sed 's/darwin/macos/')
+ARCHIVE  := dist/Revive-$(VERSION)-$(OS_NAME)-$(shell uname -m).tar.gz
+PACKAGED := $(VENV)/.installed-package
+
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -38,6 +43,18 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_pipeline.py
+
+$(PACKAGED): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[package]"
+	touch $(PACKAGED)
+
+# dist/Revive/ (one folder: run dist/Revive/Revive) and its archive; see README "Packaging".
+# REVIVE_BUNDLE_CUDA=0 make package: a smaller CPU-only bundle.
+package: $(PACKAGED)
+	rm -rf dist/Revive dist/Revive.app $(ARCHIVE)
+	$(PY) -m PyInstaller build.spec --noconfirm
+	tar -C dist -czf $(ARCHIVE) Revive
+	du -sh dist/Revive $(ARCHIVE)
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache

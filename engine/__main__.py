@@ -1,5 +1,8 @@
+"""``python -m engine`` and the PyInstaller bundle's entry script: the ``revive`` command."""
+
 import sys
 
-from engine.cli.main import main
+from engine.launch import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without arguments to open the app.",
     )
     parser.add_argument("--version", action="version", version=version_text())
+    parser.add_argument(
+        "--selftest",
+        action="store_true",
+        help="check this installation (weights, face detection, a restoration on the CPU)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = subparsers.add_parser("gui", help="open the desktop app (the default)")
     gui.add_argument("files", nargs="*", help="photos to open")
@@ -63,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.selftest:
+        from ..selftest import main as selftest
+
+        return selftest()
     handler = getattr(args, "handler", None)
     if handler is None:
         if args.command is None:
