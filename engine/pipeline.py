@@ -39,6 +39,7 @@ from .faces.paste import (
 from .io import DEFAULT_MAX_MEGAPIXELS, Photo, load_photo
 from .model_choice import ModelPlan, plan_models
 from .models import get_preset
+from .models.parsing import parse_size_of
 from .models.sparnet import SPARNet
 from .optimize import prepare_for_inference
 from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
@@ -272,7 +273,13 @@ class Restorer:
                 return self.models.get(components, device, o)
 
             return CAGFaceEngine(
-                info.name, preset, model, o.feather, components=parts, region=o.cagface_region
+                info.name,
+                preset,
+                model,
+                o.feather,
+                components=parts,
+                region=o.cagface_region,
+                parse_size=parse_size_of(components.card),
             )
         stages = SPARNet(**preset.kwargs).attention_stages() if o.attention else None
         cls = SparnetX8Engine if preset.scale > 1 else SparnetHDEngine

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
@@ -34,7 +33,12 @@ from .faces.detect import DetectedFace
 from .faces.paste import face_mask, scale_matrix
 from .models import Preset
 from .models.cagface import component_attention_block
-from .models.parsing import COMPONENT_NAMES, ComponentSmoothing
+from .models.parsing import (
+    COMPONENT_NAMES,
+    DEFAULT_PARSE_SIZE,
+    ComponentSmoothing,
+    component_maps,
+)
 from .progress import CancelToken, ProgressCallback, check, report
 from .results import AttentionMap
 from .tiles import process_tiled
@@ -276,7 +280,7 @@ class CAGFaceEngine(Engine):
         *args,
         components: ModelGetter,
         region: float = 1.8,
-        parse_size: int = 256,
+        parse_size: int = DEFAULT_PARSE_SIZE,
         **kw,
     ) -> None:
         super().__init__(*args, **kw)
@@ -304,14 +308,7 @@ class CAGFaceEngine(Engine):
         )
 
     def _components(self, x: torch.Tensor, device: torch.device) -> torch.Tensor:
-        net = self.components(device)
-        size = x.shape[-2:]
-        small = F.interpolate(
-            x, size=(self.parse_size, self.parse_size), mode="bilinear", antialias=True
-        )
-        logits = net(small).float()
-        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
-        return self.smoothing.to(device)(logits)
+        return component_maps(self.components(device), self.smoothing, x, self.parse_size)
 
     def _one(self, face: PreparedFace, device: torch.device, tile: int, run: RunSettings):
         net = self.model(device)

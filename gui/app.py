@@ -115,6 +115,21 @@ def apply_color_scheme(app) -> None:
         app.setPalette(app.style().standardPalette())
 
 
+def set_window_icon(app) -> None:
+    """Revive's icon on every window and in the task bar (the shipped PNG, if present)."""
+    from PySide6.QtGui import QIcon
+
+    from engine.paths import resources_dir
+
+    icons = resources_dir() / "icons"
+    icon = QIcon()
+    for name in ("revive.png", "revive-256.png"):
+        if (icons / name).is_file():
+            icon.addFile(str(icons / name))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+
+
 def create_app(argv: Sequence[str] | None = None):
     """The QApplication (an existing one is reused: tests), named and coloured."""
     from PySide6.QtWidgets import QApplication
@@ -127,6 +142,7 @@ def create_app(argv: Sequence[str] | None = None):
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Revive")
+    set_window_icon(app)
     apply_color_scheme(app)
     hints = app.styleHints()
     if hasattr(hints, "colorSchemeChanged"):

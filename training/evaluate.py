@@ -131,7 +131,7 @@ def restore_faces(
 
     CAGFace takes the LR face itself (the bicubic x4 down-sampling of the target).
     """
-    from .tasks.cagface import CAGFaceTrainNet, component_maps, load_segmenter
+    from .tasks.cagface import CAGFaceTrainNet, load_segmenter
     from .tasks.sparnet import run_in_batches
 
     device = next(net.parameters()).device
@@ -141,11 +141,11 @@ def restore_faces(
         return run_in_batches(net, lq_up, device, opts.batch)
     if family == "cagface":
         from engine.models.cagface import component_attention_block
-        from engine.models.parsing import ComponentSmoothing
+        from engine.models.parsing import ComponentSmoothing, component_maps
 
         from .task import to_uint8, to_unit
 
-        segmenter, _ = load_segmenter(opts.components)
+        segmenter, _, parse_size = load_segmenter(opts.components)
         segmenter = segmenter.to(device)
         smoothing = ComponentSmoothing().to(device)
         wrapper = CAGFaceTrainNet(net).eval()
@@ -156,7 +156,7 @@ def restore_faces(
                 chunk = targets[i : i + opts.batch]
                 small = np.stack([bicubic_resize(f, (side, side)) for f in chunk])
                 lr = to_unit(torch.from_numpy(small).to(device))
-                maps = component_maps(segmenter, smoothing, lr)
+                maps = component_maps(segmenter, smoothing, lr, parse_size)
                 x4, _ = wrapper(component_attention_block(lr, maps), 2)
                 outs.append(to_uint8(x4))
         return np.concatenate(outs)

@@ -159,3 +159,40 @@ class ComponentSmoothing(nn.Module):
         else:
             probs = F.pad(probs, (self.radius,) * 4, mode="reflect")
         return F.conv2d(probs, self.kernel.to(probs.dtype), groups=3).clamp(0, 1)
+
+
+DEFAULT_PARSE_SIZE = 128  # the shipped component network's training size
+
+
+def parse_size_of(card: dict) -> int:
+    """The input size a component network was trained at (its weights card), else 128."""
+    try:
+        return int(card.get("input_size", DEFAULT_PARSE_SIZE))
+    except (TypeError, ValueError):
+        return DEFAULT_PARSE_SIZE
+
+
+def component_maps(
+    segmenter: nn.Module,
+    smoothing: ComponentSmoothing,
+    face: torch.Tensor,
+    work_size: int = DEFAULT_PARSE_SIZE,
+) -> torch.Tensor:
+    """CAGFace's smoothed (hair, skin, other) maps of faces in [-1, 1]: N x 3 x H x W in [0, 1].
+
+    The one function training and inference share, so the restorer is trained on the
+    maps it will see: the face is resized (bicubic, anti-aliased when shrinking) to
+    the segmenter's training size, segmented, and the logits are resized back to the
+    face's own size before smoothing.
+    """
+    h, w = face.shape[-2:]
+    small = F.interpolate(
+        face.float(),
+        size=(work_size, work_size),
+        mode="bicubic",
+        align_corners=False,
+        antialias=True,
+    ).clamp(-1, 1)
+    logits = segmenter(small.to(face.dtype) if face.dtype != torch.float32 else small)
+    logits = F.interpolate(logits.float(), size=(h, w), mode="bilinear", align_corners=False)
+    return smoothing.to(logits.device)(logits)

@@ -48,3 +48,11 @@ def test_dark_palette_is_dark_and_readable(qapp):
     window = palette.color(QPalette.ColorRole.Window)
     text = palette.color(QPalette.ColorRole.WindowText)
     assert window.lightness() < 80 and text.lightness() > 180
+
+
+def test_app_has_the_revive_window_icon(qapp):
+    from gui.app import create_app
+
+    app = create_app()
+    sizes = app.windowIcon().availableSizes()
+    assert not app.windowIcon().isNull() and max(s.width() for s in sizes) >= 256

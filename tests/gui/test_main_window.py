@@ -328,11 +328,21 @@ def test_without_weights_the_app_says_what_to_do(qtbot, settings, user_data_dir)
 def test_model_manager_lists_cards_verifies_and_reports_a_bad_import(qtbot, window, tmp_path):
     window.models_action.trigger()
     dialog = window.model_manager
-    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=TIMEOUT_MS)
-    assert dialog.table.item(0, 0).text() == WEIGHTS
+
+    def names() -> list[str]:
+        return [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+
+    # The test weights and the shipped component network, each listed once.
+    qtbot.waitUntil(lambda: WEIGHTS in names(), timeout=TIMEOUT_MS)
+    assert "components_bisenet-fasseg" in names() and len(set(names())) == len(names())
+    row = names().index(WEIGHTS)
+    dialog.table.selectRow(row)
     assert "GUI test weights" in dialog.card.toPlainText()
     dialog.verify()
-    qtbot.waitUntil(lambda: dialog.table.item(0, 6).text() == "ok", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: all(dialog.table.item(r, 6).text() == "ok" for r in range(len(names()))),
+        timeout=TIMEOUT_MS,
+    )
 
     not_a_checkpoint = tmp_path / "model.pth"
     not_a_checkpoint.write_bytes(b"nope")

@@ -22,7 +22,7 @@ from torch import nn
 from engine.errors import WeightsError
 from engine.models import create_model
 from engine.models.cagface import CAGFace, component_attention_block
-from engine.models.parsing import ComponentSmoothing
+from engine.models.parsing import ComponentSmoothing, component_maps, parse_size_of
 
 from ..augment import AugmentConfig
 from ..config import ConfigError
@@ -45,21 +45,6 @@ def geometric(x: torch.Tensor, code: int) -> torch.Tensor:
     return x
 
 
-def component_maps(
-    segmenter: nn.Module, smoothing: ComponentSmoothing, lr: torch.Tensor, work_size: int = 128
-) -> torch.Tensor:
-    """Smoothed (hair, skin, other) maps of LR faces in [-1, 1]: N x 3 x h x w in [0, 1].
-
-    The LR face is bicubic-up-sampled to ``work_size`` (the segmenter's training
-    size), segmented, and the logits are resized back to the LR size.
-    """
-    h, w = lr.shape[-2:]
-    up = F.interpolate(lr, size=(work_size, work_size), mode="bicubic", align_corners=False)
-    logits = segmenter(up.clamp(-1, 1))
-    logits = F.interpolate(logits.float(), size=(h, w), mode="bilinear", align_corners=False)
-    return smoothing(logits)
-
-
 class CAGFaceTrainNet(nn.Module):
     """CAGFace with a phase switch: phase 1 runs stage 1 only; phase 2 both stages."""
 
@@ -75,8 +60,11 @@ class CAGFaceTrainNet(nn.Module):
         return x4, x2
 
 
-def load_segmenter(spec: str | None) -> tuple[nn.Module, str]:
-    """The frozen component network: a weights name or manifest path, else the default."""
+def load_segmenter(spec: str | None) -> tuple[nn.Module, str, int]:
+    """The frozen component network, its name and its input size.
+
+    ``spec`` is a weights name or manifest path; without one, the shipped default.
+    """
     from engine.weights import default_weights, find_weights, load_model
 
     info = find_weights(spec) if spec else default_weights("components")
@@ -86,7 +74,7 @@ def load_segmenter(spec: str | None) -> tuple[nn.Module, str]:
             "(train them with `revive train components`, or pass --components NAME)"
         )
     net = load_model(info, **info.card.get("model_overrides", {}))
-    return net.eval().requires_grad_(False), info.name
+    return net.eval().requires_grad_(False), info.name, parse_size_of(info.card)
 
 
 class CAGFaceTask(FaceSRTask):
@@ -110,7 +98,6 @@ class CAGFaceTask(FaceSRTask):
         if self.patch % 2:
             raise ConfigError("the CAGFace patch side must be even")
         self.stage1_steps = int(o.get("stage1_steps", self.config.steps // 2))
-        self.work_size = int(o.get("component_size", 128))
         self.val_x2 = np.stack([bicubic_resize(h, (h.shape[0] // 2,) * 2) for h in self.val_hq])
         self.val_small = np.stack([bicubic_resize(h, (lr_side, lr_side)) for h in self.val_hq])
         self.done_steps = 0
@@ -123,7 +110,8 @@ class CAGFaceTask(FaceSRTask):
         self.optimizers["G"] = torch.optim.Adam(
             self.nets["G"].parameters(), lr=c.lr or 1e-4, betas=betas
         )
-        segmenter, self.segmenter_name = load_segmenter(o.get("components"))
+        segmenter, self.segmenter_name, parse_size = load_segmenter(o.get("components"))
+        self.work_size = int(o.get("component_size", parse_size))
         self.segmenter = segmenter.to(self.rt.device)
         self.smoothing = ComponentSmoothing(float(o.get("smoothing_sigma", 1.5))).to(self.rt.device)
         if c.ema_decay:
