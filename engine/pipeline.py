@@ -204,6 +204,29 @@ class ModelCache:
             self._ready.clear()
 
 
+def _run_settings(
+    o: RestoreOptions,
+    device: torch.device,
+    batch: int,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> RunSettings:
+    """How the engines run this time: device, precision, batch (shrunk on OOM), tiles."""
+    return RunSettings(
+        fallback=OomFallback(device, batch),
+        dtype=autocast_dtype(device, o.precision),
+        attention=o.attention,
+        masks=o.masks,
+        channels_last=o.channels_last,
+        inference_mode=o.inference_mode,
+        cpu_workers=o.cpu_workers or torch.get_num_threads(),
+        tile_size=o.tile_size,
+        tile_overlap=o.tile_overlap,
+        progress=progress,
+        cancel=cancel,
+    )
+
+
 class Restorer:
     """One object per app / CLI run: detects, aligns, restores and pastes faces.
 
@@ -335,20 +358,8 @@ class Restorer:
         check(cancel)
 
         device = resolve_device(o.device)
-        fallback = OomFallback(device, o.batch_size or _auto_batch(device, main.preset.size))
-        run = RunSettings(
-            fallback=fallback,
-            dtype=autocast_dtype(device, o.precision),
-            attention=o.attention,
-            masks=o.masks,
-            channels_last=o.channels_last,
-            inference_mode=o.inference_mode,
-            cpu_workers=o.cpu_workers or torch.get_num_threads(),
-            tile_size=o.tile_size,
-            tile_overlap=o.tile_overlap,
-            progress=progress,
-            cancel=cancel,
-        )
+        batch = o.batch_size or _auto_batch(device, main.preset.size)
+        run = _run_settings(o, device, batch, progress, cancel)
         keep_chroma = self._keep_chroma(photo, o)
         records = self._restore_faces(photo, faces, main, tiny, run, o, keep_chroma, timings)
 
@@ -359,7 +370,7 @@ class Restorer:
             faces=records,
             scale=o.scale,
             device=self._device_text(run),
-            warnings=list(fallback.warnings),
+            warnings=list(run.fallback.warnings),
             alpha=self._alpha(photo, o.scale),
             base=base,
             keep_chroma=keep_chroma,
@@ -515,20 +526,7 @@ class Restorer:
         face = DetectedFace(np.asarray(old.box), float(old.score), np.asarray(old.landmarks))
         main, tiny = self._engines(o)
         device = resolve_device(o.device)
-        fallback = OomFallback(device, 1)
-        run = RunSettings(
-            fallback=fallback,
-            dtype=autocast_dtype(device, o.precision),
-            attention=o.attention,
-            masks=o.masks,
-            channels_last=o.channels_last,
-            inference_mode=o.inference_mode,
-            cpu_workers=o.cpu_workers or torch.get_num_threads(),
-            tile_size=o.tile_size,
-            tile_overlap=o.tile_overlap,
-            progress=progress,
-            cancel=cancel,
-        )
+        run = _run_settings(o, device, 1, progress, cancel)
         timings: dict[str, float] = {}
         record = self._restore_faces(
             photo, [face], main, tiny, run, o, result.keep_chroma, timings, [old.index]
@@ -538,7 +536,7 @@ class Restorer:
         fresh = dataclasses.replace(
             result,
             faces=faces,
-            warnings=[*result.warnings, *fallback.warnings],
+            warnings=[*result.warnings, *run.fallback.warnings],
         )
         return recompose(fresh, progress=progress, cancel=cancel)
 

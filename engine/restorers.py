@@ -152,12 +152,18 @@ class SparnetHDEngine(Engine):
         size, template = self.preset.size, self.preset.template
         matrix = alignment_matrix(face.landmarks, template, size)
         crop = to_float01(warp_to_template(image, matrix, size))
+        return self._aligned(face, crop, matrix, start)
+
+    def _aligned(
+        self, face: DetectedFace, crop: np.ndarray, matrix: np.ndarray, start: float
+    ) -> PreparedFace:
+        """A face aligned to the preset's template: its tensor and its paste mask."""
         return PreparedFace(
             face,
             to_tensor(crop),
             crop,
             matrix,
-            face_mask(size, template, self.feather),
+            face_mask(self.preset.size, self.preset.template, self.feather),
             time.perf_counter() - start,
         )
 
@@ -260,14 +266,7 @@ class SparnetX8Engine(SparnetHDEngine):
         crop = np.asarray(up).astype(np.float32) / np.float32(255)
         # PIL maps pixel centres: up = f * (lr + 0.5) - 0.5
         matrix = compose(scale_matrix(factor), lr_matrix)
-        return PreparedFace(
-            face,
-            to_tensor(crop),
-            crop,
-            matrix,
-            face_mask(size, template, self.feather),
-            time.perf_counter() - start,
-        )
+        return self._aligned(face, crop, matrix, start)
 
 
 class CAGFaceEngine(Engine):

@@ -63,15 +63,18 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _split_into_shards(
-    tensors: Mapping[str, torch.Tensor], limit: int
+def split_into_shards(
+    tensors: Mapping[str, torch.Tensor], limit: int, header_reserve: int = 4096
 ) -> list[dict[str, torch.Tensor]]:
-    """Group tensors so that each file, safetensors header included, stays within ``limit``."""
-    budget = limit - 4096  # the header's metadata and padding
+    """Group tensors so that each file, safetensors header included, stays within ``limit``.
+
+    ``header_reserve`` is room for the header's metadata and padding.
+    """
+    budget = limit - header_reserve
     shards: list[dict[str, torch.Tensor]] = [{}]
     size = 0
     for key, tensor in tensors.items():
-        nbytes = tensor.numel() * tensor.element_size() + len(key) + 128  # data + header entry
+        nbytes = tensor.numel() * tensor.element_size() + len(key) + 160  # data + header entry
         if nbytes > budget:
             raise WeightsError(f"tensor {key!r} ({nbytes} bytes) is larger than one shard")
         if size + nbytes > budget and shards[-1]:
@@ -108,7 +111,7 @@ def save_weights(
         .cpu()
         for k, v in state_dict.items()
     }
-    shards = _split_into_shards(cast, shard_bytes)
+    shards = split_into_shards(cast, shard_bytes)
     n = len(shards)
     files = []
     for i, shard in enumerate(shards, 1):

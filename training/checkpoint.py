@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from engine.atomic import atomic_path, write_text_atomic
 from engine.errors import ReviveError
+from engine.weights import split_into_shards
 
 SHARD_BYTES = 15 * 1024 * 1024
 POINTER = "latest.json"
@@ -36,20 +37,6 @@ _DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16
 
 class CheckpointError(ReviveError):
     """A checkpoint is missing, damaged, or belongs to another model."""
-
-
-def _shards(tensors: Mapping[str, torch.Tensor], limit: int) -> list[dict[str, torch.Tensor]]:
-    budget = limit - 64 * 1024
-    out: list[dict[str, torch.Tensor]] = [{}]
-    size = 0
-    for key, t in tensors.items():
-        n = t.numel() * t.element_size() + len(key) + 160
-        if size + n > budget and out[-1]:
-            out.append({})
-            size = 0
-        out[-1][key] = t
-        size += n
-    return out
 
 
 # --- flattening optimisers and random states into tensors + JSON -------------------------
@@ -145,7 +132,7 @@ def save_checkpoint(
         if cast is not None and t.is_floating_point() and not k.startswith("rng."):
             t = t.to(cast)
         flat[k] = t.contiguous()
-    groups = _shards(flat, SHARD_BYTES)
+    groups = split_into_shards(flat, SHARD_BYTES, header_reserve=64 * 1024)
     files = []
     for i, group in enumerate(groups, 1):
         name = f"state-{i:05d}-of-{len(groups):05d}.safetensors"

@@ -353,11 +353,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        return int(args.handler(args) or 0)
-    except ReviveError as err:
-        print(f"revive: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("revive: interrupted", file=sys.stderr)
-        return 130
+    from engine.cli.main import run_handler
+
+    return run_handler(args.handler, args)

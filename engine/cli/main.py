@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..errors import ReviveError
@@ -78,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_gui(args)
         parser.parse_args([args.command, "--help"])
         return 2
+    return run_handler(handler, args)
+
+
+def run_handler(handler: Callable[[argparse.Namespace], int | None], args) -> int:
+    """Run a subcommand: expected failures are one line on stderr and exit 1, no traceback."""
     try:
         return int(handler(args) or 0)
     except ReviveError as err:
