@@ -55,6 +55,27 @@ def test_train_resume_export_evaluate_plot(pack, tmp_path, capsys):
     assert (run / "losses.png").is_file()
 
 
+def test_time_limit_ends_the_call_with_a_checkpoint_and_an_export(pack, tmp_path, capsys):
+    run = tmp_path / "run"
+    common = ["--device", "cpu", "--no-progress", "--workers", "1"]
+    args = ["train", "sparnet_x8", "--data", str(pack), "--out", str(run), "--steps", "100000",
+            "--batch", "2", "--val-count", "2", "--time-limit", "0.5",
+            *OVERRIDES, *common]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr()
+    stopped_at = int(printed.out.split("finished at step ")[1].split()[0])
+    assert 1 <= stopped_at < 100000
+    assert f"time limit of 0.5 s reached at step {stopped_at}" in printed.out + printed.err
+    manifest = next((run / "export").glob("*.weights.json"))
+    assert json.loads(manifest.read_text())["card"]["steps"] == stopped_at
+
+    # The next call resumes from that checkpoint and reaches the total.
+    again = ["train", "sparnet_x8", "--out", str(run), "--resume", "--steps", str(stopped_at + 2),
+             "--time-limit", "600", *common]  # fmt: skip
+    assert main(again) == 0
+    assert f"finished at step {stopped_at + 2}" in capsys.readouterr().out
+
+
 def test_one_line_errors(pack, tmp_path, capsys):
     assert main(["train", "nonsense", "--data", str(pack)]) == 1
     assert "unknown model 'nonsense'" in capsys.readouterr().err

@@ -56,6 +56,14 @@ def _train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="learning rate (default: the paper's)")
     p.add_argument("--out", default=None, help="run folder (default runs/MODEL)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument(
+        "--time-limit",
+        dest="time_limit_s",
+        type=float,
+        metavar="SECONDS",
+        help="end this call after SECONDS of training: validate, checkpoint, export "
+        "(then --resume goes on); for machines lent by the minute",
+    )
     p.add_argument("--seed", type=int)
     p.add_argument("--size", type=int, help="face side in px (default: the preset's)")
     p.add_argument("--max-faces", type=int, help="use at most this many training faces")
@@ -152,7 +160,7 @@ _TRAIN_FIELDS = (
     "val_list", "val_data", "exclude_list", "val_count", "steps", "batch", "lr", "seed", "size",
     "max_faces", "degradation", "device", "amp", "channels_last", "compile", "log_every",
     "val_every", "sample_every", "checkpoint_every", "checkpoint_dtype", "checkpoint_optimizer",
-    "workers", "ema_decay",
+    "workers", "ema_decay", "time_limit_s",
     "export_name", "export_dir",
 )  # fmt: skip
 
@@ -204,7 +212,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"{out} trains {config.model}, not {args.model}")
         for key in ("steps", "device", "amp", "workers", "progress_bar", "export_dir",
                     "export_name", "checkpoint_every", "checkpoint_dtype",
-                    "checkpoint_optimizer"):  # fmt: skip
+                    "checkpoint_optimizer", "time_limit_s"):  # fmt: skip
             if key in given:
                 setattr(config, key, given[key])
         config.options.update(_options(args))

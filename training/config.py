@@ -82,6 +82,7 @@ class TrainConfig:
     checkpoint_optimizer: bool = True  # False: weights (+EMA) only, resume with fresh moments
     keep_checkpoints: int = 2
     workers: int = 4
+    time_limit_s: float | None = None  # per call: then validate, checkpoint and export
     export_name: str | None = None
     export_dir: str | None = None  # default RUN/export
     tensorboard: bool = True
@@ -92,6 +93,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.steps < 0:
             raise ConfigError("steps must be zero or more")
+        if self.time_limit_s is not None and self.time_limit_s <= 0:
+            raise ConfigError("the time limit must be positive")
         if self.batch is not None and self.batch < 1:
             raise ConfigError("batch must be at least 1")
         for name in ("log_every", "val_every", "sample_every", "checkpoint_every"):

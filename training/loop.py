@@ -4,7 +4,9 @@ Per step: make the batch (prefetched in a thread while the previous step runs),
 run the trainer's step, update EMA copies. Around it: CSV / TensorBoard logs,
 validation, sample grids, atomic checkpoints with exact resume, export to the
 weights store with a model card, a progress bar (tqdm when installed, plain lines
-otherwise) and events for a GUI (``TrainingEvent``). Cancelling saves a checkpoint
+otherwise) and events for a GUI (``TrainingEvent``). A time limit per call ends the
+run early like its last step (validation, checkpoint, export), so a GPU lent by the
+minute is never lost mid-run. Cancelling saves a checkpoint
 of the last finished step, so ``resume`` continues exactly where it stopped.
 """
 
@@ -281,6 +283,17 @@ def _train(
     t_log, samples_seen = t0, 0
     step = start
     stopped = False
+
+    def out_of_time() -> bool:
+        """Past this call's time limit, by every rank's agreement (they stop together)."""
+        if config.time_limit_s is None:
+            return False
+        late = time.perf_counter() - t0 >= config.time_limit_s
+        if not rt.distributed:
+            return late
+        flag = torch.tensor([float(late)], device=rt.device)
+        return bool(rt.all_mean(flag).item() > 0)
+
     pool = ThreadPoolExecutor(1, thread_name_prefix="batch")
     future: Future | None = pool.submit(task.make_batch, start) if start < config.steps else None
     try:
@@ -324,6 +337,11 @@ def _train(
                 samples_now(step)
             if step % config.checkpoint_every == 0 and step < config.steps:
                 checkpoint_now(step, wall_before + time.perf_counter() - t0)
+            if step < config.steps and out_of_time():
+                note = f"time limit of {config.time_limit_s:g} s reached at step {step}"
+                bar.write(f"note: {note}")
+                emit(TrainingEvent("note", step, config.steps, message=note))
+                break
         wall = wall_before + time.perf_counter() - t0
         if step > start or checkpoint is None:
             if not stopped:
