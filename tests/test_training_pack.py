@@ -14,9 +14,12 @@ from tests.training_util import face_crops
 from training.data import load_faces, train_val_split
 from training.pack import (
     PackError,
+    pack_entries,
     pack_folder,
     read_index,
     read_pack,
+    sample_names,
+    subset_pack,
     verify_pack,
     write_pack,
 )
@@ -45,6 +48,34 @@ def test_name_lists_and_limit(tmp_path):
     assert read_pack(tmp_path / "p", exclude={"f0"}, limit=2).names == ["f1", "f2"]
     with pytest.raises(PackError):
         read_pack(tmp_path / "p", include={"nope"})
+
+
+def test_subset_is_a_seeded_random_sample_within_the_size_and_byte_identical(tmp_path):
+    faces = face_crops(40, 48)
+    write_pack(tmp_path / "p", [(f"{i:02d}", f) for i, f in enumerate(faces)], size=48,
+               template="utkface", shard_bytes=20_000)  # fmt: skip
+    source = read_index(tmp_path / "p")
+    entries = dict(pack_entries(tmp_path / "p", source))
+    budget = source["bytes"] // 3
+    index = read_index(subset_pack(tmp_path / "p", tmp_path / "s", max_bytes=budget).parent)
+    kept = dict(pack_entries(tmp_path / "s", index))
+    assert (
+        index["bytes"] <= budget and 5 < index["count"] < 40 and verify_pack(tmp_path / "s") == []
+    )
+    assert all(entries[name] == data for name, data in kept.items())  # copied, not re-encoded
+    names = sorted(kept)
+    assert names != sorted(entries)[: len(names)]  # not simply the first names
+    again = subset_pack(tmp_path / "p", tmp_path / "s2", max_bytes=budget)
+    assert sorted(pack_entries(tmp_path / "s2", read_index(again.parent))) == sorted(kept.items())
+    assert read_index(subset_pack(tmp_path / "p", tmp_path / "s3", limit=7).parent)["count"] == 7
+    with pytest.raises(PackError):
+        subset_pack(tmp_path / "p", tmp_path / "p", limit=3)
+
+
+def test_sample_names_is_spread_over_the_list():
+    picked = sample_names(list(range(1000)), 100)
+    assert len(picked) == 100 and picked == sorted(picked) and picked[-1] > 800
+    assert sample_names([1, 2], 5) == [1, 2]
 
 
 def test_damage_is_detected(tmp_path):

@@ -146,9 +146,20 @@ def _data_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--include-list", help="pack only these names")
     p.add_argument("--encoding", default="webp", choices=("webp", "jpeg", "png"))
     p.add_argument("--quality", type=int, default=88)
-    p.add_argument("--limit", type=int, help="pack at most this many faces")
+    p.add_argument(
+        "--limit", type=int, help="pack at most this many faces (a seeded random sample)"
+    )
     p.add_argument("--licence", help="licence of the photos, for the model cards")
     p.set_defaults(handler=cmd_pack)
+    u = sub.add_parser(
+        "subset", help="a random part of a pack within a size (faces copied, not re-encoded)"
+    )
+    u.add_argument("pack")
+    u.add_argument("--out", required=True)
+    u.add_argument("--max-mib", type=float, help="at most this many MiB of faces")
+    u.add_argument("--limit", type=int, help="at most this many faces")
+    u.add_argument("--seed", type=int, default=0)
+    u.set_defaults(handler=cmd_subset_pack)
     v = sub.add_parser("verify", help="check a pack's sha256 sums")
     v.add_argument("pack")
     v.set_defaults(handler=cmd_verify_pack)
@@ -313,6 +324,21 @@ def cmd_pack(args: argparse.Namespace) -> int:
         f"packed {data['count']} faces at {data['size']} px into {len(data['shards'])} shard(s), "
         f"{total / 2**20:.1f} MiB with the index ({data['bytes'] / data['count'] / 1024:.2f} KiB "
         f"a face); landmarks found in {stats.detected}, template fallback for {stats.fallback}"
+    )
+    return 0
+
+
+def cmd_subset_pack(args: argparse.Namespace) -> int:
+    from .pack import PackError, read_index, subset_pack
+
+    if args.max_mib is None and args.limit is None:
+        raise PackError("say how much to keep: --max-mib and/or --limit")
+    max_bytes = None if args.max_mib is None else int(args.max_mib * 1024 * 1024)
+    index = read_index(Path(subset_pack(args.pack, args.out, max_bytes=max_bytes,
+                                        limit=args.limit, seed=args.seed)).parent)  # fmt: skip
+    print(
+        f"kept {index['count']} of {index['subset_of']['count']} faces "
+        f"({index['bytes'] / 2**20:.1f} MiB) in {args.out}"
     )
     return 0
 

@@ -284,6 +284,17 @@ def write_pack(
     return path
 
 
+def sample_names(items: Sequence[Any], limit: int, seed: int = 0) -> list[Any]:
+    """At most ``limit`` items, a seeded random sample kept in the original order.
+
+    The first N of a sorted folder would be biased (UTKFace names start with the age).
+    """
+    if limit >= len(items):
+        return list(items)
+    keep = np.random.default_rng(seed).choice(len(items), size=max(0, limit), replace=False)
+    return [items[i] for i in sorted(keep)]
+
+
 def pack_folder(
     folder: str | Path,
     out: str | Path,
@@ -305,7 +316,7 @@ def pack_folder(
     folder = Path(folder)
     files = list_images(folder, read_name_list(include_list), read_name_list(exclude_list))
     if limit is not None:
-        files = files[:limit]
+        files = sample_names(files, limit)
     align = aligner or FaceAligner(template, size)
     stats = AlignStats()
     total = len(files)
@@ -380,6 +391,68 @@ def verify_pack(pack: str | Path) -> list[str]:
     return problems
 
 
+def pack_entries(pack: Path, index: dict[str, Any]) -> Iterable[tuple[str, bytes]]:
+    """(name, encoded face) of every face of a pack, in order, without decoding."""
+    for shard in index["shards"]:
+        data = (pack / shard["file"]).read_bytes()
+        offset = 0
+        for name, length in zip(shard["names"], shard["lengths"], strict=True):
+            yield name, data[offset : offset + length]
+            offset += length
+
+
+def subset_pack(
+    pack: str | Path,
+    out: str | Path,
+    *,
+    max_bytes: int | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+) -> Path:
+    """A random (seeded) subset of a pack within a size or count, faces copied as encoded.
+
+    For taking training data where a size limit applies (a machine that accepts
+    64 MiB): nothing is re-encoded, so the subset's faces are byte-identical.
+    """
+    pack, out = Path(pack), Path(out)
+    if pack.resolve() == out.resolve():
+        raise PackError("the subset must go to another folder than its pack")
+    index = read_index(pack)
+    if problems := verify_pack(pack):
+        raise PackError(f"pack {pack} is damaged: {'; '.join(problems)}")
+    entries = list(pack_entries(pack, index))
+    order = np.random.default_rng(seed).permutation(len(entries))
+    keep, total = [], 0
+    for i in order:
+        if limit is not None and len(keep) >= limit:
+            break
+        size = len(entries[i][1])
+        if max_bytes is not None and total + size > max_bytes:
+            continue
+        keep.append(int(i))
+        total += size
+    if not keep:
+        raise PackError("no face fits in the subset's size")
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("faces-*.bin"):
+        stale.unlink()
+    writer = _ShardWriter(out, SHARD_BYTES)
+    for i in sorted(keep):
+        writer.add(*entries[i])
+    shards = writer.finish()
+    meta = {k: v for k, v in index.items() if k not in ("shards", "count", "bytes")}
+    new = {
+        **meta,
+        "count": len(keep),
+        "bytes": sum(s["bytes"] for s in shards),
+        "subset_of": {"pack": str(pack.resolve()), "count": len(entries), "seed": seed},
+        "shards": shards,
+    }
+    path = out / INDEX
+    write_text_atomic(path, json.dumps(new, separators=(",", ":")) + "\n")
+    return path
+
+
 @dataclass
 class FaceSet:
     """Aligned faces in memory: ``images`` is N x S x S x 3 uint8, ``names`` their files."""
@@ -411,17 +484,12 @@ def read_pack(
     if verify and (problems := verify_pack(pack)):
         raise PackError(f"pack {pack} is damaged: {'; '.join(problems)}")
     wanted: list[tuple[str, bytes]] = []
-    for shard in index["shards"]:
-        data = (pack / shard["file"]).read_bytes()
-        offset = 0
-        for name, length in zip(shard["names"], shard["lengths"], strict=True):
-            chunk = data[offset : offset + length]
-            offset += length
-            if include is not None and name not in include:
-                continue
-            if exclude and name in exclude:
-                continue
-            wanted.append((name, chunk))
+    for name, chunk in pack_entries(pack, index):
+        if include is not None and name not in include:
+            continue
+        if exclude and name in exclude:
+            continue
+        wanted.append((name, chunk))
     if limit is not None:
         wanted = wanted[:limit]
     if not wanted:
