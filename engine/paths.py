@@ -11,8 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "Revive"
 
 
@@ -36,7 +34,7 @@ def user_data_dir() -> Path:
     override = os.environ.get("REVIVE_DATA_DIR")
     if override:
         return Path(override)
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return _platform_dir("user_data_dir")
 
 
 def user_weights_dir() -> Path:
@@ -47,4 +45,19 @@ def user_log_dir() -> Path:
     override = os.environ.get("REVIVE_DATA_DIR")
     if override:
         return Path(override) / "logs"
-    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    return _platform_dir("user_log_dir")
+
+
+def _platform_dir(kind: str) -> Path:
+    """The OS's folder of that kind (platformdirs); the XDG one where it is absent.
+
+    The app always has platformdirs; a training-only machine (a lent GPU with
+    torch and little else) may not, and must still be able to train and export.
+    """
+    try:
+        import platformdirs
+    except ImportError:
+        base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+        folder = Path(base) / APP_NAME
+        return folder / "logs" if kind == "user_log_dir" else folder
+    return Path(getattr(platformdirs, kind)(APP_NAME, appauthor=False))
