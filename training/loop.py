@@ -313,7 +313,8 @@ def _train(
             count += 1
             samples_seen += task.batch * rt.world
             step += 1
-            logged = step % config.log_every == 0 or step == config.steps
+            ending = step < config.steps and out_of_time()
+            logged = step % config.log_every == 0 or step == config.steps or ending
             values: dict[str, float] = {}
             if logged:
                 names = list(sums)
@@ -337,7 +338,7 @@ def _train(
                 samples_now(step)
             if step % config.checkpoint_every == 0 and step < config.steps:
                 checkpoint_now(step, wall_before + time.perf_counter() - t0)
-            if step < config.steps and out_of_time():
+            if ending:
                 note = f"time limit of {config.time_limit_s:g} s reached at step {step}"
                 bar.write(f"note: {note}")
                 emit(TrainingEvent("note", step, config.steps, message=note))
