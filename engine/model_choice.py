@@ -30,7 +30,8 @@ class ModelPlan:
 
     main: WeightsInfo  # restores every face (except tiny ones when ``tiny`` is set)
     tiny: WeightsInfo | None = None  # SPARNet x8 for tiny faces (auto only)
-    components: WeightsInfo | None = None  # the component network, for CAGFace
+    # The component network: CAGFace's attention input; for SPARNet, the inspector's masks.
+    components: WeightsInfo | None = None
 
     @property
     def family(self) -> str:
@@ -100,15 +101,17 @@ def plan_models(model: str = "auto") -> ModelPlan:
         main, tiny = sparnethd_weights(), tiny_weights()
         if main is None and tiny is None:
             raise WeightsError(f"no face restoration weights are installed: {HOW_TO_GET}")
-        return ModelPlan(main, tiny) if main is not None else ModelPlan(tiny)
+        if main is None:
+            return ModelPlan(tiny, components=component_weights())
+        return ModelPlan(main, tiny, components=component_weights())
     if key == "sparnethd":
         if (main := sparnethd_weights()) is None:
             raise WeightsError(f"no SPARNetHD weights are installed: {HOW_TO_GET}")
-        return ModelPlan(main)
+        return ModelPlan(main, components=component_weights())
     if key == "sparnet":
         if (main := tiny_weights()) is None:
             raise WeightsError(f"no SPARNet x8 (tiny face) weights are installed: {HOW_TO_GET}")
-        return ModelPlan(main)
+        return ModelPlan(main, components=component_weights())
     if key == "cagface":
         if (main := cagface_weights()) is None:
             raise WeightsError(f"no CAGFace weights are installed: {HOW_TO_GET}")
@@ -131,4 +134,4 @@ def plan_models(model: str = "auto") -> ModelPlan:
         return _with_components(info)
     if family != "sparnet":
         raise WeightsError(f"{info.name!r} ({info.preset}) is not a face restoration model")
-    return ModelPlan(info)
+    return ModelPlan(info, components=component_weights())

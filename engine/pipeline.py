@@ -39,7 +39,7 @@ from .faces.paste import (
 from .io import DEFAULT_MAX_MEGAPIXELS, Photo, load_photo
 from .model_choice import ModelPlan, plan_models
 from .models import get_preset
-from .models.parsing import parse_size_of
+from .models.parsing import DEFAULT_PARSE_SIZE, parse_size_of
 from .models.sparnet import SPARNet
 from .optimize import prepare_for_inference
 from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
@@ -72,7 +72,7 @@ class RestoreOptions:
     color_match: bool = True  # keep the original's low frequencies (colour, shading)
     keep_chroma: bool | str = "auto"  # auto: gray and toned photos keep their colour
     attention: bool = False  # return every FAU's attention map (costs memory, not time)
-    masks: bool = True  # return CAGFace's component masks
+    masks: bool = True  # return the face-component masks (hair, skin, other parts)
     min_face_size: float = 16.0  # px in the photo
     min_score: float = 0.9  # MTCNN confidence
     detect_max_side: int = 2000  # larger photos are searched on a down-scaled copy
@@ -261,6 +261,10 @@ class Restorer:
             )
         return self._detectors[key]
 
+    def warm_up(self, options: RestoreOptions | None = None) -> None:
+        """Load the face detector ahead of the first photo (see ``FaceDetector.load``)."""
+        self.detector(options).load()
+
     def detect(self, image: Any, options: RestoreOptions | None = None) -> list[DetectedFace]:
         """The faces of a photo (a Photo, path or array), left to right.
 
@@ -288,25 +292,22 @@ class Restorer:
         def model(device: torch.device, info: WeightsInfo = info) -> nn.Module:
             return self.models.get(info, device, o)
 
-        if preset.family == "cagface":
-            assert plan.components is not None
+        parts, parse_size = None, DEFAULT_PARSE_SIZE
+        if plan.components is not None:
             components = plan.components
+            parse_size = parse_size_of(components.card)
 
             def parts(device: torch.device) -> nn.Module:
                 return self.models.get(components, device, o)
 
+        common = {"components": parts, "parse_size": parse_size}
+        if preset.family == "cagface":
             return CAGFaceEngine(
-                info.name,
-                preset,
-                model,
-                o.feather,
-                components=parts,
-                region=o.cagface_region,
-                parse_size=parse_size_of(components.card),
+                info.name, preset, model, o.feather, region=o.cagface_region, **common
             )
         stages = SPARNet(**preset.kwargs).attention_stages() if o.attention else None
         cls = SparnetX8Engine if preset.scale > 1 else SparnetHDEngine
-        return cls(info.name, preset, model, o.feather, stages=stages)
+        return cls(info.name, preset, model, o.feather, stages=stages, **common)
 
     def _engines(self, o: RestoreOptions) -> tuple[Engine, Engine | None]:
         plan = plan_models(o.model)

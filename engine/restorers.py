@@ -6,12 +6,14 @@
   scale``, area-averaged), bicubic-up-sampled x8 exactly as the training input (PIL).
 * :class:`CAGFaceEngine`: a square face region at the photo's own resolution ->
   component network -> Gaussian smoothing -> 6-channel block -> overlapping tiles ->
-  x4; returns the hair / skin / other masks.
+  x4.
 
 Every engine returns, per face, the network's output crop (float32 [0, 1]), the map
 from photo pixels to that crop, the paste mask in crop space, and on request the
-attention maps. Out-of-memory errors shrink the batch (or tile) and then move to the
-CPU through :class:`engine.device.OomFallback`.
+attention maps and the hair / skin / other masks of the network's input (from the
+component network, when installed: CAGFace needs it, SPARNet shows it).
+Out-of-memory errors shrink the batch (or tile) and then move to the CPU through
+:class:`engine.device.OomFallback`.
 """
 
 from __future__ import annotations
@@ -120,16 +122,38 @@ def from_tensor(batch: torch.Tensor) -> list[np.ndarray]:
     return list(x.astype(np.float32))
 
 
+def mask_dicts(components: torch.Tensor) -> list[dict[str, np.ndarray]]:
+    """N x 3 x H x W component maps -> per face {"hair"|"skin"|"other": H x W float32}."""
+    comp = components.float().cpu().numpy().astype(np.float32)
+    return [{name: face[i] for i, name in enumerate(COMPONENT_NAMES)} for face in comp]
+
+
 class Engine:
     """Common interface: ``prepare`` one face, ``restore`` a list of prepared faces."""
 
     kind = "engine"
 
-    def __init__(self, name: str, preset: Preset, model: ModelGetter, feather: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        preset: Preset,
+        model: ModelGetter,
+        feather: float,
+        components: ModelGetter | None = None,
+        parse_size: int = DEFAULT_PARSE_SIZE,
+    ) -> None:
         self.name = name  # the weights' name
         self.preset = preset
         self.model = model
         self.feather = feather
+        self.components = components  # the component network, when installed
+        self.parse_size = parse_size
+        self.smoothing = ComponentSmoothing()
+
+    def _components(self, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """Smoothed (hair, skin, other) maps of network inputs in [-1, 1]: N x 3 x H x W."""
+        assert self.components is not None
+        return component_maps(self.components(device), self.smoothing, x, self.parse_size)
 
     def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
         raise NotImplementedError
@@ -180,6 +204,10 @@ class SparnetHDEngine(Engine):
                 y, maps = net(x, return_attention=True)
             else:
                 y, maps = net(x), []
+        masks: list[dict[str, np.ndarray] | None] = [None] * len(batch)
+        if run.masks and self.components is not None:
+            with no_autograd(run):  # what the network was given, segmented (float32: small)
+                masks = list(mask_dicts(self._components(x.float(), device)))
         crops = from_tensor(y)
         per_face = (time.perf_counter() - start) / len(batch)
         out = []
@@ -191,7 +219,7 @@ class SparnetHDEngine(Engine):
                     AttentionMap(stage, j, m[i, 0].float().cpu().numpy().astype(np.float32))
                     for j, (stage, m) in enumerate(zip(labels, maps, strict=True))
                 ]
-            out.append(RestoredFace(crop, attention, None, per_face))
+            out.append(RestoredFace(crop, attention, masks[i], per_face))
         return out
 
     def restore(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
@@ -274,19 +302,11 @@ class CAGFaceEngine(Engine):
 
     kind = "cagface"
 
-    def __init__(
-        self,
-        *args,
-        components: ModelGetter,
-        region: float = 1.8,
-        parse_size: int = DEFAULT_PARSE_SIZE,
-        **kw,
-    ) -> None:
+    def __init__(self, *args, region: float = 1.8, **kw) -> None:
         super().__init__(*args, **kw)
-        self.components = components
+        if self.components is None:
+            raise ValueError("CAGFace needs the component network")
         self.region = region
-        self.parse_size = parse_size
-        self.smoothing = ComponentSmoothing()
 
     def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
         start = time.perf_counter()
@@ -305,9 +325,6 @@ class CAGFaceEngine(Engine):
             face_mask(side * factor, None, self.feather),
             time.perf_counter() - start,
         )
-
-    def _components(self, x: torch.Tensor, device: torch.device) -> torch.Tensor:
-        return component_maps(self.components(device), self.smoothing, x, self.parse_size)
 
     def _one(self, face: PreparedFace, device: torch.device, tile: int, run: RunSettings):
         net = self.model(device)
@@ -328,10 +345,7 @@ class CAGFaceEngine(Engine):
                 batch=run.fallback.size,
                 cancel=run.cancel,
             )
-        masks = None
-        if run.masks:
-            comp = components[0].float().cpu().numpy()
-            masks = {name: comp[i].astype(np.float32) for i, name in enumerate(COMPONENT_NAMES)}
+        masks = mask_dicts(components)[0] if run.masks else None
         crop = from_tensor(y)[0]
         return RestoredFace(crop, None, masks, time.perf_counter() - start)
 

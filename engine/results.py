@@ -48,7 +48,7 @@ class FaceRecord:
     to_crop: np.ndarray  # 2x3 map: input-photo pixels -> crop pixels of crop_after
     model: str  # preset name that restored it
     attention: list[AttentionMap] | None = None  # on request only
-    masks: dict[str, np.ndarray] | None = None  # CAGFace components: hair / skin / other, [0, 1]
+    masks: dict[str, np.ndarray] | None = None  # components: hair / skin / other, [0, 1]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     accepted: bool = True  # rejected faces are not pasted
     strength: float = 1.0  # 0 = original, 1 = fully restored

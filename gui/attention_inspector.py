@@ -297,7 +297,7 @@ class AttentionInspector(QWidget):
         return box
 
     def _masks_box(self, face: FaceRecord) -> QGroupBox:
-        box = QGroupBox("Face components (CAGFace)")
+        box = QGroupBox("Face components")
         layout = QGridLayout(box)
         after = FaceSizes(face.crop_after)
         layout.addWidget(self._tile(FaceSizes(face.crop_before), "face before"), 0, 0)
@@ -305,8 +305,8 @@ class AttentionInspector(QWidget):
         masks = face.masks or {}
         if not masks:
             note = QLabel(
-                "Component masks (hair, skin, other parts) come with CAGFace: choose "
-                "“CAGFace (tiled)” as the model to see them."
+                "No component masks for this face: the face-component network "
+                "(hair, skin, other parts) is not installed, or masks were not asked for."
             )
             note.setWordWrap(True)
             layout.addWidget(note, 1, 0, 1, 3)

@@ -108,6 +108,11 @@ def options_from(settings: dict[str, Any]) -> Any:
     return RestoreOptions(**{k: v for k, v in settings.items() if k in known})
 
 
+def warm_up(restorer: Any, options: dict[str, Any]) -> None:
+    """Load the face detector now, so the first photo neither waits nor stalls the UI."""
+    restorer.warm_up(options_from(options))
+
+
 def restore(
     restorer: Any,
     photo: Any,

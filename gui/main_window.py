@@ -9,6 +9,8 @@ older state of a photo's faces (accept / strength) is recognised and dropped.
 from __future__ import annotations
 
 import dataclasses
+import gc
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,8 @@ from .window_models import ModelsMixin
 from .window_parts import NO_WEIGHTS_TEXT, Banner, WelcomePage
 from .window_saving import SavingMixin
 from .worker import EngineHost, Job
+
+log = logging.getLogger(__name__)
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
 
@@ -93,6 +97,27 @@ class MainWindow(JobsMixin, ActionsMixin, SavingMixin, ModelsMixin, QMainWindow)
         self._update_actions()
         self.refresh_models()
         self.refresh_device()
+        self.warmed_up = False
+        options = self.restore_options()  # read on this thread, used on the worker's
+        self.submit(
+            "warm-up",
+            lambda ctx: calls.warm_up(ctx.restorer(), options),
+            on_result=lambda job, _: self._warmed_up(),
+            on_error=lambda job, message: log.warning("warm-up failed: %s", message),
+        )
+
+    def _warmed_up(self) -> None:
+        """The engine is imported and the detector built: keep the garbage collector off them.
+
+        A full collection walks every object alive; torch, facenet and Qt leave hundreds
+        of thousands, and a walk of them on the worker thread holds the GIL long enough
+        (~0.3 s) to freeze the window mid-restore. One collection now (seconds after
+        start, before any photo), then ``gc.freeze`` moves the survivors (nearly all of
+        them live as long as the app) out of the collector's sight.
+        """
+        self.warmed_up = True
+        gc.collect()
+        gc.freeze()
 
     def _build_widgets(self) -> None:
         self.compare = CompareView()

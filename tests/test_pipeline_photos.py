@@ -52,6 +52,25 @@ def test_three_faces_restored_with_the_sparnethd_preset(restored, group):
     assert len(report["faces"]) == 3 and report["size"] == [540, 220]
 
 
+def test_sparnet_faces_carry_the_component_masks_of_the_aligned_face(restored):
+    """The shipped component network segments what SPARNet was given: skin in the middle
+    of the aligned face, hair along its top (the inspector shows these next to the maps)."""
+    for face in restored.faces:
+        masks = face.masks
+        assert set(masks) == {"hair", "skin", "other"}
+        side = face.crop_before.shape[0]
+        assert all(m.shape == (side, side) and 0 <= m.min() <= m.max() <= 1 for m in masks.values())
+        middle = (slice(side // 2, int(0.72 * side)), slice(int(0.3 * side), int(0.7 * side)))
+        top = slice(0, side // 10)
+        assert masks["skin"][middle].mean() > 0.5 and masks["hair"][middle].mean() < 0.1
+        assert masks["hair"][top].mean() > 0.6 and masks["skin"][top].mean() < 0.2
+
+
+def test_masks_only_on_request(restorer, group):
+    result = restorer.restore(group, RestoreOptions(**FAST, masks=False))
+    assert all(face.masks is None for face in result.faces)
+
+
 def test_a_gray_photo_stays_gray(restorer, group):
     gray = cv2.cvtColor(group, cv2.COLOR_RGB2GRAY)
     result = restorer.restore(gray, RestoreOptions(**FAST))

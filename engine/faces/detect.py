@@ -53,6 +53,15 @@ class FaceDetector:
         self._mtcnn = None
         self._lock = threading.Lock()
 
+    def load(self) -> FaceDetector:
+        """Import facenet-pytorch and build MTCNN now, not on the first photo.
+
+        The import holds Python's GIL for whole seconds in places: an app does it once,
+        early, on its worker thread, so a photo being processed never stalls its UI.
+        """
+        self._model()
+        return self
+
     def _model(self):
         if self._mtcnn is None:
             try:

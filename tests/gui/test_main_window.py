@@ -222,6 +222,10 @@ def test_corrupt_file_shows_an_error_and_the_app_stays_usable(qtbot, window, pho
 
 
 def test_gui_thread_stays_responsive_while_a_photo_is_processed(qtbot, window, photo):
+    # The window loads the face detector on its worker at start (importing facenet-pytorch
+    # holds the GIL in bursts of up to ~0.4 s), then freezes the garbage collector's view
+    # of what exists (a full collection held the GIL ~0.3 s): both before a photo is chosen.
+    qtbot.waitUntil(lambda: window.warmed_up, timeout=TIMEOUT_MS)
     _open(qtbot, window, photo)
     window.scale_combo.setCurrentIndex(window.scale_combo.findData(4))  # a 4320 x 1764 result
     ticks: list[float] = []
