@@ -479,6 +479,7 @@ class MainWindow(JobsMixin, ActionsMixin, SavingMixin, ModelsMixin, QMainWindow)
         entry.status = "done"
         entry.detail = "; ".join(restored.result.warnings)
         self.queue.refresh(entry)
+        self._update_actions()  # Save is possible from now, not only once the job winds up
         if entry is self.current:
             self.compare.set_images(
                 QPixmap.fromImage(entry.before_image), QPixmap.fromImage(restored.after)

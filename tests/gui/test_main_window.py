@@ -99,6 +99,18 @@ def _restore(qtbot, window: MainWindow):
     return entry
 
 
+def _wait_saved(qtbot, window: MainWindow, entry) -> None:
+    """Until the entry is saved; a failure says what the app said instead."""
+
+    def saved_or_error() -> bool:
+        box = window.error_box
+        return entry.saved_to is not None or (box is not None and box.isVisible())
+
+    qtbot.waitUntil(saved_or_error, timeout=TIMEOUT_MS)
+    box = window.error_box
+    assert entry.saved_to is not None, box.text() if box is not None else entry.detail
+
+
 def _face_region(image: np.ndarray, box: np.ndarray, scale: int = 1) -> np.ndarray:
     x0, y0, x1, y1 = (np.asarray(box) * scale).round().astype(int)
     return image[max(0, y0) : y1, max(0, x0) : x1].astype(np.int32)
@@ -127,7 +139,7 @@ def test_restore_reject_a_face_save_and_inspect_attention(qtbot, window, photo, 
     assert entry.result.faces[0].accepted is False
 
     window.save_action.trigger()
-    qtbot.waitUntil(lambda: entry.saved_to is not None, timeout=TIMEOUT_MS)
+    _wait_saved(qtbot, window, entry)
     assert entry.saved_to.parent == photo.parent and entry.saved_to != photo
     saved = load_photo(entry.saved_to).pixels
     original = load_photo(photo).pixels
@@ -276,7 +288,7 @@ def test_save_as_onto_the_original_needs_explicit_confirmation(qtbot, window, ph
 
     monkeypatch.setattr(export, "confirm_replace_original", lambda parent, p: True)
     window.save_as_action.trigger()
-    qtbot.waitUntil(lambda: entry.saved_to is not None, timeout=TIMEOUT_MS)
+    _wait_saved(qtbot, window, entry)
     assert entry.saved_to == photo and photo.read_bytes() != before
 
 
@@ -487,7 +499,7 @@ def test_save_keeps_the_format_and_the_camera_metadata(qtbot, window, photo, set
     entry = _open(qtbot, window, tagged)
     _restore(qtbot, window)
     window.save_action.trigger()
-    qtbot.waitUntil(lambda: entry.saved_to is not None, timeout=TIMEOUT_MS)
+    _wait_saved(qtbot, window, entry)
     assert entry.saved_to.name == "tagged_revived.jpg"
     with Image.open(entry.saved_to) as saved:
         assert saved.format == "JPEG"
