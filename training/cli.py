@@ -334,8 +334,8 @@ def cmd_subset_pack(args: argparse.Namespace) -> int:
     if args.max_mib is None and args.limit is None:
         raise PackError("say how much to keep: --max-mib and/or --limit")
     max_bytes = None if args.max_mib is None else int(args.max_mib * 1024 * 1024)
-    index = read_index(Path(subset_pack(args.pack, args.out, max_bytes=max_bytes,
-                                        limit=args.limit, seed=args.seed)).parent)  # fmt: skip
+    subset_pack(args.pack, args.out, max_bytes=max_bytes, limit=args.limit, seed=args.seed)
+    index = read_index(args.out)
     print(
         f"kept {index['count']} of {index['subset_of']['count']} faces "
         f"({index['bytes'] / 2**20:.1f} MiB) in {args.out}"

@@ -193,6 +193,6 @@ def component_maps(
         align_corners=False,
         antialias=True,
     ).clamp(-1, 1)
-    logits = segmenter(small.to(face.dtype) if face.dtype != torch.float32 else small)
+    logits = segmenter(small.to(face.dtype))
     logits = F.interpolate(logits.float(), size=(h, w), mode="bilinear", align_corners=False)
     return smoothing.to(logits.device)(logits)
