@@ -13,6 +13,7 @@ from gui.main_window import MainWindow  # noqa: E402
 from tests.training_util import TINY_SPARNET, make_pack, tiny_config  # noqa: E402
 
 TIMEOUT_MS = 180_000
+STEPS = 1_000_000
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_retrain_start_stop_resume_installs_weights(qtbot, window, tmp_path, use
         "sparnet_x8",
         pack,
         tmp_path / "run",
-        steps=400,
+        steps=STEPS,  # far more than run before Stop: a loaded machine cannot finish first
         sample_every=1,
         checkpoint_every=1000,
         model_overrides=TINY_SPARNET,
@@ -52,7 +53,7 @@ def test_retrain_start_stop_resume_installs_weights(qtbot, window, tmp_path, use
     dialog.stop_button.click()
     qtbot.waitUntil(lambda: len(finished) == 1, timeout=TIMEOUT_MS)
     stopped = finished[0]
-    assert stopped is not None and stopped.stopped and 1 <= stopped.step < 400
+    assert stopped is not None and stopped.stopped and 1 <= stopped.step < STEPS
     assert "Stopped at step" in dialog.status.text()
     assert dialog.sample.pixmap() is not None and not dialog.sample.pixmap().isNull()
     assert dialog.resume_button.isEnabled()
