@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tarfile
 
 import pytest
@@ -24,7 +25,7 @@ def _overrides(values: dict) -> str:
 def _run(mode: str, tmp_path, env_extra: dict) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
-        "PYTHON": str(REPO / ".venv" / "bin" / "python"),
+        "PYTHON": sys.executable,  # the interpreter running the tests: any torch under test
         "PYTHONPATH": str(REPO),
         "OUT": str(tmp_path / "out"),
         "REVIVE_DEVICE": "cpu",
