@@ -65,6 +65,10 @@ def _train_parser(subparsers: argparse._SubParsersAction) -> None:
         "(then --resume goes on); for machines lent by the minute",
     )
     p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--init-weights",
+        help="start from these weights (name or manifest; their card's history carries on)",
+    )
     p.add_argument("--size", type=int, help="face side in px (default: the preset's)")
     p.add_argument("--max-faces", type=int, help="use at most this many training faces")
     p.add_argument("--degradation", help="bicubic4x | bicubic8x | bicubic16x | eq14 | none")
@@ -116,7 +120,7 @@ def _evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="weights name or manifest (none: bicubic baseline only)")
     p.add_argument("--data", required=True, help="pack or image folder (FASSEG root: components)")
     p.add_argument("--list", dest="list_file", help="use only the faces named in this file")
-    p.add_argument("--degradation", default="bicubic8x",
+    p.add_argument("--degradation", help="default: the weights' own (model card), else bicubic8x",
                    choices=("bicubic4x", "bicubic8x", "bicubic16x", "eq14", "none"))  # fmt: skip
     p.add_argument("--metrics", default=",".join(ALL_METRICS),
                    help=f"comma-separated subset of {','.join(ALL_METRICS)}")  # fmt: skip
@@ -172,7 +176,7 @@ _TRAIN_FIELDS = (
     "max_faces", "degradation", "device", "amp", "channels_last", "compile", "log_every",
     "val_every", "sample_every", "checkpoint_every", "checkpoint_dtype", "checkpoint_optimizer",
     "workers", "ema_decay", "time_limit_s",
-    "export_name", "export_dir",
+    "export_name", "export_dir", "init_weights",
 )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ TRAINERS = {
     "sparnethd": "sparnethd_attn2d",
     "cagface": "cagface_x4",
     "components": "components_bisenet",
+    "restorer": "sparnet_blind128_m",
 }
 CONFIG_FILE = "config.json"
 
@@ -41,6 +42,8 @@ def resolve_model(model: str) -> tuple[str, str]:
     except ModelNotFoundError:
         known = ", ".join([*TRAINERS, "or a preset of `revive models presets`"])
         raise ModelNotFoundError(f"unknown model {model!r}; train one of {known}") from None
+    if preset.family == "sparnet" and "blind" in preset.tags:
+        return "restorer", preset.name
     if preset.family == "sparnet":
         return ("sparnet_x8" if preset.scale > 1 else "sparnethd"), preset.name
     if preset.family == "cagface":
@@ -84,6 +87,7 @@ class TrainConfig:
     workers: int = 4
     time_limit_s: float | None = None  # per call: then validate, checkpoint and export
     export_name: str | None = None
+    init_weights: str | None = None  # start the networks from a weight set (not a checkpoint)
     export_dir: str | None = None  # default RUN/export
     tensorboard: bool = True
     progress_bar: bool = True

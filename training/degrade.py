@@ -93,6 +93,20 @@ class Eq14Config:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
+# The ranges Revive's blind restorers train on (at 512 px; ``for_size`` scales the blur):
+# the paper's kernels, noise and JPEG, but down-sampling by 2 to 8 (faces that old photos
+# hold at 16 to 64 px for a 128 px model), each step applied with the probability of
+# the authors' code release (blur 0.5 -> 0.7 here: soft focus is the commonest fault of
+# old prints), and one face in five gray.
+RESTORER_EQ14 = Eq14Config(
+    scale=(1 / 8, 1 / 2),
+    p_blur=0.7,
+    p_noise=0.5,
+    p_jpeg=0.7,
+    gray_probability=0.2,
+)
+
+
 @dataclass(frozen=True)
 class Eq14Params:
     """The draw of one sample; ``None`` fields mean the step was skipped."""

@@ -39,7 +39,7 @@ EVAL_SEED = 2024
 class EvalOptions:
     data: str
     weights: str | None = None  # name or manifest path; None: the bicubic baseline only
-    degradation: str = "bicubic8x"
+    degradation: str | None = None  # None: the weights' own (model card), else bicubic8x
     metrics: tuple[str, ...] = DEFAULT_METRICS
     list_file: str | None = None
     size: int | None = None
@@ -163,6 +163,25 @@ def restore_faces(
     raise ReviveError(f"{preset} is not a face super-resolution model")
 
 
+def evaluation_degradation(opts: EvalOptions, card: dict[str, Any], size: int) -> Degradation:
+    """The degradation asked for, else the one the weights were trained with (their card).
+
+    Eq. 14 ranges come from ``opts.eq14``, else from the card when it trained on Eq. 14
+    (a blind restorer is measured on its own input distribution), else the paper's.
+    """
+    name = opts.degradation or str(card.get("degradation") or "bicubic8x")
+    if opts.eq14:
+        eq14 = Eq14Config.from_dict(opts.eq14)
+    elif name == "eq14" and card.get("degradation") == "eq14" and card.get("eq14"):
+        eq14 = Eq14Config.from_dict(card["eq14"])
+    else:
+        eq14 = Eq14Config().for_size(size)
+    try:
+        return Degradation(name, eq14)
+    except ValueError as err:
+        raise ReviveError(str(err)) from None
+
+
 def evaluate(
     opts: EvalOptions,
     progress: ProgressCallback | None = None,
@@ -177,10 +196,7 @@ def evaluate(
     started = time.perf_counter()
     preset = info.preset if info else None
     size = opts.size or (get_preset(preset).size if preset else 0) or 128
-    degradation = Degradation(
-        opts.degradation,
-        Eq14Config.from_dict(opts.eq14) if opts.eq14 else Eq14Config().for_size(size),
-    )
+    degradation = evaluation_degradation(opts, info.card if info else {}, size)
     if preset and get_preset(preset).family == "cagface" and degradation.factor != 4:
         raise ReviveError("CAGFace is a x4 model: evaluate it with --degradation bicubic4x")
     faces = load_faces(

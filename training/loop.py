@@ -147,6 +147,8 @@ def export_run(task: Task, config: TrainConfig, step: int, wall_s: float, metric
     name = config.export_name or f"{config.preset}-{run_dir.name}"
     directory = Path(config.export_dir) if config.export_dir else run_dir / "export"
     module = task.export_module()
+    validation = {k: round(float(v), 5) for k, v in metrics.items()}
+    hardware = hardware_text(task.rt.device, task.rt.world)
     card = {
         "preset": config.preset,
         "trainer": config.trainer,
@@ -154,9 +156,25 @@ def export_run(task: Task, config: TrainConfig, step: int, wall_s: float, metric
         "batch": task.batch * task.rt.world,
         "seed": config.seed,
         "wall_time_s": round(wall_s, 1),
-        "hardware": hardware_text(task.rt.device, task.rt.world),
-        "validation": {k: round(float(v), 5) for k, v in metrics.items()},
+        "hardware": hardware,
+        "validation": validation,
         **task.card(),
+    }
+    this_run = {
+        "date": time.strftime("%Y-%m-%d"),
+        "steps": step,
+        "samples": step * task.batch * task.rt.world,
+        "seconds": round(wall_s, 1),
+        "hardware": hardware,
+        "validation": validation,
+    }
+    history = [*task.earlier_runs, this_run]
+    card["history"] = history
+    card["total"] = {
+        "runs": len(history),
+        "steps": sum(int(h.get("steps", 0)) for h in history),
+        "samples": sum(int(h.get("samples", 0)) for h in history),
+        "seconds": round(sum(float(h.get("seconds", 0.0)) for h in history), 1),
     }
     if config.model_overrides:
         card["model_overrides"] = config.model_overrides
@@ -219,6 +237,9 @@ def _train(
         task.load_state(tensors, meta)
         rng_from_flat(tensors, meta.get("rng", {}))
         start, wall_before = int(meta["step"]), float(meta.get("wall_s", 0.0))
+        task.earlier_runs = list(meta.get("earlier_runs", []))
+    elif config.init_weights:
+        task.init_from_weights(config.init_weights)
     task.wrap()
 
     log = None
@@ -241,7 +262,7 @@ def _train(
             rng_t, rng_m = rng_to_flat()
             meta.update(
                 preset=config.preset, trainer=config.trainer, wall_s=wall, rng=rng_m,
-                config=config.to_dict(),
+                config=config.to_dict(), earlier_runs=task.earlier_runs,
             )  # fmt: skip
             folder = save_checkpoint(
                 run_dir,

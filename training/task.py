@@ -58,6 +58,7 @@ class Task:
         self.emas: dict[str, EMA] = {}
         self.notes: list[str] = []
         self.data_card: dict[str, Any] = {}
+        self.earlier_runs: list[dict[str, Any]] = []  # from ``init_weights``' model card
 
     # --- to implement ---------------------------------------------------------------------
 
@@ -163,6 +164,44 @@ class Task:
         if self.rt.scaler is not None and "scaler" in meta:
             self.rt.scaler.load_state_dict(meta["scaler"])
         self.load_extra_state(meta.get("task", {}))
+
+    def init_from_weights(self, name_or_path: str) -> None:
+        """Start the exported network (and its EMA copy) from an installed weight set.
+
+        Its model card's training history is kept, so the next export records every run
+        that led to it (runs on another machine whose checkpoints are gone included).
+        """
+        from engine.weights import find_weights, load_state_dict
+
+        from .config import ConfigError
+
+        info = find_weights(name_or_path)
+        if info.preset != self.preset:
+            raise ConfigError(f"{info.name} is a {info.preset} weight set, not {self.preset}")
+        state = load_state_dict(info)
+        target = self.export_module()
+        owners = [n for n, net in self.nets.items() if net is target]
+        owners += [n for n, ema in self.emas.items() if ema.shadow is target]
+        name = owners[0] if owners else "G"
+        for module in (self.nets.get(name), getattr(self.emas.get(name), "shadow", None)):
+            if module is not None:
+                expected = module.state_dict()
+                module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+        card = info.card
+        earlier = card.get("history")
+        if not earlier and card.get("steps"):
+            earlier = [
+                {
+                    "date": card.get("date", "unknown"),
+                    "steps": card["steps"],
+                    "samples": int(card["steps"]) * int(card.get("batch", 1)),
+                    "seconds": card.get("wall_time_s", 0.0),
+                    "hardware": card.get("hardware", "unknown"),
+                    "validation": card.get("validation", {}),
+                }
+            ]
+        self.earlier_runs = list(earlier or [])
+        self.notes.append(f"started from the weights {info.name} ({len(self.earlier_runs)} runs)")
 
     def extra_state(self) -> dict[str, Any]:
         return {}

@@ -143,6 +143,42 @@ _PRESETS: tuple[Preset, ...] = (
         "Revive's light SPARNet x8: 64 channels, 32-channel hourglasses, 4 body FAUs",
         tags=("revive",),
     ),
+    # Blind restorers for aligned 128 px faces, sized to train on a CPU: the input is the
+    # face after Eq. 14 (blur, down-sampling by 2 to 8, noise, JPEG) brought back to
+    # 128 px. Three widths were compared per CPU-hour (docs/training.md).
+    Preset(
+        "sparnet_blind128_s",
+        "sparnet",
+        SPARNet,
+        _sparnet(min_channels=16, max_channels=48, res_blocks=3, attention_channels=16),
+        128,
+        1,
+        "utkface",
+        "Revive's small blind restorer for 128 px faces: 16 to 48 channels, 3 body FAUs",
+        tags=("revive", "blind"),
+    ),
+    Preset(
+        "sparnet_blind128_m",
+        "sparnet",
+        SPARNet,
+        _sparnet(max_channels=64, res_blocks=4, attention_channels=32),
+        128,
+        1,
+        "utkface",
+        "Revive's blind restorer for 128 px faces: 32 to 64 channels, 4 body FAUs",
+        tags=("revive", "blind"),
+    ),
+    Preset(
+        "sparnet_blind128_l",
+        "sparnet",
+        SPARNet,
+        _sparnet(max_channels=128, res_blocks=6, attention_channels=48),
+        128,
+        1,
+        "utkface",
+        "Revive's large blind restorer for 128 px faces: 32 to 128 channels, 6 body FAUs",
+        tags=("revive", "blind"),
+    ),
     Preset(
         "cagface_x4",
         "cagface",

@@ -1,9 +1,10 @@
-"""The four trainers, by name (an explicit list: a PyInstaller bundle cannot scan)."""
+"""The trainers, by name (an explicit list: a PyInstaller bundle cannot scan)."""
 
 from __future__ import annotations
 
 from .cagface import CAGFaceTask
 from .components import ComponentsTask
+from .restorer import RestorerTask
 from .sparnet import SPARNetTask
 from .sparnethd import SPARNetHDTask
 
@@ -12,6 +13,7 @@ TASKS = {
     "sparnethd": SPARNetHDTask,
     "cagface": CAGFaceTask,
     "components": ComponentsTask,
+    "restorer": RestorerTask,
 }
 
-__all__ = ["TASKS", "CAGFaceTask", "ComponentsTask", "SPARNetHDTask", "SPARNetTask"]
+__all__ = ["TASKS", "CAGFaceTask", "ComponentsTask", "RestorerTask", "SPARNetHDTask", "SPARNetTask"]
