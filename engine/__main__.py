@@ -2,7 +2,7 @@
 
 import sys
 
-from engine.launch import main
+from engine.app.launch import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,6 +6,10 @@ dialog (GUI); anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import Any
+
 
 class ReviveError(Exception):
     """Base class of every expected, user-facing failure."""
@@ -37,3 +41,19 @@ class DeviceError(ReviveError):
 
 class Cancelled(ReviveError):
     """The user cancelled a long operation; whatever finished before is kept."""
+
+
+def run_command(handler: Callable[[Any], int | None], args: Any) -> int:
+    """Run a command-line handler: expected failures are one line on stderr and exit 1.
+
+    Used by ``revive`` and ``python -m training`` alike; no traceback for a ``ReviveError``,
+    130 on Ctrl+C.
+    """
+    try:
+        return int(handler(args) or 0)
+    except ReviveError as err:
+        print(f"revive: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("revive: interrupted", file=sys.stderr)
+        return 130

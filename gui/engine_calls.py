@@ -94,7 +94,7 @@ def load(path: Path) -> Loaded:
 
 def sample(progress: ProgressCallback | None = None) -> Loaded:
     """The public-domain astronaut, degraded like an old photo (Help > Try a sample)."""
-    from engine.demo import demo_photo
+    from engine.app.demo import demo_photo
 
     return _loaded(demo_photo(progress))
 

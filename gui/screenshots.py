@@ -1,7 +1,7 @@
 """Take the README's screenshots: ``python -m gui.screenshots docs/ [--weights NAME]``.
 
 Runs the real app on the sample photo (scikit-image's public-domain astronaut,
-degraded by ``engine.demo``), restores it, and grabs the main window, the faces
+degraded by ``engine.app.demo``), restores it, and grabs the main window, the faces
 panel and the attention inspector; then a second window with no weights
 installed, to show the start-up message. Run it under a display (``xvfb-run``)
 or ``QT_QPA_PLATFORM=offscreen``. Settings go to a temporary file, never the

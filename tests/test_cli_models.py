@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from engine.cli.main import main
+from engine.app.cli.main import main
 from tests.reference import reference_state_dict
 
 

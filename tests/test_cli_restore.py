@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.cli.main import main
-from engine.cli.restore_cmd import EXIT_INTERRUPTED, restore_paths
+from engine.app.cli.main import main
+from engine.app.cli.restore_cmd import EXIT_INTERRUPTED, restore_paths
 from engine.io import load_photo
 from engine.io import png as png_chunks
 from engine.pipeline import Restorer
@@ -250,7 +250,7 @@ def test_cancel_keeps_finished_photos_and_leaves_no_partial_file(weights, photos
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    from engine.cli.main import build_parser
+    from engine.app.cli.main import build_parser
 
     return build_parser().parse_args(argv)
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.demo import degrade_for_demo
+from engine.app.demo import degrade_for_demo
 
 
 def test_degrade_for_demo_is_soft_noisy_and_repeatable():
@@ -18,7 +18,7 @@ def test_degrade_for_demo_is_soft_noisy_and_repeatable():
 
 def test_demo_photo_is_the_degraded_astronaut():
     pytest.importorskip("skimage")
-    from engine.demo import astronaut, demo_photo
+    from engine.app.demo import astronaut, demo_photo
 
     photo = demo_photo()
     assert photo.pixels.shape == (512, 512, 3) and photo.source is None

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import bundle
+from engine.app import bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +81,7 @@ def _collected(datas, path: Path, dest: str) -> bool:
 
 
 def registry_files() -> list[Path]:
-    """Every file the registry reaches (read here directly, not through engine.bundle)."""
+    """Every file the registry reaches (read here directly, not through engine.app.bundle)."""
     weights = ROOT / "resources" / "weights"
     registry = weights / "registry.json"
     if not registry.is_file():
@@ -168,7 +168,7 @@ def _in_source(module: str) -> bool:
 
 
 def test_spec_collects_commands_and_modules_imported_by_name(spec):
-    from engine.cli.main import COMMAND_MODULES
+    from engine.app.cli.main import COMMAND_MODULES
 
     analysis, _, _ = spec
     hidden = set(analysis.kwargs["hiddenimports"])
@@ -194,7 +194,7 @@ def test_spec_collects_every_module_of_the_app(spec):
 def test_spec_entry_point_is_the_launcher(spec):
     analysis, _, made = spec
     assert analysis.args[0] == [str(ROOT / "engine" / "__main__.py")]
-    assert "engine.launch" in (ROOT / "engine" / "__main__.py").read_text()
+    assert "engine.app.launch" in (ROOT / "engine" / "__main__.py").read_text()
     (exe,) = made["EXE"]
     assert exe.kwargs["name"] == "Revive"
 
@@ -204,7 +204,7 @@ def test_excluded_modules_are_not_needed_by_the_app():
     """Import every app module with the excluded modules made unimportable, as in a bundle."""
     blocker = (
         "import sys, importlib, importlib.abc\n"
-        "from engine import bundle\n"
+        "from engine.app import bundle\n"
         "class Block(importlib.abc.MetaPathFinder):\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if bundle.is_excluded(name):\n"
@@ -349,7 +349,7 @@ def test_drop_rules():
 
 
 def test_launcher_hides_gpus_in_a_cpu_only_bundle(tmp_path, monkeypatch):
-    from engine import launch
+    from engine.app import launch
 
     (tmp_path / "resources").mkdir()
     (tmp_path / "resources" / bundle.BUNDLE_INFO).write_text('{"cuda": false}')
@@ -387,7 +387,7 @@ def test_selftest_runs_from_the_source_tree(tmp_path):
 def test_selftest_fails_on_a_damaged_or_untrained_weight_set(tmp_path, monkeypatch):
     import torch
 
-    from engine import selftest
+    from engine.app import selftest
     from engine.faces.detect import DetectedFace
     from engine.models import create_model
     from engine.weights import read_manifest, save_weights
@@ -421,7 +421,7 @@ def test_selftest_restores_through_the_real_pipeline(tmp_path, monkeypatch):
     """
     import torch
 
-    from engine import selftest
+    from engine.app import selftest
     from engine.models import create_model
     from engine.weights import save_weights
 

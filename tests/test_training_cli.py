@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from engine.cli.main import main
+from engine.app.cli.main import main
 from engine.weights import read_manifest, verify_weights
 from tests.conftest import shared_path
 from tests.training_util import TINY_SPARNET, make_pack, tiny_config

@@ -391,6 +391,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    from engine.cli.main import run_handler
+    from engine.errors import run_command
 
-    return run_handler(args.handler, args)
+    return run_command(args.handler, args)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from .. import __version__
-from ..errors import ReviveError
+from ... import __version__
+from ...errors import run_command
 
 COMMAND_MODULES = (
-    "engine.cli.models_cmd",
-    "engine.cli.restore_cmd",
-    "engine.cli.detect_cmd",
+    "engine.app.cli.models_cmd",
+    "engine.app.cli.restore_cmd",
+    "engine.app.cli.detect_cmd",
     "training.cli",
 )
 
@@ -78,19 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_gui(args)
         parser.parse_args([args.command, "--help"])
         return 2
-    return run_handler(handler, args)
-
-
-def run_handler(handler: Callable[[argparse.Namespace], int | None], args) -> int:
-    """Run a subcommand: expected failures are one line on stderr and exit 1, no traceback."""
-    try:
-        return int(handler(args) or 0)
-    except ReviveError as err:
-        print(f"revive: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("revive: interrupted", file=sys.stderr)
-        return 130
+    return run_command(handler, args)
 
 
 if __name__ == "__main__":

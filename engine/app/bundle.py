@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from fnmatch import fnmatch
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP_NAME = "Revive"
 APP_ID = "org.revive.Revive"  # macOS bundle identifier and Linux desktop-entry name
 ENTRY_SCRIPT = "engine/__main__.py"
 APP_PACKAGES = ("engine", "gui", "training")
-BUNDLE_INFO = "bundle.json"  # written into resources/ by build.spec, read by engine.launch
+BUNDLE_INFO = "bundle.json"  # written into resources/ by build.spec, read by engine.app.launch
 REGISTRY_FILE = "registry.json"  # = engine.weights.REGISTRY_FILE (kept torch-free here)
 MANIFEST_SUFFIX = ".weights.json"  # = engine.weights.MANIFEST_SUFFIX
 
@@ -36,7 +36,7 @@ DYNAMIC_IMPORTS = ("gui.app",)
 # (package, glob relative to the package folder).
 PACKAGE_DATA = (
     ("facenet_pytorch", "data/*.pt"),  # MTCNN's P-, R- and O-Net weights
-    ("skimage", "data/astronaut.png"),  # the public-domain sample photo (engine.demo)
+    ("skimage", "data/astronaut.png"),  # the public-domain sample photo (engine.app.demo)
 )
 
 # Native libraries that packages load by path rather than import (so PyInstaller's
@@ -187,7 +187,7 @@ ALWAYS_DROPPED = (
 
 # Dropped as well from a CPU-only bundle (``REVIVE_BUNDLE_CUDA=0``): libraries that
 # torch opens only when a GPU computes (no other library lists them as needed), so
-# ``import torch`` still works; engine.launch then hides the GPUs from torch.
+# ``import torch`` still works; engine.app.launch then hides the GPUs from torch.
 CPU_ONLY_DROPPED = (
     ("*/libcudnn_*.so.*", "cuDNN kernels (GPU convolutions)"),
     ("*/libcusolver.so.*", "GPU linear algebra"),
@@ -334,14 +334,14 @@ def app_modules(root: Path = ROOT) -> list[str]:
 
 
 def command_modules(root: Path = ROOT) -> list[str]:
-    """``COMMAND_MODULES`` of engine/cli/main.py, read from the source (no import)."""
-    tree = ast.parse((root / "engine" / "cli" / "main.py").read_text(encoding="utf-8"))
+    """``COMMAND_MODULES`` of engine/app/cli/main.py, read from the source (no import)."""
+    tree = ast.parse((root / "engine" / "app" / "cli" / "main.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "COMMAND_MODULES" for t in node.targets
         ):
             return list(ast.literal_eval(node.value))
-    raise BundleError("engine/cli/main.py has no COMMAND_MODULES list")
+    raise BundleError("engine/app/cli/main.py has no COMMAND_MODULES list")
 
 
 def hidden_imports(root: Path = ROOT) -> list[str]:

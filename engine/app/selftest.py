@@ -105,7 +105,7 @@ class Context:
     @property
     def face(self):
         if self._face is None:
-            from .faces.detect import FaceDetector
+            from ..faces.detect import FaceDetector
 
             faces = FaceDetector(device="cpu").detect(self.photo)
             require(
@@ -132,7 +132,7 @@ class Context:
         return crop, tuple(corners)
 
     def aligned(self, template: str, size: int) -> np.ndarray:
-        from .faces.align import align_face
+        from ..faces.align import align_face
 
         return align_face(self.photo, self.face.landmarks, template, size).crop
 
@@ -164,7 +164,7 @@ def check_torch(ctx: Context) -> str:
 
 def check_folders(ctx: Context) -> str:
     """Shipped files are read from the bundle; the user's files go elsewhere (never inside)."""
-    from .paths import resources_dir, user_data_dir, user_log_dir, user_weights_dir
+    from ..paths import resources_dir, user_data_dir, user_log_dir, user_weights_dir
 
     resources = resources_dir().resolve()
     require(resources.is_dir(), f"the resources folder {resources} is missing")
@@ -194,7 +194,7 @@ def check_detect(ctx: Context) -> str:
 
 
 def shipped_sets() -> list:
-    from .weights import installed_weights
+    from ..weights import installed_weights
 
     return [w for w in installed_weights() if w.source == "shipped"]
 
@@ -202,7 +202,7 @@ def shipped_sets() -> list:
 def _check_components(ctx: Context, net) -> str:
     import torch
 
-    from .models.parsing import BACKGROUND, CLASS_NAMES, SKIN
+    from ..models.parsing import BACKGROUND, CLASS_NAMES, SKIN
 
     crop, (x0, y0, x1, y1) = ctx.region(256)
     with torch.no_grad():
@@ -255,8 +255,8 @@ def _check_sparnet(ctx: Context, net, preset) -> str:
 def _check_cagface(ctx: Context, net, components) -> str:
     import torch
 
-    from .models.cagface import component_attention_block
-    from .models.parsing import ComponentSmoothing
+    from ..models.cagface import component_attention_block
+    from ..models.parsing import ComponentSmoothing
 
     if components is None:
         raise Skipped("no component weights shipped to feed CAGFace")
@@ -282,8 +282,8 @@ def check_weight_set(info, ctx: Context, components: Callable | None) -> str:
     """One shipped set: sha256, loads into its preset, runs on the CPU, sensible numbers."""
     import torch
 
-    from .models import get_preset
-    from .weights import load_model, verify_weights
+    from ..models import get_preset
+    from ..weights import load_model, verify_weights
 
     problems = verify_weights(info)
     require(not problems, "; ".join(problems))
@@ -310,11 +310,11 @@ def check_restore(ctx: Context) -> str:
     if not restorers:
         raise Skipped("no restoration weights are shipped (import or train some)")
     try:
-        from .pipeline import RestoreOptions, Restorer
+        from ..pipeline import RestoreOptions, Restorer
     except ImportError as err:
         raise Skipped(f"this build has no restoration pipeline ({err})") from None
+    from ..weights import default_weights
     from .demo import degrade_for_demo
-    from .weights import default_weights
 
     chosen = default_weights("restorer") or restorers[0]
     photo = degrade_for_demo(ctx.photo)
@@ -385,7 +385,7 @@ def run_selftest(print_line: Callable[[str], None] = print, verbose: bool = Fals
             lambda info=info: check_weight_set(info, ctx, components[0] if components else None),
         )
         if outcomes[-1].status == "ok" and _family(info) == "parsing" and not components:
-            from .weights import load_model
+            from ..weights import load_model
 
             components.append(load_model(info, verify=False))
     run("restore a face (CPU)", lambda: check_restore(ctx))
@@ -401,7 +401,7 @@ def run_selftest(print_line: Callable[[str], None] = print, verbose: bool = Fals
 
 
 def _family(info) -> str:
-    from .models import PRESETS
+    from ..models import PRESETS
 
     preset = PRESETS.get(info.preset)
     return preset.family if preset else ""
@@ -409,7 +409,7 @@ def _family(info) -> str:
 
 def _list_sets(into: list) -> str:
     """The shipped sets (component networks first: CAGFace's check uses one)."""
-    from .paths import shipped_weights_dir
+    from ..paths import shipped_weights_dir
 
     found = sorted(shipped_sets(), key=lambda info: _family(info) != "parsing")
     into.extend(found)

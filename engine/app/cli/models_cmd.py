@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import WeightsError
+from ...errors import WeightsError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ..paths import shipped_weights_dir, user_weights_dir
-    from ..weights import human_size, installed_weights, verify_weights
+    from ...paths import shipped_weights_dir, user_weights_dir
+    from ...weights import human_size, installed_weights, verify_weights
 
     found = installed_weights()
     if not found:
@@ -57,8 +57,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from ..checkpoint_import import import_official_checkpoint
-    from ..weights import human_size
+    from ...checkpoint_import import import_official_checkpoint
+    from ...weights import human_size
 
     info = import_official_checkpoint(
         args.checkpoint, name=args.name, dtype="float16" if args.half else "float32"
@@ -71,7 +71,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ..weights import installed_weights, verify_weights
+    from ...weights import installed_weights, verify_weights
 
     bad = 0
     for info in installed_weights():
@@ -84,7 +84,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from ..models import list_presets
+    from ...models import list_presets
 
     for preset in list_presets():
         print(f"{preset.name:26s} {preset.family:13s} {preset.description}")

@@ -3,7 +3,7 @@
 PyInstaller runs ``engine/__main__.py``, which calls :func:`main`. In a bundle:
 worker processes (multiprocessing) must re-enter through here; a windowed app may
 have no stdout / stderr to print to; and a CPU-only bundle (built without the GPU
-kernels, see ``engine.bundle``) must hide the GPUs from torch before torch loads,
+kernels, see ``engine.app.bundle``) must hide the GPUs from torch before torch loads,
 or torch would try to use kernels that are not there.
 """
 

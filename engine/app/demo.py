@@ -11,8 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .errors import ReviveError
-from .progress import ProgressCallback, report
+from ..errors import ReviveError
+from ..progress import ProgressCallback, report
 
 
 def astronaut() -> np.ndarray:
@@ -55,7 +55,7 @@ def degrade_for_demo(
 
 def demo_photo(progress: ProgressCallback | None = None):
     """The degraded astronaut as an in-memory ``engine.io.Photo`` (no file behind it)."""
-    from .io import Photo
+    from ..io import Photo
 
     report(progress, "decode", 0, 1, "preparing the sample photo")
     pixels = degrade_for_demo(astronaut())

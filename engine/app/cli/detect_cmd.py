@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ..errors import ReviveError
+from ...errors import ReviveError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from ..io import collect_photos, load_photo
-    from ..pipeline import RestoreOptions, Restorer
+    from ...io import collect_photos, load_photo
+    from ...pipeline import RestoreOptions, Restorer
 
     options = RestoreOptions(min_face_size=args.min_face_size, min_score=args.min_score)
     restorer = Restorer(options)

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..device import DEVICE_CHOICES, PRECISION_CHOICES
-from ..errors import Cancelled, ReviveError
-from ..progress import CancelToken, ProgressEvent
+from ...device import DEVICE_CHOICES, PRECISION_CHOICES
+from ...errors import Cancelled, ReviveError
+from ...progress import CancelToken, ProgressEvent
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def options_from_args(args: argparse.Namespace) -> Any:
-    from ..pipeline import RestoreOptions
+    from ...pipeline import RestoreOptions
 
     if not 0.0 <= args.strength <= 1.0:
         raise ReviveError(f"--strength must be between 0 and 1, not {args.strength:g}")
@@ -106,8 +106,8 @@ class _Bar:
 
 def _extras(result: Any, photo: Any, out: Path, args: argparse.Namespace, protected) -> list[str]:
     """Write --save-faces / --save-attention files; return their paths."""
-    from ..io import Photo, save_photo
-    from ..visualize import attention_grid
+    from ...io import Photo, save_photo
+    from ...visualize import attention_grid
 
     if not (args.save_faces or args.save_attention):
         return []
@@ -134,8 +134,8 @@ def restore_paths(
     restorer: Any = None,
 ) -> int:
     """Restore ``paths`` one by one; the exit code of the whole batch."""
-    from ..io import load_photo, output_path_for, save_photo
-    from ..pipeline import Restorer
+    from ...io import load_photo, output_path_for, save_photo
+    from ...pipeline import Restorer
 
     options = options_from_args(args)
     restorer = restorer or Restorer(options)
@@ -153,8 +153,8 @@ def restore_paths(
                 result = restorer.restore(photo, options, progress=bar.stage, cancel=cancel)
                 out = output_path_for(path, out_dir)
                 if args.fmt:
-                    from ..io import normalize_format
-                    from ..io.formats import FORMAT_SUFFIX
+                    from ...io import normalize_format
+                    from ...io.formats import FORMAT_SUFFIX
 
                     try:
                         suffix = FORMAT_SUFFIX[normalize_format(args.fmt)]
@@ -206,7 +206,7 @@ def restore_paths(
 
 
 def _write_report(path: Path, entries: list[dict[str, Any]], interrupted: bool) -> None:
-    from ..atomic import write_text_atomic
+    from ...atomic import write_text_atomic
 
     data = {
         "photos": entries,
@@ -222,7 +222,7 @@ def _write_report(path: Path, entries: list[dict[str, Any]], interrupted: bool) 
 
 def collect(args: argparse.Namespace) -> tuple[list[Path], int]:
     """Photos named by the arguments, and how many arguments named none (reported)."""
-    from ..io import collect_photos
+    from ...io import collect_photos
 
     paths: list[Path] = []
     bad = 0
@@ -241,7 +241,7 @@ def collect(args: argparse.Namespace) -> tuple[list[Path], int]:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from ..pipeline import Restorer
+    from ...pipeline import Restorer
 
     options = options_from_args(args)
     restorer = Restorer(options)
