@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from engine.models import create_model, list_presets
+from engine.models import ModelKind, create_model, list_presets
 
 # Native input per family: SPARNet works at its face size, CAGFace x4 on a 64 px LR face
 # (256 px out), the component network on a 128 px face.
@@ -21,9 +21,9 @@ PARSING_SIZE = 128
 
 
 def native_input(preset) -> tuple[torch.Tensor, dict]:
-    if preset.family == "sparnet":
+    if preset.kind in (ModelKind.RESTORER, ModelKind.TINY_FACE):
         return torch.rand(1, 3, preset.size, preset.size) * 2 - 1, {}
-    if preset.family == "cagface":
+    if preset.kind is ModelKind.REGION:
         return torch.rand(1, 6, CAGFACE_LR, CAGFACE_LR) * 2 - 1, {}
     return torch.rand(1, 3, PARSING_SIZE, PARSING_SIZE) * 2 - 1, {}
 
@@ -48,7 +48,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rows = []
     for preset in list_presets():
-        if preset.family == "discriminator" or "test" in preset.tags:
+        if preset.kind is ModelKind.DISCRIMINATOR or preset.is_test_only:
             continue
         if args.only and preset.name not in args.only:
             continue
@@ -56,7 +56,7 @@ def main() -> None:
         x, _ = native_input(preset)
         times = time_forward(net, x, args.repeats)
         params = sum(p.numel() for p in net.parameters())
-        out_side = x.shape[-1] * (4 if preset.family == "cagface" else 1)
+        out_side = x.shape[-1] * preset.scale if preset.kind is ModelKind.REGION else x.shape[-1]
         rows.append(
             (
                 preset.name,

@@ -98,7 +98,7 @@ def child(args: argparse.Namespace) -> None:
         dtype="float32",
     )
     config = json.loads(args.child)
-    options = RestoreOptions(model=args.preset, device=args.device, **config)
+    options = RestoreOptions.of(model=args.preset, device=args.device, **config)
     restorer = Restorer(options)
     photo = load_photo(args.photo, max_megapixels=200)
     restorer.restore(photo, options)  # warm-up: load, fold, compile, allocate
@@ -129,10 +129,10 @@ def child(args: argparse.Namespace) -> None:
     if args.device == "cuda":
         row["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
         if config.get("precision") == "auto":  # half precision: how far from fp32?
-            ref = restorer.restore(photo, RestoreOptions(**{**vars(options), "precision": "fp32"}))
+            ref = restorer.restore(photo, options.replace(precision="fp32"))
             diff = np.abs(ref.image.astype(np.float32) - result.image.astype(np.float32))
             row["half_vs_fp32"] = {"max": float(diff.max()), "mean": float(diff.mean())}
-            bf = restorer.restore(photo, RestoreOptions(**{**vars(options), "precision": "bf16"}))
+            bf = restorer.restore(photo, options.replace(precision="bf16"))
             diff = np.abs(ref.image.astype(np.float32) - bf.image.astype(np.float32))
             row["bf16_vs_fp32"] = {"max": float(diff.max()), "mean": float(diff.mean())}
     print("RESULT " + json.dumps(row))

@@ -58,9 +58,7 @@ def _layout(state_dict: Mapping[str, torch.Tensor]) -> dict[str, tuple[int, ...]
 def identify_official_preset(state_dict: Mapping[str, torch.Tensor]) -> str:
     """Name the official preset whose architecture has exactly this key layout."""
     layout = _layout(state_dict)
-    for preset in list_presets("sparnet"):
-        if "official" not in preset.tags:
-            continue
+    for preset in official_presets():
         with torch.device("meta"):
             expected = {
                 k: tuple(v.shape) for k, v in create_model(preset.name).state_dict().items()
@@ -69,8 +67,13 @@ def identify_official_preset(state_dict: Mapping[str, torch.Tensor]) -> str:
             return preset.name
     raise WeightsError(
         "not a Face-SPARNet release checkpoint: its layout matches none of "
-        + ", ".join(p.name for p in list_presets("sparnet") if "official" in p.tags)
+        + ", ".join(p.name for p in official_presets())
     )
+
+
+def official_presets() -> list:
+    """The presets of the Face-SPARNet release checkpoints."""
+    return [p for p in list_presets() if p.official_file]
 
 
 def import_official_checkpoint(

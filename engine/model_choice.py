@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import WeightsError
-from .models import PRESETS, get_preset
+from .models import PRESETS, ModelKind, get_preset
+from .options import MODEL_CHOICES
 from .weights import WeightsInfo, default_weights, find_weights, installed_weights
 
-MODEL_CHOICES = ("auto", "sparnethd", "sparnet", "cagface")
 HOW_TO_GET = (
     "import released weights with `revive models import FILE.pth` or train your own "
     "with `revive train`"
@@ -34,8 +34,8 @@ class ModelPlan:
     components: WeightsInfo | None = None
 
     @property
-    def family(self) -> str:
-        return get_preset(self.main.preset).family
+    def kind(self) -> ModelKind:
+        return get_preset(self.main.preset).kind
 
 
 def _rank(infos: list[WeightsInfo], role: str) -> list[WeightsInfo]:
@@ -43,7 +43,7 @@ def _rank(infos: list[WeightsInfo], role: str) -> list[WeightsInfo]:
 
     def key(info: WeightsInfo) -> tuple:
         preset = PRESETS.get(info.preset)
-        is_test = preset is None or "test" in preset.tags
+        is_test = preset is None or preset.is_test_only
         is_default = default is not None and info.manifest == default.manifest
         try:
             mtime = info.manifest.stat().st_mtime
@@ -54,33 +54,31 @@ def _rank(infos: list[WeightsInfo], role: str) -> list[WeightsInfo]:
     return sorted(infos, key=key)
 
 
-def _installed(family: str, scale: int | None = None, role: str = "") -> WeightsInfo | None:
+def installed_of_kind(kind: ModelKind) -> WeightsInfo | None:
+    """The best installed set of a kind: the shipped default of its role, else the newest."""
     found = []
     for info in installed_weights():
         preset = PRESETS.get(info.preset)
-        if preset is None or preset.family != family:
-            continue
-        if scale is not None and preset.scale != scale:
-            continue
-        found.append(info)
-    ranked = _rank(found, role)
+        if preset is not None and preset.kind is kind:
+            found.append(info)
+    ranked = _rank(found, kind.value)
     return ranked[0] if ranked else None
 
 
 def sparnethd_weights() -> WeightsInfo | None:
-    return _installed("sparnet", 1, "restorer")
+    return installed_of_kind(ModelKind.RESTORER)
 
 
 def tiny_weights() -> WeightsInfo | None:
-    return _installed("sparnet", 8, "tiny")
+    return installed_of_kind(ModelKind.TINY_FACE)
 
 
 def cagface_weights() -> WeightsInfo | None:
-    return _installed("cagface", None, "cagface")
+    return installed_of_kind(ModelKind.REGION)
 
 
 def component_weights() -> WeightsInfo | None:
-    return _installed("parsing", None, "components")
+    return installed_of_kind(ModelKind.COMPONENTS)
 
 
 def _with_components(main: WeightsInfo) -> ModelPlan:
@@ -129,9 +127,9 @@ def plan_models(model: str = "auto") -> ModelPlan:
                 "(`revive models presets`) or installed weights (`revive models list`)"
             )
         info = find_weights(model)
-    family = get_preset(info.preset).family
-    if family == "cagface":
-        return _with_components(info)
-    if family != "sparnet":
+    preset = get_preset(info.preset)
+    if not preset.kind.restores_faces:
         raise WeightsError(f"{info.name!r} ({info.preset}) is not a face restoration model")
+    if preset.needs_components:
+        return _with_components(info)
     return ModelPlan(info, components=component_weights())

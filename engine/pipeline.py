@@ -27,9 +27,10 @@ from torch import nn
 
 from .device import OomFallback, autocast_dtype, resolve_device
 from .errors import NoFaceError
+from .face_engines import ENGINES, Engine, PreparedFace, RestoredFace, RunSettings
+from .faces.crops import RegionCrop
 from .faces.detect import DetectedFace, FaceDetector
 from .faces.paste import (
-    DEFAULT_FEATHER,
     PasteItem,
     keep_luminance_only,
     looks_monochrome,
@@ -42,60 +43,22 @@ from .models import get_preset
 from .models.parsing import DEFAULT_PARSE_SIZE, parse_size_of
 from .models.sparnet import SPARNet
 from .optimize import prepare_for_inference
+from .options import DetectionOptions, PhotoOptions, RestoreOptions, RuntimeOptions
+from .pixels import to_uint8
 from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
-from .restorers import (
-    CAGFaceEngine,
-    Engine,
-    PreparedFace,
-    RestoredFace,
-    RunSettings,
-    SparnetHDEngine,
-    SparnetX8Engine,
-    resize_to,
-    to_uint8,
-)
 from .results import FaceRecord, RestoreResult
 from .weights import WeightsInfo, load_model
 
-SCALES = (1, 2, 4)
-
-
-@dataclass
-class RestoreOptions:
-    """Everything a restoration can be asked to do; the defaults suit most photos."""
-
-    model: str = "auto"  # auto | sparnethd | sparnet | cagface | preset | weights name
-    device: str = "auto"  # auto | cuda | mps | cpu
-    precision: str = "auto"  # auto (fp16 on CUDA, else fp32) | fp32 | fp16 | bf16
-    scale: int = 1  # output size over input size: 1, 2 or 4
-    strength: float = 1.0  # initial per-face blend, 0 = original, 1 = restored
-    color_match: bool = True  # keep the original's low frequencies (colour, shading)
-    keep_chroma: bool | str = "auto"  # auto: gray and toned photos keep their colour
-    attention: bool = False  # return every FAU's attention map (costs memory, not time)
-    masks: bool = True  # return the face-component masks (hair, skin, other parts)
-    min_face_size: float = 16.0  # px in the photo
-    min_score: float = 0.9  # MTCNN confidence
-    detect_max_side: int = 2000  # larger photos are searched on a down-scaled copy
-    tiny_face_eye_distance: float = 14.0  # auto: faces with closer eyes go to SPARNet x8
-    batch_size: int = 0  # faces per network call; 0 = by device and face size
-    tile_size: int = 128  # CAGFace tiles, input pixels
-    tile_overlap: int = 16
-    cagface_region: float = 1.8  # CAGFace face region side, in face-box sides
-    feather: float = DEFAULT_FEATHER  # paste mask edge, fraction of the crop side
-    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS  # when given a path
-    allow_no_faces: bool = False  # False: a photo without faces raises NoFaceError
-    fold_batchnorm: bool = True  # fast paths (same function, see engine.optimize)
-    subpixel_upconv: bool = True
-    channels_last: bool = False
-    compile: bool = False
-    inference_mode: bool = True  # False: plain torch.no_grad (the benchmark's baseline)
-    cpu_workers: int = 0  # CPU: faces at once, one thread each; 0 = torch's thread count
-
-    def __post_init__(self) -> None:
-        if int(self.scale) not in SCALES:
-            raise ValueError(f"scale must be 1, 2 or 4, not {self.scale}")
-        self.scale = int(self.scale)
-        self.strength = float(min(1.0, max(0.0, self.strength)))
+__all__ = [
+    "DetectionOptions",
+    "PhotoOptions",
+    "RestoreOptions",
+    "Restorer",
+    "RuntimeOptions",
+    "as_photo",
+    "recompose",
+    "upscale",
+]
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -175,13 +138,9 @@ class ModelCache:
         self._loaded: dict[str, nn.Module] = {}
         self._ready: dict[tuple, nn.Module] = {}
 
-    def get(self, info: WeightsInfo, device: torch.device, options: RestoreOptions) -> nn.Module:
-        flags = (
-            options.fold_batchnorm,
-            options.subpixel_upconv,
-            options.channels_last,
-            options.compile,
-        )
+    def get(self, info: WeightsInfo, device: torch.device, runtime: RuntimeOptions) -> nn.Module:
+        r = runtime
+        flags = (r.fold_batchnorm, r.subpixel_upconv, r.channels_last, r.compile)
         key = (str(info.manifest), str(device), *flags)
         with self._lock:
             if key not in self._ready:
@@ -191,10 +150,10 @@ class ModelCache:
                 self._ready[key] = prepare_for_inference(
                     self._loaded[base_key],
                     device,
-                    fold=options.fold_batchnorm,
-                    subpixel=options.subpixel_upconv,
-                    channels_last=options.channels_last,
-                    compile=options.compile,
+                    fold=r.fold_batchnorm,
+                    subpixel=r.subpixel_upconv,
+                    channels_last=r.channels_last,
+                    compile=r.compile,
                 )
             return self._ready[key]
 
@@ -205,7 +164,7 @@ class ModelCache:
 
 
 def _run_settings(
-    o: RestoreOptions,
+    r: RuntimeOptions,
     device: torch.device,
     batch: int,
     progress: ProgressCallback | None,
@@ -214,17 +173,30 @@ def _run_settings(
     """How the engines run this time: device, precision, batch (shrunk on OOM), tiles."""
     return RunSettings(
         fallback=OomFallback(device, batch),
-        dtype=autocast_dtype(device, o.precision),
-        attention=o.attention,
-        masks=o.masks,
-        channels_last=o.channels_last,
-        inference_mode=o.inference_mode,
-        cpu_workers=o.cpu_workers or torch.get_num_threads(),
-        tile_size=o.tile_size,
-        tile_overlap=o.tile_overlap,
+        dtype=autocast_dtype(device, r.precision),
+        attention=r.attention,
+        masks=r.masks,
+        channels_last=r.channels_last,
+        inference_mode=r.inference_mode,
+        cpu_workers=r.cpu_workers or torch.get_num_threads(),
+        tile_size=r.tile_size,
+        tile_overlap=r.tile_overlap,
         progress=progress,
         cancel=cancel,
     )
+
+
+@dataclass
+class _Engines:
+    """The engines of one restoration: ``main`` for most faces, ``tiny`` for tiny ones."""
+
+    main: Engine
+    tiny: Engine | None
+
+    def pick(self, face: DetectedFace, photo: PhotoOptions) -> Engine:
+        if self.tiny is not None and face.eye_distance < photo.tiny_face_eye_distance:
+            return self.tiny
+        return self.main
 
 
 class Restorer:
@@ -246,18 +218,15 @@ class Restorer:
             self._found.clear()
 
     # -- pieces ---------------------------------------------------------------------------
-    @staticmethod
-    def _detector_key(o: RestoreOptions) -> tuple:
-        return (o.min_face_size, o.min_score, o.detect_max_side)
-
     def detector(self, options: RestoreOptions | None = None) -> FaceDetector:
         """MTCNN with these thresholds; on the GPU when the restoration runs there."""
         o = options or self.options
-        device = "cuda" if resolve_device(o.device).type == "cuda" else "cpu"
-        key = (*self._detector_key(o), device)
+        d = o.detection
+        device = "cuda" if resolve_device(o.runtime.device).type == "cuda" else "cpu"
+        key = (d, device)
         if key not in self._detectors:
             self._detectors[key] = FaceDetector(
-                o.min_face_size, o.min_score, o.detect_max_side, device=device
+                d.min_face_size, d.min_score, d.max_side, device=device
             )
         return self._detectors[key]
 
@@ -273,9 +242,9 @@ class Restorer:
         does not search it again.
         """
         o = options or self.options
-        pixels = np.ascontiguousarray(as_photo(image, o.max_megapixels).pixels)
+        pixels = np.ascontiguousarray(as_photo(image, o.photo.max_megapixels).pixels)
         digest = hashlib.blake2b(memoryview(pixels).cast("B"), digest_size=16).hexdigest()
-        key = (digest, pixels.shape, str(pixels.dtype), *self._detector_key(o))
+        key = (digest, pixels.shape, str(pixels.dtype), o.detection)
         with self._lock:
             found = self._found.pop(key, None)
         if found is None:
@@ -290,7 +259,7 @@ class Restorer:
         preset = get_preset(info.preset)
 
         def model(device: torch.device, info: WeightsInfo = info) -> nn.Module:
-            return self.models.get(info, device, o)
+            return self.models.get(info, device, o.runtime)
 
         parts, parse_size = None, DEFAULT_PARSE_SIZE
         if plan.components is not None:
@@ -298,34 +267,35 @@ class Restorer:
             parse_size = parse_size_of(components.card)
 
             def parts(device: torch.device) -> nn.Module:
-                return self.models.get(components, device, o)
+                return self.models.get(components, device, o.runtime)
 
-        common = {"components": parts, "parse_size": parse_size}
-        if preset.family == "cagface":
-            return CAGFaceEngine(
-                info.name, preset, model, o.feather, region=o.cagface_region, **common
-            )
-        stages = SPARNet(**preset.kwargs).attention_stages() if o.attention else None
-        cls = SparnetX8Engine if preset.scale > 1 else SparnetHDEngine
-        return cls(info.name, preset, model, o.feather, stages=stages, **common)
+        stages = None
+        if o.runtime.attention and preset.builder is SPARNet:
+            stages = SPARNet(**preset.kwargs).attention_stages()
+        engine_class = ENGINES[preset.kind]
+        extra = {"stages": stages} if stages is not None else {}
+        return engine_class(
+            info.name, preset, model, components=parts, parse_size=parse_size, **extra
+        )
 
-    def _engines(self, o: RestoreOptions) -> tuple[Engine, Engine | None]:
-        plan = plan_models(o.model)
-        main = self._engine(plan.main, plan, o)
+    def _engines(self, o: RestoreOptions) -> _Engines:
+        plan = plan_models(o.runtime.model)
         tiny = self._engine(plan.tiny, plan, o) if plan.tiny is not None else None
-        return main, tiny
+        return _Engines(self._engine(plan.main, plan, o), tiny)
 
-    def _pick(self, face: DetectedFace, main: Engine, tiny: Engine | None, o) -> Engine:
-        if tiny is not None and face.eye_distance < o.tiny_face_eye_distance:
-            return tiny
-        return main
+    @staticmethod
+    def _crop_plan(engine: Engine, photo: PhotoOptions):
+        plan = engine.preset.crop
+        if isinstance(plan, RegionCrop):
+            plan = dataclasses.replace(plan, region=photo.cagface_region)
+        assert plan is not None, f"{engine.preset.name} restores no faces"
+        return plan
 
     def check(self, options: RestoreOptions | None = None) -> None:
         """Raise the one-line error a restoration would hit at once (weights, device)."""
         o = options or self.options
-        plan_models(o.model)
-        resolve_device(o.device)
-        autocast_dtype(resolve_device(o.device), o.precision)
+        plan_models(o.runtime.model)
+        autocast_dtype(resolve_device(o.runtime.device), o.runtime.precision)
 
     # -- the whole photo ----------------------------------------------------------------------
     def restore(
@@ -335,44 +305,47 @@ class Restorer:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> RestoreResult:
-        """Restore every face of ``image`` (a ``Photo``, a path, or a uint8/uint16 array)."""
+        """Restore every face of ``image`` (a ``Photo``, a path, or a uint8/uint16 array).
+
+        decode -> detect -> align (the preset's crop plan) -> network -> paste.
+        """
         o = options or self.options
         timings: dict[str, float] = {}
         start = time.perf_counter()
         check(cancel)
         report(progress, "decode", 0, 1)
-        photo = as_photo(image, o.max_megapixels)
+        photo = as_photo(image, o.photo.max_megapixels)
         timings["decode"] = time.perf_counter() - start
         report(progress, "decode", 1, 1)
         check(cancel)
-        main, tiny = self._engines(o)  # fails early, before detection, without weights
+        engines = self._engines(o)  # fails early, before detection, without weights
 
         t = time.perf_counter()
         report(progress, "detect", 0, 1)
         faces = self.detect(photo, o)
         timings["detect"] = time.perf_counter() - t
         report(progress, "detect", 1, 1, f"{len(faces)} faces")
-        if not faces and not o.allow_no_faces:
+        if not faces and not o.photo.allow_no_faces:
             raise NoFaceError(
-                f"no face found (faces smaller than {o.min_face_size:g} px are ignored)"
+                f"no face found (faces smaller than {o.detection.min_face_size:g} px are ignored)"
             )
         check(cancel)
 
-        device = resolve_device(o.device)
-        batch = o.batch_size or _auto_batch(device, main.preset.size)
-        run = _run_settings(o, device, batch, progress, cancel)
-        keep_chroma = self._keep_chroma(photo, o)
-        records = self._restore_faces(photo, faces, main, tiny, run, o, keep_chroma, timings)
+        device = resolve_device(o.runtime.device)
+        batch = o.runtime.batch_size or _auto_batch(device, engines.main.preset.size)
+        run = _run_settings(o.runtime, device, batch, progress, cancel)
+        keep_chroma = self._keep_chroma(photo, o.photo)
+        records = self._restore_faces(photo, faces, engines, run, o, keep_chroma, timings)
 
         t = time.perf_counter()
-        base = upscale(photo.pixels, o.scale)
+        base = upscale(photo.pixels, o.photo.scale)
         result = RestoreResult(
             image=base,
             faces=records,
-            scale=o.scale,
+            scale=o.photo.scale,
             device=self._device_text(run),
             warnings=list(run.fallback.warnings),
-            alpha=self._alpha(photo, o.scale),
+            alpha=self._alpha(photo, o.photo.scale),
             base=base,
             keep_chroma=keep_chroma,
             options=o,
@@ -390,8 +363,7 @@ class Restorer:
         self,
         photo: Photo,
         faces: list[DetectedFace],
-        main: Engine,
-        tiny: Engine | None,
+        engines: _Engines,
         run: RunSettings,
         o: RestoreOptions,
         keep_chroma: bool,
@@ -404,15 +376,16 @@ class Restorer:
         prepared: list[tuple[Engine, PreparedFace]] = []
         for n, face in enumerate(faces, 1):
             check(run.cancel)
-            engine = self._pick(face, main, tiny, o)
-            prepared.append((engine, engine.prepare(photo.pixels, face)))
+            engine = engines.pick(face, o.photo)
+            crop = self._crop_plan(engine, o.photo).cut(photo.pixels, face, o.photo.feather)
+            prepared.append((engine, PreparedFace(face, crop)))
             report(run.progress, "align", n, len(faces))
         timings["align"] = time.perf_counter() - t
 
         t = time.perf_counter()
         outputs: list[RestoredFace | None] = [None] * len(faces)
         progress, offset = run.progress, 0
-        for engine in (main, tiny):
+        for engine in (engines.main, engines.tiny):
             mine = [i for i, (e, _) in enumerate(prepared) if e is engine]
             if engine is None or not mine:
                 continue
@@ -434,7 +407,7 @@ class Restorer:
         records = []
         for index, (engine, prep), out in zip(indices, prepared, outputs, strict=True):
             assert out is not None
-            records.append(self._record(index, engine, prep, out, o, keep_chroma))
+            records.append(self._record(index, engine, prep, out, o.photo, keep_chroma))
         return records
 
     def _record(
@@ -443,37 +416,38 @@ class Restorer:
         engine: Engine,
         prep: PreparedFace,
         out: RestoredFace,
-        o: RestoreOptions,
+        o: PhotoOptions,
         keep_chroma: bool,
     ) -> FaceRecord:
         crop = out.crop
         h, w = crop.shape[:2]
-        original = prep.original
+        before = prep.crop.pixels
+        original = before
         if original.shape[:2] != (h, w):  # CAGFace: the region at the photo's resolution
-            original = resize_to(original, w, h)
+            original = cv2.resize(original, (w, h), interpolation=cv2.INTER_CUBIC)
         if keep_chroma:
             crop = keep_luminance_only(crop, original)
-        pasted = match_colors(crop, prep.original, prep.mask) if o.color_match else crop
+        pasted = match_colors(crop, before, prep.crop.mask) if o.color_match else crop
         return FaceRecord(
             index=index,
             box=prep.face.box,
             landmarks=prep.face.landmarks,
             score=prep.face.score,
-            crop_before=to_uint8(prep.original),
+            crop_before=to_uint8(before),
             crop_after=to_uint8(crop),
-            to_crop=prep.to_crop,
+            to_crop=prep.crop.to_crop,
             model=engine.preset.name,
             attention=out.attention,
             masks=out.masks,
-            timings={"align": prep.seconds, "network": out.seconds},
+            timings={"align": prep.crop.seconds, "network": out.seconds},
             strength=o.strength,
             weights=engine.name,
             restored=pasted.astype(np.float32),
-            paste_mask=np.asarray(prep.mask, np.float32),
+            paste_mask=np.asarray(prep.crop.mask, np.float32),
         )
 
     @staticmethod
-    def _keep_chroma(photo: Photo, o: RestoreOptions) -> bool:
+    def _keep_chroma(photo: Photo, o: PhotoOptions) -> bool:
         if o.keep_chroma != "auto":
             return bool(o.keep_chroma)
         return photo.is_grayscale or looks_monochrome(_small_copy(photo.pixels))
@@ -493,22 +467,9 @@ class Restorer:
         return str(device)
 
     # -- after the fact ---------------------------------------------------------------------
-    def recompose(
-        self,
-        photo: Any,
-        result: RestoreResult | None = None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> RestoreResult:
-        """Paste again with the faces' current ``accepted`` / ``strength``; no network runs.
-
-        ``photo`` is accepted for symmetry with ``restore`` (the result keeps its base);
-        ``recompose(result)`` works too.
-        """
-        if result is None and isinstance(photo, RestoreResult):
-            result = photo
-        if result is None:
-            raise TypeError("recompose needs the RestoreResult to paste again")
+    def recompose(self, result: RestoreResult, progress: ProgressCallback | None = None,
+                  cancel: CancelToken | None = None) -> RestoreResult:  # fmt: skip
+        """Paste again with the faces' current ``accepted`` / ``strength``; no network runs."""
         return recompose(result, progress=progress, cancel=cancel)
 
     def rerun_face(
@@ -521,16 +482,16 @@ class Restorer:
         cancel: CancelToken | None = None,
     ) -> RestoreResult:
         """Restore face ``index`` of ``result`` again with ``options`` (the scale stays)."""
-        o = dataclasses.replace(options or result.options or self.options, scale=result.scale)
-        photo = as_photo(photo, o.max_megapixels)
+        o = (options or result.options or self.options).replace(scale=result.scale)
+        photo = as_photo(photo, o.photo.max_megapixels)
         old = result.faces[index]
         face = DetectedFace(np.asarray(old.box), float(old.score), np.asarray(old.landmarks))
-        main, tiny = self._engines(o)
-        device = resolve_device(o.device)
-        run = _run_settings(o, device, 1, progress, cancel)
+        engines = self._engines(o)
+        device = resolve_device(o.runtime.device)
+        run = _run_settings(o.runtime, device, 1, progress, cancel)
         timings: dict[str, float] = {}
         record = self._restore_faces(
-            photo, [face], main, tiny, run, o, result.keep_chroma, timings, [old.index]
+            photo, [face], engines, run, o, result.keep_chroma, timings, [old.index]
         )[0]
         record.accepted, record.strength = old.accepted, old.strength
         faces = [record if i == index else f for i, f in enumerate(result.faces)]

@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from .atomic import atomic_path, write_text_atomic
 from .errors import WeightsError
 from .models import create_model, get_preset
+from .models.fit import load_fitting
 from .paths import shipped_weights_dir, user_weights_dir
 
 FORMAT = "revive-weights/1"
@@ -188,22 +189,7 @@ def load_model(info: WeightsInfo, verify: bool = True, **overrides: Any) -> torc
     """Build the preset named by the manifest and load the weights, in float32, eval mode."""
     net = create_model(info.preset, **overrides)
     state = load_state_dict(info, verify)
-    expected = net.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        first = missing[0] if missing else unexpected[0]
-        kind = "missing" if missing else "unexpected"
-        raise WeightsError(
-            f"weights {info.name!r} do not fit preset {info.preset!r}: {kind} {first!r}"
-        )
-    for key, tensor in state.items():
-        if tuple(tensor.shape) != tuple(expected[key].shape):
-            raise WeightsError(
-                f"weights {info.name!r} do not fit preset {info.preset!r}: {key!r} has shape "
-                f"{tuple(tensor.shape)}, expected {tuple(expected[key].shape)}"
-            )
-    net.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    load_fitting(net, state, f"weights {info.name!r} do not fit preset {info.preset!r}")
     return net.eval()
 
 
@@ -250,13 +236,6 @@ def find_weights(name_or_path: str) -> WeightsInfo:
         if info.name == name_or_path:
             return info
     raise WeightsError(f"no installed weights named {name_or_path!r} (see `revive models list`)")
-
-
-def weights_for_preset(preset: str) -> WeightsInfo | None:
-    """The best installed set for a preset: a user's own beats a shipped one."""
-    candidates = [w for w in installed_weights() if w.preset == preset]
-    users = [w for w in candidates if w.source == "user"]
-    return (users or candidates or [None])[-1]
 
 
 def default_weights(role: str) -> WeightsInfo | None:

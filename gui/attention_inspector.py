@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.atomic import atomic_path
+from engine.pixels import to_uint8
 from engine.results import AttentionMap, FaceRecord
 
 from .imaging import (
@@ -39,7 +40,6 @@ from .imaging import (
     overlay,
     pixmap_from_array,
     resize_nearest,
-    to_uint8,
 )
 
 TILE = 104

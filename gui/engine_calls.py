@@ -10,7 +10,7 @@ do not stall the GUI when their result arrives.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,12 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from engine.errors import ReviveError
-from engine.progress import CancelToken, ProgressCallback, ProgressEvent
+from engine.options import RestoreOptions
+from engine.progress import CancelToken, ProgressCallback
 
 from .imaging import display_image, qimage_from_array
 
 THUMB_SIDE = 128
-RESTORER_FAMILIES = ("sparnet", "cagface")
 
 
 @dataclass
@@ -49,19 +49,12 @@ class Recomposed:
 
 
 @dataclass
-class BatchOutcome:
-    saved: list[Path] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, message)
-    cancelled: bool = False
-
-
-@dataclass
 class ModelRow:
     """One installed weight set for the model manager (``problems`` None = not checked)."""
 
     info: Any  # engine.weights.WeightsInfo
     problems: list[str] | None = None
-    family: str = ""
+    kind: Any = None  # engine.models.ModelKind, None for an unknown preset
     description: str = ""
 
 
@@ -100,33 +93,25 @@ def sample(progress: ProgressCallback | None = None) -> Loaded:
 
 
 # --- restoration ----------------------------------------------------------------------
-def options_from(settings: dict[str, Any]) -> Any:
-    """``RestoreOptions`` from the GUI's choices (only the fields the engine knows)."""
-    from engine.pipeline import RestoreOptions
-
-    known = {f.name for f in dataclasses.fields(RestoreOptions)}
-    return RestoreOptions(**{k: v for k, v in settings.items() if k in known})
-
-
-def warm_up(restorer: Any, options: dict[str, Any]) -> None:
+def warm_up(restorer: Any, options: RestoreOptions) -> None:
     """Load the face detector now, so the first photo neither waits nor stalls the UI."""
-    restorer.warm_up(options_from(options))
+    restorer.warm_up(options)
 
 
 def restore(
     restorer: Any,
     photo: Any,
-    options: dict[str, Any],
+    options: RestoreOptions,
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
 ) -> Restored:
-    result = restorer.restore(photo, options_from(options), progress=progress, cancel=cancel)
+    result = restorer.restore(photo, options, progress=progress, cancel=cancel)
     return Restored(photo, result, display_image(photo.pixels), display_image(result.image))
 
 
 def recompose(restorer: Any, photo: Any, result: Any, cancel: CancelToken | None) -> Recomposed:
     """Paste again with the faces' current ``accepted`` / ``strength`` (no network run)."""
-    fresh = restorer.recompose(photo, result)
+    fresh = restorer.recompose(result)
     return Recomposed(fresh, display_image(fresh.image))
 
 
@@ -135,13 +120,11 @@ def rerun_face(
     photo: Any,
     result: Any,
     index: int,
-    options: dict[str, Any],
+    options: RestoreOptions,
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
 ) -> Recomposed:
-    fresh = restorer.rerun_face(
-        photo, result, index, options_from(options), progress=progress, cancel=cancel
-    )
+    fresh = restorer.rerun_face(photo, result, index, options, progress=progress, cancel=cancel)
     return Recomposed(fresh, display_image(fresh.image))
 
 
@@ -172,7 +155,7 @@ def save(
     from engine.io import save_photo
 
     if not fresh:
-        result = restorer.recompose(photo, result)
+        result = restorer.recompose(result)
     out = output_photo(photo, result)
     if replace_original:
         out = dataclasses.replace(out, source=None)
@@ -192,55 +175,25 @@ def default_output_path(source: Path | None, fmt: str | None, folder: str | None
 def batch_export(
     restorer: Any,
     items: list[tuple[str, Path | None, Any, Any, bool]],
-    options: dict[str, Any],
+    options: RestoreOptions,
     folder: Path,
     fmt: str | None,
     quality: int,
     progress: ProgressCallback | None,
     cancel: CancelToken,
-) -> BatchOutcome:
-    """Restore (when not done yet) and save every photo into ``folder``.
+) -> Any:
+    """Restore (when not done yet) and save every photo into ``folder`` (``engine.batch``).
 
     ``items`` are (name, path, photo or None, result or None, result is fresh). One
     photo failing (unreadable, no face) is recorded and the others go on.
     """
-    from engine.errors import Cancelled
-    from engine.io import load_photo, output_path_for, save_photo
-    from engine.io.formats import FORMAT_SUFFIX
+    from engine.batch import BatchItem, SaveOptions, restore_batch
 
-    outcome = BatchOutcome()
-    total = len(items)
-    ext = FORMAT_SUFFIX.get(fmt) if fmt else None
-    for i, (name, path, photo, result, fresh) in enumerate(items):
-        if cancel.cancelled:
-            outcome.cancelled = True
-            break
-        if progress:
-            progress(ProgressEvent("export", i, total, f"photo {i + 1} of {total}: {name}"))
-        try:
-            if photo is None:
-                photo = load_photo(path)
-            if result is None:
-                result = restorer.restore(
-                    photo, options_from(options), progress=progress, cancel=cancel
-                )
-            elif not fresh:
-                result = restorer.recompose(photo, result)
-            if path is not None:
-                target = output_path_for(path, folder, ext=ext)
-            else:
-                target = folder / f"{Path(name).stem}_revived{ext or '.png'}"
-            outcome.saved.append(
-                save_photo(output_photo(photo, result), target, format=fmt or None, quality=quality)
-            )
-        except Cancelled:
-            outcome.cancelled = True
-            break
-        except ReviveError as err:
-            outcome.failed.append((name, str(err)))
-    if progress:
-        progress(ProgressEvent("export", total, total, "done"))
-    return outcome
+    batch = [
+        BatchItem(name, path, photo, result, fresh) for name, path, photo, result, fresh in items
+    ]
+    save = SaveOptions(folder=folder, fmt=fmt or None, quality=quality)
+    return restore_batch(restorer, batch, options, save, progress=progress, cancel=cancel)
 
 
 # --- models and devices ---------------------------------------------------------------
@@ -252,10 +205,10 @@ def list_models(verify: bool = False) -> list[ModelRow]:
     for info in installed_weights():
         try:
             preset = get_preset(info.preset)
-            family, description = preset.family, preset.description
+            kind, description = preset.kind, preset.description
         except ReviveError:
-            family, description = "?", "unknown preset"
-        rows.append(ModelRow(info, verify_weights(info) if verify else None, family, description))
+            kind, description = None, "unknown preset"
+        rows.append(ModelRow(info, verify_weights(info) if verify else None, kind, description))
     return rows
 
 
@@ -274,7 +227,7 @@ def model_availability(choices: tuple[str, ...]) -> dict[str, str | None]:
 
 
 def has_restoration_weights(rows: list[ModelRow]) -> bool:
-    return any(r.family in RESTORER_FAMILIES for r in rows)
+    return any(r.kind is not None and r.kind.restores_faces for r in rows)
 
 
 def import_checkpoint(path: Path) -> Any:

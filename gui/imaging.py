@@ -9,20 +9,12 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
+from engine.pixels import to_uint8
 from engine.visualize import heat_map as _engine_heat_map
 
 # The heat-map colours are the engine's (``engine.visualize``), so the inspector and the
 # CLI's ``--save-attention`` grids read the same way.
 heat_map = _engine_heat_map
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """uint8 stays; uint16 keeps its top byte; floats in [0, 1] are scaled."""
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return (image >> 8).astype(np.uint8)
-    return np.rint(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
 
 
 def resize_nearest(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

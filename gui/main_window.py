@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.options import RestoreOptions
+
 from . import engine_calls as calls
 from .attention_inspector import AttentionInspector
 from .faces_panel import FacesPanel
@@ -230,7 +232,7 @@ class MainWindow(JobsMixin, ActionsMixin, SavingMixin, ModelsMixin, QMainWindow)
                 item = combo.model().item(row)
                 item.setEnabled(False)
                 item.setToolTip(why_not)
-        restorers = [r for r in self.model_rows if r.family in calls.RESTORER_FAMILIES]
+        restorers = [r for r in self.model_rows if r.kind is not None and r.kind.restores_faces]
         if restorers:
             combo.insertSeparator(combo.count())
             for row in restorers:
@@ -239,16 +241,16 @@ class MainWindow(JobsMixin, ActionsMixin, SavingMixin, ModelsMixin, QMainWindow)
         combo.setCurrentIndex(index if index >= 0 else 0)
         combo.blockSignals(False)
 
-    def restore_options(self) -> dict[str, Any]:
-        """The GUI's choices as ``RestoreOptions`` fields (attention maps always on)."""
-        return {
-            "model": self.model_combo.currentData() or "auto",
-            "device": self.device_combo.currentData() or "auto",
-            "scale": int(self.scale_combo.currentData() or 1),
-            "color_match": self.color_box.isChecked(),
-            "attention": True,
-            "masks": True,
-        }
+    def restore_options(self) -> RestoreOptions:
+        """The GUI's choices as ``RestoreOptions`` (attention maps always on)."""
+        return RestoreOptions.of(
+            model=self.model_combo.currentData() or "auto",
+            device=self.device_combo.currentData() or "auto",
+            scale=int(self.scale_combo.currentData() or 1),
+            color_match=self.color_box.isChecked(),
+            attention=True,
+            masks=True,
+        )
 
     def _on_options_changed(self) -> None:
         s = self.settings

@@ -184,7 +184,7 @@ class ModelManagerDialog(QDialog):
             cells = (
                 info.name,
                 info.preset,
-                row.family,
+                row.kind.label if row.kind is not None else "?",
                 info.dtype,
                 human_size(info.total_bytes),
                 info.source,

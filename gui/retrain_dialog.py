@@ -45,14 +45,10 @@ SAMPLE_SIDE = 520
 
 def model_choices() -> list[tuple[str, str]]:
     """(value, label): the trainers, then Revive's own lighter presets."""
-    from engine.models import list_presets
-    from training.api import trainable_models
+    from training.api import trainable_models, trainable_presets
 
-    choices = list(trainable_models().items())
-    for preset in list_presets():
-        if "revive" in preset.tags and preset.family in ("sparnet", "cagface", "parsing"):
-            choices.append((preset.name, preset.description))
-    return choices
+    presets = [(p.name, p.description) for p in trainable_presets()]
+    return [*trainable_models().items(), *presets]
 
 
 class RetrainDialog(QDialog):

@@ -7,6 +7,7 @@ original is replaced only after ``export.confirm_replace_original`` says yes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import QFileDialog
 
@@ -97,7 +98,7 @@ class SavingMixin:
             items.append((e.name, e.path, photo, result, fresh))
         options, folder = self.restore_options(), choice.path
 
-        def run(ctx) -> calls.BatchOutcome:
+        def run(ctx) -> Any:
             return calls.batch_export(
                 ctx.restorer(),
                 items,
@@ -117,7 +118,7 @@ class SavingMixin:
             on_result=lambda job, outcome: self._on_batch_done(outcome, folder),
         )
 
-    def _on_batch_done(self, outcome: calls.BatchOutcome, folder: Path) -> None:
+    def _on_batch_done(self, outcome: Any, folder: Path) -> None:
         lines = [f"{len(outcome.saved)} photo(s) saved in {folder}."]
         if outcome.cancelled:
             lines.append("The export was cancelled before the end.")

@@ -6,6 +6,7 @@ import pytest
 
 from engine.errors import WeightsError
 from engine.model_choice import plan_models
+from engine.models import ModelKind
 from tests.tiny_models import install_tiny_weights
 
 
@@ -34,7 +35,7 @@ def test_families_presets_and_weight_names(user_data_dir):
         plan_models("sparnet")
     cag = plan_models("cagface")
     # The shipped component network (the default of its role) wins over a test one.
-    assert cag.family == "cagface" and cag.components.preset.startswith("components_")
+    assert cag.kind is ModelKind.REGION and cag.components.preset.startswith("components_")
     assert plan_models("sparnethd_tiny").main.name == "test-sparnethd_tiny"
     assert plan_models("test-sparnethd_tiny").main.preset == "sparnethd_tiny"
     with pytest.raises(WeightsError, match="no weights are installed for model 'sparnet_x8_lite'"):

@@ -32,7 +32,7 @@ def group() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def restored(restorer, group):
-    return restorer.restore(group, RestoreOptions(**FAST, masks=True))
+    return restorer.restore(group, RestoreOptions.of(**FAST, masks=True))
 
 
 def ycbcr(image: np.ndarray) -> np.ndarray:
@@ -67,13 +67,13 @@ def test_sparnet_faces_carry_the_component_masks_of_the_aligned_face(restored):
 
 
 def test_masks_only_on_request(restorer, group):
-    result = restorer.restore(group, RestoreOptions(**FAST, masks=False))
+    result = restorer.restore(group, RestoreOptions.of(**FAST, masks=False))
     assert all(face.masks is None for face in result.faces)
 
 
 def test_a_gray_photo_stays_gray(restorer, group):
     gray = cv2.cvtColor(group, cv2.COLOR_RGB2GRAY)
-    result = restorer.restore(gray, RestoreOptions(**FAST))
+    result = restorer.restore(gray, RestoreOptions.of(**FAST))
     assert result.keep_chroma and len(result.faces) == 3
     out = result.image
     np.testing.assert_array_equal(out[..., 0], out[..., 1])
@@ -87,7 +87,7 @@ def test_a_sepia_photo_keeps_its_chroma(restorer, group):
     y = cv2.cvtColor(group, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     sepia = np.stack([y * 1.07, y * 0.74 + 0.03, y * 0.43 + 0.05], axis=2)
     sepia = np.rint(np.clip(sepia, 0, 1) * 255).astype(np.uint8)
-    result = restorer.restore(sepia, RestoreOptions(**FAST))
+    result = restorer.restore(sepia, RestoreOptions.of(**FAST))
     assert result.keep_chroma
     before, after = ycbcr(sepia), ycbcr(result.image)
     unclipped = np.all((result.image > 3) & (result.image < 252), axis=2)
@@ -99,7 +99,7 @@ def test_a_sepia_photo_keeps_its_chroma(restorer, group):
 def test_sixteen_bit_photos_stay_sixteen_bit_and_exact_outside_the_faces(restorer, group):
     rng = np.random.default_rng(0)
     deep = group.astype(np.uint16) * 257 + rng.integers(0, 256, group.shape, dtype=np.uint16)
-    result = restorer.restore(deep, RestoreOptions(**FAST))
+    result = restorer.restore(deep, RestoreOptions.of(**FAST))
     assert result.image.dtype == np.uint16
     untouched = np.all(result.image == deep, axis=2)
     assert 0.3 < untouched.mean() < 0.99
@@ -110,9 +110,9 @@ def test_alpha_is_carried_and_scaled(restorer, group):
     alpha = np.full(group.shape[:2], 255, np.uint8)
     alpha[:, :40] = 0
     rgba = np.dstack([group, alpha])
-    same = restorer.restore(rgba, RestoreOptions(**FAST))
+    same = restorer.restore(rgba, RestoreOptions.of(**FAST))
     np.testing.assert_array_equal(same.alpha, alpha)
-    double = restorer.restore(rgba, RestoreOptions(**FAST, scale=2))
+    double = restorer.restore(rgba, RestoreOptions.of(**FAST, scale=2))
     assert double.alpha.shape == (440, 1080) and double.image.shape == (440, 1080, 3)
     assert double.alpha[:, :70].max() == 0 and double.alpha[:, 90:].min() == 255
 
@@ -121,7 +121,7 @@ def test_tiny_faces_go_to_sparnet_x8(restorer, group):
     # Eye distances here are ~39 px: call faces below 40 px "tiny" to send them to x8.
     events = []
     result = restorer.restore(
-        group, RestoreOptions(**FAST, tiny_face_eye_distance=40.0), progress=events.append
+        group, RestoreOptions.of(**FAST, tiny_face_eye_distance=40.0), progress=events.append
     )
     counts = [(e.done, e.total) for e in events if e.stage == "restore"]
     assert counts[-1] == (3, 3) and counts == sorted(counts)  # one count over both engines
@@ -135,7 +135,7 @@ def test_tiny_faces_go_to_sparnet_x8(restorer, group):
 
 
 def test_cagface_restores_face_regions_x4_with_component_masks(restorer, group):
-    result = restorer.restore(group, RestoreOptions(**FAST, model="cagface", tile_size=64))
+    result = restorer.restore(group, RestoreOptions.of(**FAST, model="cagface", tile_size=64))
     assert {f.model for f in result.faces} == {"cagface_tiny"}
     for face in result.faces:
         h, w = face.crop_before.shape[:2]
@@ -147,7 +147,7 @@ def test_cagface_restores_face_regions_x4_with_component_masks(restorer, group):
 
 
 def test_rerun_one_face_with_another_model_changes_only_that_face(restorer, restored, group):
-    again = restorer.rerun_face(group, restored, 1, RestoreOptions(**FAST, model="sparnet_x8_tiny"))
+    again = restorer.rerun_face(group, restored, 1, RestoreOptions.of(**FAST, model="sparnet_x8_tiny"))
     assert [f.model for f in again.faces] == ["sparnethd_tiny", "sparnet_x8_tiny", "sparnethd_tiny"]
     assert again.faces[0] is not restored.faces[0]
     np.testing.assert_array_equal(again.faces[0].crop_after, restored.faces[0].crop_after)
@@ -168,7 +168,7 @@ def test_cancel_stops_promptly_with_nothing_returned(restorer, group):
             token.cancel()
 
     with pytest.raises(Cancelled):
-        restorer.restore(group, RestoreOptions(**FAST), progress=progress, cancel=token)
+        restorer.restore(group, RestoreOptions.of(**FAST), progress=progress, cancel=token)
     assert "restore" not in seen and "paste" not in seen
 
 
@@ -177,8 +177,8 @@ def test_a_photo_without_faces(restorer):
     sky = np.linspace(40, 220, 320)[None, :, None].repeat(200, 0).repeat(3, 2)
     landscape = np.clip(sky + rng.normal(0, 4, sky.shape), 0, 255).astype(np.uint8)
     with pytest.raises(NoFaceError, match="no face found"):
-        restorer.restore(landscape, RestoreOptions(**FAST))
-    result = restorer.restore(landscape, RestoreOptions(**FAST, allow_no_faces=True, scale=2))
+        restorer.restore(landscape, RestoreOptions.of(**FAST))
+    result = restorer.restore(landscape, RestoreOptions.of(**FAST, allow_no_faces=True, scale=2))
     assert result.faces == [] and result.image.shape == (400, 640, 3)
 
 
@@ -191,12 +191,12 @@ def test_missing_weights_are_one_clear_line(tmp_path, monkeypatch, group):
     monkeypatch.setenv("REVIVE_DATA_DIR", str(tmp_path / "parts"))
     monkeypatch.setenv("REVIVE_RESOURCES", str(tmp_path / "no-shipped-weights"))
     with pytest.raises(WeightsError, match="component network"):
-        Restorer().restore(group, RestoreOptions(model="cagface"))
+        Restorer().restore(group, RestoreOptions.of(model="cagface"))
 
 
 def test_faces_in_parallel_on_the_cpu_give_the_same_photo(restorer, group):
-    one = restorer.restore(group, RestoreOptions(**FAST, batch_size=1, cpu_workers=1))
-    two = restorer.restore(group, RestoreOptions(**FAST, batch_size=1, cpu_workers=2))
+    one = restorer.restore(group, RestoreOptions.of(**FAST, batch_size=1, cpu_workers=1))
+    two = restorer.restore(group, RestoreOptions.of(**FAST, batch_size=1, cpu_workers=2))
     assert [f.model for f in two.faces] == [f.model for f in one.faces]
     assert np.abs(two.image.astype(int) - one.image).max() <= 1
     token = CancelToken()
@@ -208,7 +208,7 @@ def test_faces_in_parallel_on_the_cpu_give_the_same_photo(restorer, group):
     with pytest.raises(Cancelled):
         restorer.restore(
             group,
-            RestoreOptions(**FAST, batch_size=1, cpu_workers=2),
+            RestoreOptions.of(**FAST, batch_size=1, cpu_workers=2),
             progress=progress,
             cancel=token,
         )

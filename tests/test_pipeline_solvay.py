@@ -35,7 +35,7 @@ def solvay_path():
 def result(restorer, solvay_path):
     events = []
     res = restorer.restore(
-        solvay_path, RestoreOptions(scale=2, attention=True), progress=events.append
+        solvay_path, RestoreOptions.of(scale=2, attention=True), progress=events.append
     )
     res.events = events
     return res
@@ -143,7 +143,7 @@ def test_strength_zero_gives_the_original_and_half_is_halfway(result, restorer):
         recompose(dataclasses.replace(result, faces=zero)).image, result.base
     )
     half = [dataclasses.replace(f, strength=0.5) for f in result.faces]
-    halfway = restorer.recompose(None, dataclasses.replace(result, faces=half)).image
+    halfway = restorer.recompose(dataclasses.replace(result, faces=half)).image
     a = opacity(result)
     lone = a >= 0.999  # fully inside a face: out = base + s * (restored - base)
     full = result.image[lone].astype(float) - result.base[lone]

@@ -98,7 +98,9 @@ def test_data_pack_command(tmp_path, capsys):
 
 
 def test_training_run_api_start_stop_resume(pack, tmp_path):
-    assert set(trainable_models()) == {"sparnet_x8", "sparnethd", "cagface", "components"}
+    assert set(trainable_models()) == {
+        "restorer", "sparnet_x8", "sparnethd", "cagface", "components"
+    }  # fmt: skip
     events = []
     config = tiny_config("sparnet_x8", pack, tmp_path / "run", steps=6, sample_every=2,
                          model_overrides=TINY_SPARNET, progress_bar=True)  # fmt: skip

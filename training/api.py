@@ -27,7 +27,8 @@ from engine.errors import ReviveError
 from engine.progress import CancelToken
 
 from .checkpoint import latest_checkpoint
-from .config import TRAINERS, TrainConfig, resolve_model
+from .config import TrainConfig
+from .trainers import TRAINERS, resolve_model, trainable_presets
 from .loop import TrainingEvent, TrainResult, train
 
 __all__ = [
@@ -37,17 +38,13 @@ __all__ = [
     "TrainingEvent",
     "TrainingRun",
     "trainable_models",
+    "trainable_presets",
 ]
 
 
 def trainable_models() -> dict[str, str]:
     """Trainer name -> one line for a model picker."""
-    return {
-        "sparnet_x8": "SPARNet x8: 16 px faces to 128 px (pixel loss)",
-        "sparnethd": "SPARNetHD: degraded faces restored at full size (GAN, multi-scale D)",
-        "cagface": "CAGFace x4: component-attention super-resolution (needs component weights)",
-        "components": "Face components (background / skin / hair / other), for CAGFace",
-    }
+    return {name: t.description for name, t in TRAINERS.items()}
 
 
 @dataclass

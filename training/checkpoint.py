@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from engine.atomic import atomic_path, write_text_atomic
 from engine.errors import ReviveError
+from engine.models.fit import load_fitting
 from engine.weights import split_into_shards
 
 SHARD_BYTES = 15 * 1024 * 1024
@@ -183,9 +184,6 @@ def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tens
 
 
 def load_module(prefix: str, module: torch.nn.Module, tensors: Mapping[str, torch.Tensor]) -> None:
-    ref = module.state_dict()
     state = {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-    missing = sorted(set(ref) - set(state))
-    if missing:
-        raise CheckpointError(f"checkpoint lacks {prefix}.{missing[0]} (another model?)")
-    module.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items() if k in ref})
+    load_fitting(module, state, f"the checkpoint's {prefix} does not fit (another model?)",
+                 CheckpointError)  # fmt: skip

@@ -132,8 +132,10 @@ def _evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--components", help="CAGFace's component weights (default: shipped)")
     p.add_argument("--lpips-weights", help="torchvision AlexNet state dict")
     p.add_argument("--fid-weights", help="torchvision Inception-v3 state dict")
-    p.add_argument("--identity-weights", help="facenet-pytorch InceptionResnetV1 state dict")
-    p.add_argument("--landmark-weights", help="TorchScript FAN (face-alignment 2DFAN4)")
+    p.add_argument("--identity-weights", help="facenet-pytorch InceptionResnetV1 state dict "
+                   "(default: dlib's face-recognition ResNet, the identity extra)")  # fmt: skip
+    p.add_argument("--landmark-weights", help="TorchScript FAN (face-alignment 2DFAN4) "
+                   "(default: dlib's 68-point predictor, the identity extra)")  # fmt: skip
     p.add_argument("--json", help="where the JSON goes (default evaluation-NAME-DEG.json)")
     p.set_defaults(handler=cmd_evaluate)
 

@@ -1,9 +1,10 @@
 """The configuration of one training run, saved as ``RUN/config.json``.
 
-``model`` is a trainer name (``sparnet_x8``, ``sparnethd``, ``cagface``,
-``components``) or a preset name of ``engine.models``; ``resolve_model`` maps it to
-(trainer, preset). Fields left ``None`` take the trainer's defaults (the papers').
-``options`` holds trainer-specific settings (loss weights, VGG19 path, ...);
+``model`` is a trainer name of ``training.trainers`` or a preset name of
+``engine.models``; ``resolve_model`` maps it to (trainer, preset). Fields left
+``None`` take the trainer's defaults (the papers'). ``options`` holds the
+trainer-specific settings (read into the trainer's typed ``Options``: loss weights,
+VGG19 path, ...);
 ``model_overrides`` changes the preset's constructor arguments (tiny test nets).
 """
 
@@ -15,42 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.atomic import write_text_atomic
-from engine.errors import ModelNotFoundError, ReviveError
-from engine.models import get_preset
 
-# Trainer name -> default preset.
-TRAINERS = {
-    "sparnet_x8": "sparnet_x8_attn2d",
-    "sparnethd": "sparnethd_attn2d",
-    "cagface": "cagface_x4",
-    "components": "components_bisenet",
-    "restorer": "sparnet_blind128_m",
-}
+from .errors import ConfigError
+from .trainers import resolve_model
+
+__all__ = ["CONFIG_FILE", "ConfigError", "TrainConfig", "resolve_model"]
+
 CONFIG_FILE = "config.json"
-
-
-class ConfigError(ReviveError):
-    """A training setting is invalid, or a run folder has no usable configuration."""
-
-
-def resolve_model(model: str) -> tuple[str, str]:
-    """(trainer, preset) for a trainer name or a preset name."""
-    if model in TRAINERS:
-        return model, TRAINERS[model]
-    try:
-        preset = get_preset(model)
-    except ModelNotFoundError:
-        known = ", ".join([*TRAINERS, "or a preset of `revive models presets`"])
-        raise ModelNotFoundError(f"unknown model {model!r}; train one of {known}") from None
-    if preset.family == "sparnet" and "blind" in preset.tags:
-        return "restorer", preset.name
-    if preset.family == "sparnet":
-        return ("sparnet_x8" if preset.scale > 1 else "sparnethd"), preset.name
-    if preset.family == "cagface":
-        return "cagface", preset.name
-    if preset.family == "parsing":
-        return "components", preset.name
-    raise ModelNotFoundError(f"{model!r} is not trained on its own (it is part of SPARNetHD)")
 
 
 @dataclass
@@ -107,7 +79,7 @@ class TrainConfig:
 
     @property
     def trainer(self) -> str:
-        return resolve_model(self.model)[0]
+        return resolve_model(self.model)[0].name
 
     @property
     def preset(self) -> str:

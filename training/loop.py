@@ -38,6 +38,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig
+from .trainers import resolve_model
 from .plots import plot_run
 from .runlog import RunLog
 from .runtime import Runtime, hardware_text, make_runtime
@@ -77,9 +78,7 @@ class TrainResult:
 
 
 def make_task(config: TrainConfig, rt: Runtime) -> Task:
-    from .tasks import TASKS
-
-    return TASKS[config.trainer](config, rt)
+    return resolve_model(config.model)[0].task(config, rt)
 
 
 def sample_grid(rows: list[list[np.ndarray]], gap: int = 2) -> np.ndarray:
@@ -141,7 +140,9 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def export_run(task: Task, config: TrainConfig, step: int, wall_s: float, metrics: dict) -> Path:
+def export_run(
+    task: Task, config: TrainConfig, step: int, wall_s: float, metrics: dict, cpu_s: float = 0.0
+) -> Path:
     """Write the shipped network to the weights store with its model card."""
     run_dir = config.run_dir
     name = config.export_name or f"{config.preset}-{run_dir.name}"
@@ -156,6 +157,7 @@ def export_run(task: Task, config: TrainConfig, step: int, wall_s: float, metric
         "batch": task.batch * task.rt.world,
         "seed": config.seed,
         "wall_time_s": round(wall_s, 1),
+        "cpu_time_s": round(cpu_s, 1),
         "hardware": hardware,
         "validation": validation,
         **task.card(),
@@ -165,6 +167,7 @@ def export_run(task: Task, config: TrainConfig, step: int, wall_s: float, metric
         "steps": step,
         "samples": step * task.batch * task.rt.world,
         "seconds": round(wall_s, 1),
+        "cpu_seconds": round(cpu_s, 1),
         "hardware": hardware,
         "validation": validation,
     }
@@ -175,6 +178,7 @@ def export_run(task: Task, config: TrainConfig, step: int, wall_s: float, metric
         "steps": sum(int(h.get("steps", 0)) for h in history),
         "samples": sum(int(h.get("samples", 0)) for h in history),
         "seconds": round(sum(float(h.get("seconds", 0.0)) for h in history), 1),
+        "cpu_seconds": round(sum(float(h.get("cpu_seconds", 0.0)) for h in history), 1),
     }
     if config.model_overrides:
         card["model_overrides"] = config.model_overrides
@@ -224,7 +228,7 @@ def _train(
     task = make_task(config, rt)
     task.prepare_data()
     task.build()
-    start, wall_before = 0, 0.0
+    start, wall_before, cpu_before = 0, 0.0, 0.0
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if resume and checkpoint is None and rt.is_main:
         task.notes.append(f"no checkpoint in {run_dir}: starting from step 0")
@@ -237,6 +241,7 @@ def _train(
         task.load_state(tensors, meta)
         rng_from_flat(tensors, meta.get("rng", {}))
         start, wall_before = int(meta["step"]), float(meta.get("wall_s", 0.0))
+        cpu_before = float(meta.get("cpu_s", 0.0))
         task.earlier_runs = list(meta.get("earlier_runs", []))
     elif config.init_weights:
         task.init_from_weights(config.init_weights)
@@ -256,12 +261,19 @@ def _train(
         emit(TrainingEvent("note", start, config.steps, message=note))
     emit(TrainingEvent("start", start, config.steps, message=str(run_dir)))
 
+    c0 = time.process_time()
+
+    def cpu_now() -> float:
+        """CPU seconds of this run (all threads), a fair clock on a machine shared with others."""
+        return cpu_before + time.process_time() - c0
+
     def checkpoint_now(step: int, wall: float) -> None:
         if rt.is_main:
             tensors, meta = task.state()
             rng_t, rng_m = rng_to_flat()
             meta.update(
                 preset=config.preset, trainer=config.trainer, wall_s=wall, rng=rng_m,
+                cpu_s=cpu_now(),
                 config=config.to_dict(), earlier_runs=task.earlier_runs,
             )  # fmt: skip
             folder = save_checkpoint(
@@ -280,7 +292,9 @@ def _train(
         if rt.is_main:
             metrics = task.validate()
             if metrics and log is not None:
-                log.log_val(step, metrics)
+                clocks = {"wall_s": round(wall_before + time.perf_counter() - t0, 3),
+                          "cpu_s": round(cpu_now(), 3)}  # fmt: skip
+                log.log_val(step, {**metrics, **clocks})
                 emit(TrainingEvent("validation", step, config.steps, values=metrics))
                 bar.write(f"validation at step {step}: " + _fmt(metrics))
         rt.barrier()
@@ -345,6 +359,7 @@ def _train(
                 row = {
                     **values,
                     "wall_s": round(wall_before + now - t0, 3),
+                    "cpu_s": round(cpu_now(), 3),
                     "samples_per_s": round(samples_seen / max(now - t_log, 1e-9), 3),
                 }
                 history.append({"step": step, **values})
@@ -379,7 +394,7 @@ def _train(
     if not stopped and export and rt.is_main:
         if not metrics:
             metrics = task.validate()
-        export_path = export_run(task, config, step, wall, metrics)
+        export_path = export_run(task, config, step, wall, metrics, cpu_now())
         emit(TrainingEvent("export", step, config.steps, path=str(export_path)))
         bar.write(f"exported {export_path}")
     if rt.is_main and log is not None:

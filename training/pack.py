@@ -191,11 +191,9 @@ def load_rgb(path: Path) -> np.ndarray:
     """8-bit RGB pixels of a photo, read as the app reads it (``engine.io``: EXIF
     orientation applied, 16-bit reduced, alpha dropped)."""
     from engine.io import load_photo
+    from engine.pixels import to_uint8
 
-    pixels = load_photo(path).pixels
-    if pixels.dtype == np.uint16:
-        pixels = (pixels >> 8).astype(np.uint8)
-    return np.ascontiguousarray(pixels)
+    return np.ascontiguousarray(to_uint8(load_photo(path).pixels))
 
 
 # --- writing ------------------------------------------------------------------------------

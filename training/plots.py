@@ -13,7 +13,7 @@ from engine.atomic import atomic_path
 
 from .runlog import TRAIN_LOG, VAL_LOG, read_csv
 
-SKIP = {"step", "wall_s", "samples_per_s", "lr"}
+SKIP = {"step", "wall_s", "cpu_s", "samples_per_s", "lr"}
 
 
 def matplotlib_available() -> bool:

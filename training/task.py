@@ -11,11 +11,13 @@ two processes with batch B see exactly what one process with batch 2B sees.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from engine.models.fit import load_fitting
 
 from .checkpoint import (
     load_module,
@@ -23,9 +25,13 @@ from .checkpoint import (
     optimizer_from_flat,
     optimizer_to_flat,
 )
-from .config import TrainConfig
 from .ema import EMA
+from .errors import ConfigError
+from .options import TrainerOptions
 from .runtime import Runtime
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
@@ -44,12 +50,12 @@ class Task:
 
     name = "task"
     default_batch = 16
-    loss_names: tuple[str, ...] = ()
-    metric_names: tuple[str, ...] = ()
+    Options: type[TrainerOptions] = TrainerOptions  # this trainer's ``--option`` settings
 
     def __init__(self, config: TrainConfig, rt: Runtime) -> None:
         self.config = config
         self.rt = rt
+        self.opts = self.Options.from_dict(dict(config.options), self.name)
         self.preset = config.preset
         self.batch = config.batch or self.default_batch
         self.nets: dict[str, nn.Module] = {}
@@ -173,8 +179,6 @@ class Task:
         """
         from engine.weights import find_weights, load_state_dict
 
-        from .config import ConfigError
-
         info = find_weights(name_or_path)
         if info.preset != self.preset:
             raise ConfigError(f"{info.name} is a {info.preset} weight set, not {self.preset}")
@@ -185,8 +189,7 @@ class Task:
         name = owners[0] if owners else "G"
         for module in (self.nets.get(name), getattr(self.emas.get(name), "shadow", None)):
             if module is not None:
-                expected = module.state_dict()
-                module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+                load_fitting(module, state, f"{info.name} does not fit {self.preset}")
         card = info.card
         earlier = card.get("history")
         if not earlier and card.get("steps"):

@@ -229,10 +229,12 @@ def _low_freq_agreement(before: np.ndarray, after: np.ndarray, sigma: float) -> 
 def _check_sparnet(ctx: Context, net, preset) -> str:
     import torch
 
+    from ..models import ModelKind
+
     size = preset.size
     clean = ctx.aligned(preset.template or "utkface", size)
     small = cv2.resize(clean, (size // 4, size // 4), interpolation=cv2.INTER_AREA)
-    if preset.scale > 1:  # x8: a 16 px face, bicubic up-sampled (the paper's input)
+    if preset.kind is ModelKind.TINY_FACE:  # a 16 px face, bicubic up-sampled (the paper's)
         small = cv2.resize(clean, (size // preset.scale,) * 2, interpolation=cv2.INTER_AREA)
     degraded = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
     with torch.no_grad():
@@ -282,7 +284,7 @@ def check_weight_set(info, ctx: Context, components: Callable | None) -> str:
     """One shipped set: sha256, loads into its preset, runs on the CPU, sensible numbers."""
     import torch
 
-    from ..models import get_preset
+    from ..models import ModelKind, get_preset
     from ..weights import load_model, verify_weights
 
     problems = verify_weights(info)
@@ -291,11 +293,11 @@ def check_weight_set(info, ctx: Context, components: Callable | None) -> str:
     preset = get_preset(info.preset)
     params = sum(p.numel() for p in net.parameters()) / 1e6
     head = f"{info.preset}, {params:.1f} M parameters, sha256 ok; "
-    if preset.family == "parsing":
+    if preset.kind is ModelKind.COMPONENTS:
         return head + _check_components(ctx, net)
-    if preset.family == "sparnet":
+    if preset.kind in (ModelKind.RESTORER, ModelKind.TINY_FACE):
         return head + _check_sparnet(ctx, net, preset)
-    if preset.family == "cagface":
+    if preset.kind is ModelKind.REGION:
         return head + _check_cagface(ctx, net, components)
     with torch.no_grad():  # e.g. a discriminator: it runs and stays finite
         out = net(torch.zeros(1, 3, 64, 64))
@@ -306,7 +308,7 @@ def check_weight_set(info, ctx: Context, components: Callable | None) -> str:
 
 def check_restore(ctx: Context) -> str:
     """The whole pipeline on the CPU: detect, align, restore, paste, on the sample photo."""
-    restorers = [w for w in shipped_sets() if _family(w) in ("sparnet", "cagface")]
+    restorers = [w for w in shipped_sets() if (k := _kind(w)) is not None and k.restores_faces]
     if not restorers:
         raise Skipped("no restoration weights are shipped (import or train some)")
     try:
@@ -318,7 +320,7 @@ def check_restore(ctx: Context) -> str:
 
     chosen = default_weights("restorer") or restorers[0]
     photo = degrade_for_demo(ctx.photo)
-    options = RestoreOptions(model=chosen.name, device="cpu", scale=1)
+    options = RestoreOptions.of(model=chosen.name, device="cpu", scale=1)
     result = Restorer(options).restore(photo)
     out = result.image
     require(out.shape == photo.shape and out.dtype == photo.dtype, f"result {out.shape}")
@@ -384,7 +386,7 @@ def run_selftest(print_line: Callable[[str], None] = print, verbose: bool = Fals
             f"weights {info.name}",
             lambda info=info: check_weight_set(info, ctx, components[0] if components else None),
         )
-        if outcomes[-1].status == "ok" and _family(info) == "parsing" and not components:
+        if outcomes[-1].status == "ok" and _is_components(info) and not components:
             from ..weights import load_model
 
             components.append(load_model(info, verify=False))
@@ -400,18 +402,25 @@ def run_selftest(print_line: Callable[[str], None] = print, verbose: bool = Fals
     return outcomes
 
 
-def _family(info) -> str:
+def _is_components(info) -> bool:
+    from ..models import ModelKind
+
+    return _kind(info) is ModelKind.COMPONENTS
+
+
+def _kind(info) -> Any:
+    """The preset's ``ModelKind``, or None for an unknown preset."""
     from ..models import PRESETS
 
     preset = PRESETS.get(info.preset)
-    return preset.family if preset else ""
+    return preset.kind if preset else None
 
 
 def _list_sets(into: list) -> str:
     """The shipped sets (component networks first: CAGFace's check uses one)."""
     from ..paths import shipped_weights_dir
 
-    found = sorted(shipped_sets(), key=lambda info: _family(info) != "parsing")
+    found = sorted(shipped_sets(), key=lambda info: not _is_components(info))
     into.extend(found)
     if not found:
         raise Skipped(f"no shipped weights listed in {shipped_weights_dir() / 'registry.json'}")

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import ReviveError
+from ..pixels import to_uint8
 
 
 @dataclass
@@ -77,7 +78,7 @@ class FaceDetector:
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
         """Faces in an H x W x 3 RGB image (uint8 or uint16), left to right."""
-        image = _to_uint8(rgb)
+        image = to_uint8(rgb)
         h, w = image.shape[:2]
         factor = min(1.0, self.max_side / max(h, w))
         if factor < 1.0:
@@ -100,11 +101,3 @@ class FaceDetector:
             if face.score >= self.min_score and face.size >= self.min_face_size:
                 faces.append(face)
         return sorted(faces, key=lambda f: (f.box[0], f.box[1]))
-
-
-def _to_uint8(rgb: np.ndarray) -> np.ndarray:
-    if rgb.dtype == np.uint8:
-        return rgb
-    if rgb.dtype == np.uint16:
-        return (rgb >> 8).astype(np.uint8)
-    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)

@@ -35,6 +35,7 @@ from engine.io.formats import (
 )
 from engine.io.photo import Photo
 from engine.io.tiff import write_tiff
+from engine.pixels import to_uint8
 
 log = logging.getLogger("engine.io")
 
@@ -143,8 +144,8 @@ def _layout(
         alpha = None
         _note(name, f"{fmt} cannot hold transparency: flattened on white")
     if photo.bit_depth == 16 and not bits16_ok:
-        pixels = _to_8bit(pixels)
-        alpha = None if alpha is None else _to_8bit(alpha)
+        pixels = to_uint8(pixels)
+        alpha = None if alpha is None else to_uint8(alpha)
         _note(name, f"{fmt} holds 8 bits per channel: saved at 8 bits")
     planes = [_gray(pixels)[..., None]] if photo.is_grayscale and gray_ok else [pixels]
     if photo.is_grayscale and not gray_ok:
@@ -160,10 +161,6 @@ def _gray(pixels: np.ndarray) -> np.ndarray:
     if np.array_equal(red, pixels[..., 1]) and np.array_equal(red, pixels[..., 2]):
         return np.ascontiguousarray(red)
     return cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
-
-
-def _to_8bit(array: np.ndarray) -> np.ndarray:
-    return ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
 
 
 def _flatten_on_white(pixels: np.ndarray, alpha: np.ndarray, top: int) -> np.ndarray:

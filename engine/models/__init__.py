@@ -9,10 +9,11 @@ Public API::
 """
 
 from .official import convert_official_state_dict, load_official_state_dict
-from .registry import PRESETS, Preset, create_model, get_preset, list_presets
+from .registry import PRESETS, ModelKind, Preset, create_model, get_preset, list_presets
 
 __all__ = [
     "PRESETS",
+    "ModelKind",
     "Preset",
     "convert_official_state_dict",
     "create_model",

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import WeightsError
+from .fit import load_fitting
 
 _SN_SUFFIXES = ("weight_orig", "weight_u", "weight_v")
 
@@ -51,22 +52,6 @@ def convert_official_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[
     return fold_spectral_norm(strip_data_parallel_prefix(state_dict))
 
 
-def check_state_dict_matches(net: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> None:
-    """Raise ``WeightsError`` naming the first missing, unexpected or mis-shaped key."""
-    expected = net.state_dict()
-    for key, tensor in expected.items():
-        if key not in state_dict:
-            raise WeightsError(f"checkpoint does not fit this model: key {key!r} is missing")
-        if tuple(state_dict[key].shape) != tuple(tensor.shape):
-            raise WeightsError(
-                f"checkpoint does not fit this model: {key!r} has shape "
-                f"{tuple(state_dict[key].shape)}, the model expects {tuple(tensor.shape)}"
-            )
-    for key in state_dict:
-        if key not in expected:
-            raise WeightsError(f"checkpoint does not fit this model: unexpected key {key!r}")
-
-
 def load_official_state_dict(net: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> nn.Module:
     """Load a Face-SPARNet release state dict (as from ``torch.load(weights_only=True)``).
 
@@ -76,6 +61,4 @@ def load_official_state_dict(net: nn.Module, state_dict: Mapping[str, torch.Tens
     if not isinstance(state_dict, Mapping) or not state_dict:
         raise WeightsError("checkpoint holds no state dict")
     converted = convert_official_state_dict(state_dict)
-    check_state_dict_matches(net, converted)
-    net.load_state_dict(converted, strict=True)
-    return net
+    return load_fitting(net, converted)

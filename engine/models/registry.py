@@ -7,6 +7,7 @@ keeps a PyInstaller bundle, that has no .py files to scan, complete.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,26 +15,80 @@ from typing import Any
 from torch import nn
 
 from ..errors import ModelNotFoundError
+from ..faces.crops import AlignedCrop, CropPlan, LowResAlignedCrop, RegionCrop
 from .cagface import CAGFace
 from .discriminator import MultiScaleDiscriminator
 from .parsing import ComponentNet
 from .sparnet import SPARNet
 
 
+class ModelKind(enum.Enum):
+    """What a network does, which decides how the pipeline feeds it and who trains it.
+
+    The value is the model's role in ``resources/weights/registry.json`` defaults.
+    """
+
+    RESTORER = "restorer"  # an aligned face in, the same face restored at the same size
+    TINY_FACE = "tiny"  # an aligned tiny face, bicubic-up-sampled, restored x8 (SPARNet)
+    REGION = "cagface"  # a face region at the photo's resolution, enlarged x4 in tiles
+    COMPONENTS = "components"  # background / skin / hair / other-parts segmentation
+    DISCRIMINATOR = "discriminator"  # trains SPARNetHD; never restores anything
+
+    @property
+    def restores_faces(self) -> bool:
+        return self in (ModelKind.RESTORER, ModelKind.TINY_FACE, ModelKind.REGION)
+
+    @property
+    def label(self) -> str:
+        return {
+            ModelKind.RESTORER: "face restorer",
+            ModelKind.TINY_FACE: "tiny-face x8",
+            ModelKind.REGION: "face-region x4",
+            ModelKind.COMPONENTS: "face components",
+            ModelKind.DISCRIMINATOR: "discriminator",
+        }[self]
+
+
 @dataclass(frozen=True)
 class Preset:
-    """Everything the engine needs to know about an architecture preset."""
+    """Everything the engine and the trainers need to know about an architecture preset."""
 
     name: str
-    family: str  # "sparnet" | "cagface" | "parsing" | "discriminator"
+    kind: ModelKind
     builder: Callable[..., nn.Module]
     kwargs: dict[str, Any]
-    size: int  # native output face size in pixels (aligned crop side)
+    size: int  # native output face size in pixels (aligned crop side); 0 = any size
     scale: int  # resolution factor from the low-quality face to the output
     template: str | None  # alignment template of engine.faces.align, or None
     description: str
+    trainer: str | None = None  # the training.tasks trainer that trains it
     official_file: str | None = None  # Face-SPARNet release file this preset loads
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def crop(self) -> CropPlan | None:
+        """How the pipeline cuts a face for this network (None: it restores no face)."""
+        if self.kind is ModelKind.RESTORER and self.template:
+            return AlignedCrop(self.template, self.size)
+        if self.kind is ModelKind.TINY_FACE and self.template:
+            return LowResAlignedCrop(self.template, self.size, self.scale)
+        if self.kind is ModelKind.REGION:
+            return RegionCrop(self.scale, multiple=self.input_multiple)
+        return None
+
+    @property
+    def needs_components(self) -> bool:
+        """Whether it cannot run without the face-component network (CAGFace's input)."""
+        return self.kind is ModelKind.REGION
+
+    @property
+    def input_multiple(self) -> int:
+        """Input sides must divide by this (CAGFace's tiles; aligned crops are fixed)."""
+        return 2 if self.kind is ModelKind.REGION else 1
+
+    @property
+    def is_test_only(self) -> bool:
+        return "test" in self.tags
 
 
 def _sparnet(**kw: Any) -> dict[str, Any]:
@@ -68,7 +123,7 @@ def _sparnethd(**kw: Any) -> dict[str, Any]:
 _PRESETS: tuple[Preset, ...] = (
     Preset(
         "sparnethd_attn2d",
-        "sparnet",
+        ModelKind.RESTORER,
         SPARNet,
         _sparnethd(attention="spar"),
         512,
@@ -77,10 +132,11 @@ _PRESETS: tuple[Preset, ...] = (
         "SPARNetHD, 2D attention, 512 px (Face-SPARNet release; FFHQ-aligned faces)",
         official_file="SPARNetHD_V4_Attn2D_net_H-epoch10.pth",
         tags=("official",),
+        trainer="sparnethd",
     ),
     Preset(
         "sparnethd_attn3d",
-        "sparnet",
+        ModelKind.RESTORER,
         SPARNet,
         _sparnethd(attention="spar3d"),
         512,
@@ -89,10 +145,11 @@ _PRESETS: tuple[Preset, ...] = (
         "SPARNetHD, 3D attention, 512 px (Face-SPARNet release; FFHQ-aligned faces)",
         official_file="SPARNetHD_V4_Attn3D_net_H-epoch10.pth",
         tags=("official",),
+        trainer="sparnethd",
     ),
     Preset(
         "sparnet_x8_attn2d",
-        "sparnet",
+        ModelKind.TINY_FACE,
         SPARNet,
         _sparnet(),
         128,
@@ -101,10 +158,11 @@ _PRESETS: tuple[Preset, ...] = (
         "SPARNet x8: 16 px face (bicubic-up-sampled) to 128 px, 2D attention",
         official_file="SPARNet-V16-S4-epoch20.pth",
         tags=("official",),
+        trainer="sparnet_x8",
     ),
     Preset(
         "sparnet_light_attn3d",
-        "sparnet",
+        ModelKind.TINY_FACE,
         SPARNet,
         _sparnet(res_blocks=1, attention="spar3d"),
         128,
@@ -113,10 +171,11 @@ _PRESETS: tuple[Preset, ...] = (
         "SPARNet light x8, 3D attention, one body FAU",
         official_file="SPARNetLight_Attn3D-epoch20.pth",
         tags=("official",),
+        trainer="sparnet_x8",
     ),
     Preset(
         "sparnethd_lite256",
-        "sparnet",
+        ModelKind.RESTORER,
         SPARNet,
         _sparnet(
             max_channels=256,
@@ -131,10 +190,11 @@ _PRESETS: tuple[Preset, ...] = (
         "utkface",
         "Revive's SPARNetHD for 256 px faces: InstanceNorm, 2D attention, 6 body FAUs",
         tags=("revive",),
+        trainer="sparnethd",
     ),
     Preset(
         "sparnet_x8_lite",
-        "sparnet",
+        ModelKind.TINY_FACE,
         SPARNet,
         _sparnet(max_channels=64, res_blocks=4, attention_channels=32),
         128,
@@ -142,56 +202,64 @@ _PRESETS: tuple[Preset, ...] = (
         "utkface",
         "Revive's light SPARNet x8: 64 channels, 32-channel hourglasses, 4 body FAUs",
         tags=("revive",),
+        trainer="sparnet_x8",
     ),
     # Blind restorers for aligned 128 px faces, sized to train on a CPU: the input is the
     # face after Eq. 14 (blur, down-sampling by 2 to 8, noise, JPEG) brought back to
-    # 128 px. Three widths were compared per CPU-hour (docs/training.md).
+    # 128 px; the output is the input plus the network's correction (``residual``).
+    # Three widths were compared per CPU-hour (docs/training.md).
     Preset(
         "sparnet_blind128_s",
-        "sparnet",
+        ModelKind.RESTORER,
         SPARNet,
-        _sparnet(min_channels=16, max_channels=48, res_blocks=3, attention_channels=16),
+        _sparnet(
+            min_channels=16, max_channels=48, res_blocks=3, attention_channels=16, residual=True
+        ),
         128,
         1,
         "utkface",
         "Revive's small blind restorer for 128 px faces: 16 to 48 channels, 3 body FAUs",
         tags=("revive", "blind"),
+        trainer="restorer",
     ),
     Preset(
         "sparnet_blind128_m",
-        "sparnet",
+        ModelKind.RESTORER,
         SPARNet,
-        _sparnet(max_channels=64, res_blocks=4, attention_channels=32),
+        _sparnet(max_channels=64, res_blocks=4, attention_channels=32, residual=True),
         128,
         1,
         "utkface",
         "Revive's blind restorer for 128 px faces: 32 to 64 channels, 4 body FAUs",
         tags=("revive", "blind"),
+        trainer="restorer",
     ),
     Preset(
         "sparnet_blind128_l",
-        "sparnet",
+        ModelKind.RESTORER,
         SPARNet,
-        _sparnet(max_channels=128, res_blocks=6, attention_channels=48),
+        _sparnet(max_channels=128, res_blocks=6, attention_channels=48, residual=True),
         128,
         1,
         "utkface",
         "Revive's large blind restorer for 128 px faces: 32 to 128 channels, 6 body FAUs",
         tags=("revive", "blind"),
+        trainer="restorer",
     ),
     Preset(
         "cagface_x4",
-        "cagface",
+        ModelKind.REGION,
         CAGFace,
         {"features": 256, "blocks": 16},
         0,
         4,
         None,
         "CAGFace x4 as in its paper: two stages, F=256, L=16 residual units each",
+        trainer="cagface",
     ),
     Preset(
         "cagface_x4_lite",
-        "cagface",
+        ModelKind.REGION,
         CAGFace,
         {"features": 64, "blocks": 8},
         0,
@@ -199,10 +267,11 @@ _PRESETS: tuple[Preset, ...] = (
         None,
         "Revive's CAGFace x4: two stages, F=64, L=8 residual units each",
         tags=("revive",),
+        trainer="cagface",
     ),
     Preset(
         "components_bisenet",
-        "parsing",
+        ModelKind.COMPONENTS,
         ComponentNet,
         {},
         0,
@@ -210,13 +279,14 @@ _PRESETS: tuple[Preset, ...] = (
         None,
         "Face component segmentation (background / skin / hair / other parts), BiSeNet-style",
         tags=("revive",),
+        trainer="components",
     ),
     # Tiny presets: the same architectures a few dozen channels wide, so that the whole
     # pipeline (detect, align, restore, paste) runs end to end in tests and smoke runs in
     # seconds on a CPU. Their weights are never shipped; they restore nothing useful.
     Preset(
         "sparnethd_tiny",
-        "sparnet",
+        ModelKind.RESTORER,
         SPARNet,
         _sparnet(
             min_channels=8,
@@ -232,10 +302,11 @@ _PRESETS: tuple[Preset, ...] = (
         "ffhq512",
         "Test-only SPARNetHD: 64 px, 8 to 32 channels, one body FAU (pipeline tests)",
         tags=("test",),
+        trainer="sparnethd",
     ),
     Preset(
         "sparnet_x8_tiny",
-        "sparnet",
+        ModelKind.TINY_FACE,
         SPARNet,
         _sparnet(
             min_channels=8,
@@ -250,10 +321,11 @@ _PRESETS: tuple[Preset, ...] = (
         "utkface",
         "Test-only SPARNet x8: 8 px face to 64 px, BatchNorm, one body FAU (pipeline tests)",
         tags=("test",),
+        trainer="sparnet_x8",
     ),
     Preset(
         "cagface_tiny",
-        "cagface",
+        ModelKind.REGION,
         CAGFace,
         {"features": 8, "blocks": 1},
         0,
@@ -261,10 +333,11 @@ _PRESETS: tuple[Preset, ...] = (
         None,
         "Test-only CAGFace x4: F=8, L=1 (pipeline tests)",
         tags=("test",),
+        trainer="cagface",
     ),
     Preset(
         "components_tiny",
-        "parsing",
+        ModelKind.COMPONENTS,
         ComponentNet,
         {"width": 8},
         0,
@@ -272,10 +345,11 @@ _PRESETS: tuple[Preset, ...] = (
         None,
         "Test-only component segmentation, 8 channels wide (pipeline tests)",
         tags=("test",),
+        trainer="components",
     ),
     Preset(
         "sparnethd_discriminator",
-        "discriminator",
+        ModelKind.DISCRIMINATOR,
         MultiScaleDiscriminator,
         {"scales": 3, "base_channels": 64, "layers": 3},
         0,
@@ -304,6 +378,6 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
     return net.eval()
 
 
-def list_presets(family: str | None = None) -> list[Preset]:
-    """Presets in registration order, optionally of one family."""
-    return [p for p in _PRESETS if family is None or p.family == family]
+def list_presets(kind: ModelKind | None = None) -> list[Preset]:
+    """Presets in registration order, optionally of one kind."""
+    return [p for p in _PRESETS if kind is None or p.kind is kind]

@@ -323,8 +323,10 @@ def test_settings_are_remembered(qtbot, settings, tiny_weights):
 
     again = _window(qtbot, settings)
     options = again.restore_options()
-    assert (options["model"], options["scale"], options["device"]) == (tiny_weights, 2, "cpu")
-    assert options["color_match"] is False and options["attention"] is True
+    assert (options.runtime.model, options.photo.scale, options.runtime.device) == (
+        tiny_weights, 2, "cpu"
+    )
+    assert options.photo.color_match is False and options.runtime.attention is True
     assert again.compare.mode == "side_by_side"
     again.close()
 

@@ -12,6 +12,7 @@ x2 intermediate and the x4 output.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,9 @@ from engine.models.cagface import CAGFace, component_attention_block
 from engine.models.parsing import ComponentSmoothing, component_maps, parse_size_of
 
 from ..augment import AugmentConfig
-from ..config import ConfigError
 from ..degrade import bicubic_resize, sample_rng
+from ..errors import ConfigError
+from ..options import TrainerOptions
 from ..runtime import eval_mode
 from ..task import to_uint8, to_unit
 from .sr_base import FaceSRTask, mean_quality
@@ -77,13 +79,27 @@ def load_segmenter(spec: str | None) -> tuple[nn.Module, str, int]:
     return net.eval().requires_grad_(False), info.name, parse_size_of(info.card)
 
 
+@dataclass(frozen=True)
+class CAGFaceOptions(TrainerOptions):
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam
+    patch: int = 32  # LR patch side of the component-attention block (even)
+    stage1_steps: int | None = None  # steps of stage 1 alone (default: half the run)
+    components: str | None = None  # component weights (default: the shipped ones)
+    component_size: int | None = None  # segmenter input side (default: its trained size)
+    smoothing_sigma: float = 1.5  # Gaussian smoothing of the component maps
+
+    def __post_init__(self) -> None:
+        if self.patch < 2 or self.patch % 2:
+            raise ValueError("the CAGFace patch side must be even")
+
+
 class CAGFaceTask(FaceSRTask):
     name = "cagface"
     default_batch = 16
     default_degradation = "bicubic4x"
     default_augment = AugmentConfig(flip=False, rescale=(1.0, 1.0))  # transforms come later
-    loss_names = ("huber_x2", "huber_x4", "total")
-    metric_names = ("psnr_y", "ssim_y")
+    Options = CAGFaceOptions
+    opts: CAGFaceOptions
 
     def face_size(self) -> int:
         return int(self.config.size or 128)
@@ -92,28 +108,27 @@ class CAGFaceTask(FaceSRTask):
         super().prepare_data(progress, cancel)
         if self.deg.factor != 4:
             raise ConfigError("CAGFace learns x4: use --degradation bicubic4x")
-        o = self.config.options
+        o = self.opts
         lr_side = self.face_size() // 4
-        self.patch = min(int(o.get("patch", 32)), lr_side)
+        self.patch = min(o.patch, lr_side)
         if self.patch % 2:
             raise ConfigError("the CAGFace patch side must be even")
-        self.stage1_steps = int(o.get("stage1_steps", self.config.steps // 2))
+        self.stage1_steps = o.stage1_steps if o.stage1_steps is not None else self.config.steps // 2
         self.val_x2 = np.stack([bicubic_resize(h, (h.shape[0] // 2,) * 2) for h in self.val_hq])
         self.val_small = np.stack([bicubic_resize(h, (lr_side, lr_side)) for h in self.val_hq])
         self.done_steps = 0
 
     def build(self) -> None:
-        c, o = self.config, self.config.options
+        c, o = self.config, self.opts
         model = create_model(self.preset, **c.model_overrides).train()
         self.nets["G"] = self.place(CAGFaceTrainNet(model))
-        betas = tuple(o.get("betas", (0.9, 0.999)))
         self.optimizers["G"] = torch.optim.Adam(
-            self.nets["G"].parameters(), lr=c.lr or 1e-4, betas=betas
+            self.nets["G"].parameters(), lr=c.lr or 1e-4, betas=o.betas
         )
-        segmenter, self.segmenter_name, parse_size = load_segmenter(o.get("components"))
-        self.work_size = int(o.get("component_size", parse_size))
+        segmenter, self.segmenter_name, parse_size = load_segmenter(o.components)
+        self.work_size = o.component_size or parse_size
         self.segmenter = segmenter.to(self.rt.device)
-        self.smoothing = ComponentSmoothing(float(o.get("smoothing_sigma", 1.5))).to(self.rt.device)
+        self.smoothing = ComponentSmoothing(o.smoothing_sigma).to(self.rt.device)
         if c.ema_decay:
             from ..ema import EMA
 
@@ -230,5 +245,10 @@ class CAGFaceTask(FaceSRTask):
             "stage1_steps": self.stage1_steps,
             "patch_lr": self.patch,
             "components": self.segmenter_name,
-            "optimizer": {"name": "Adam", "lr": self.config.lr or 1e-4},
+            "optimizer": {
+                "name": "Adam",
+                "lr": self.config.lr or 1e-4,
+                "betas": list(self.opts.betas),
+            },
+            "smoothing_sigma": self.opts.smoothing_sigma,
         }

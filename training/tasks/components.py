@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,10 @@ from torch import nn
 from engine.models import create_model
 from engine.models.parsing import CLASS_NAMES
 
-from ..config import ConfigError
 from ..degrade import Eq14Config, bicubic_resize, degrade_eq14, epoch_rng, sample_rng, to_gray3
+from ..errors import ConfigError
 from ..metrics import confusion_matrix, segmentation_iou
+from ..options import TrainerOptions
 from ..pack import KNOWN_LICENCES
 from ..runtime import eval_mode
 from ..task import Task, to_unit
@@ -143,33 +145,30 @@ def colour_jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
+@dataclass(frozen=True)
+class ComponentsOptions(TrainerOptions):
+    input_size: int = 128
+    scale_jitter: tuple[float, float] = (0.8, 1.6)
+    rotate_deg: float = 20.0
+    shift: float = 0.08
+    p_degrade: float = 0.7
+    p_bicubic: float = 0.15
+    p_gray: float = 0.1
+    aux_weight: float = 0.4
+    dice_weight: float = 0.5
+    weight_decay: float = 1e-4
+    warmup: int = 50
+    min_lr_ratio: float = 0.02
+
+
 class ComponentsTask(Task):
     name = "components"
     default_batch = 16
-    loss_names = ("ce", "aux", "dice", "total")
-    metric_names = ("miou", "iou_background", "iou_skin", "iou_hair", "iou_other")
-
-    def options(self) -> dict[str, Any]:
-        o = {
-            "input_size": 128,
-            "scale_jitter": [0.8, 1.6],
-            "rotate_deg": 20.0,
-            "shift": 0.08,
-            "p_degrade": 0.7,
-            "p_bicubic": 0.15,
-            "p_gray": 0.1,
-            "aux_weight": 0.4,
-            "dice_weight": 0.5,
-            "weight_decay": 1e-4,
-            "warmup": 50,
-            "min_lr_ratio": 0.02,
-        }
-        o.update(self.config.options)
-        return o
+    Options = ComponentsOptions
+    opts: ComponentsOptions
 
     def prepare_data(self, progress: Any = None, cancel: Any = None) -> None:
-        self.opt = self.options()
-        side = int(self.opt["input_size"]) * 2
+        side = self.opts.input_size * 2
         self.train_set = load_fasseg(self.config.data, "train", side)
         self.test_set = load_fasseg(self.config.val_data or self.config.data, "test", side)
         if self.config.max_faces:
@@ -184,7 +183,7 @@ class ComponentsTask(Task):
         self.deg = (
             Eq14Config.from_dict(self.config.eq14)
             if self.config.eq14
-            else SEGMENTATION_EQ14.for_size(int(self.opt["input_size"]))
+            else SEGMENTATION_EQ14.for_size(self.opts.input_size)
         )
         self.pool = ThreadPoolExecutor(max(1, self.config.workers))
         self.notes.append(
@@ -193,18 +192,18 @@ class ComponentsTask(Task):
         )
 
     def sample(self, position: int) -> tuple[np.ndarray, np.ndarray]:
-        o, size = self.opt, int(self.opt["input_size"])
+        o, size = self.opts, self.opts.input_size
         rng = sample_rng(self.config.seed, position)
         n = len(self.train_set)
         epoch, i = divmod(position, n)
         _, image, label = self.train_set[int(epoch_rng(self.config.seed, epoch).permutation(n)[i])]
         h, w = image.shape[:2]
         # Similarity warp: the photo's longer side fills the input, jittered.
-        scale = size / max(h, w) * math.exp(rng.uniform(*np.log(o["scale_jitter"])))
-        angle = rng.uniform(-o["rotate_deg"], o["rotate_deg"])
+        scale = size / max(h, w) * math.exp(rng.uniform(*np.log(o.scale_jitter)))
+        angle = rng.uniform(-o.rotate_deg, o.rotate_deg)
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
         m[:, 2] += np.array([size / 2 - w / 2, size / 2 - h / 2])
-        m[:, 2] += rng.uniform(-o["shift"], o["shift"], 2) * size
+        m[:, 2] += rng.uniform(-o.shift, o.shift, 2) * size
         if rng.random() < 0.5:
             m = np.array([[-1, 0, size - 1], [0, 1, 0]]) @ np.vstack([m, [0, 0, 1]])
         img = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR,
@@ -212,12 +211,12 @@ class ComponentsTask(Task):
         lab = cv2.warpAffine(label, m, (size, size), flags=cv2.INTER_NEAREST,
                              borderMode=cv2.BORDER_REFLECT_101)  # fmt: skip
         img = colour_jitter(img, rng)
-        if rng.random() < o["p_gray"]:
+        if rng.random() < o.p_gray:
             img = to_gray3(img)
         r = rng.random()
-        if r < o["p_degrade"]:
+        if r < o.p_degrade:
             img = degrade_eq14(img, rng, self.deg)[0]
-        elif r < o["p_degrade"] + o["p_bicubic"]:
+        elif r < o.p_degrade + o.p_bicubic:
             f = int(rng.choice([2, 4]))
             img = bicubic_resize(bicubic_resize(img, (size // f, size // f)), (size, size))
         return img, lab
@@ -230,25 +229,25 @@ class ComponentsTask(Task):
         }
 
     def build(self) -> None:
-        c, o = self.config, self.options()
+        c, o = self.config, self.opts
         net = create_model(self.preset, **c.model_overrides).train()
         self.nets["net"] = self.place(net)
         self.base_lr = c.lr or 2e-3
         self.optimizers["net"] = torch.optim.AdamW(
-            net.parameters(), lr=self.base_lr, weight_decay=float(o["weight_decay"])
+            net.parameters(), lr=self.base_lr, weight_decay=o.weight_decay
         )
 
     def lr_at(self, step: int) -> float:
-        o, total = self.opt, max(1, self.config.steps)
-        warm = int(o["warmup"])
+        o, total = self.opts, max(1, self.config.steps)
+        warm = o.warmup
         if step < warm:
             return self.base_lr * (step + 1) / warm
         t = (step - warm) / max(1, total - warm)
-        floor = float(o["min_lr_ratio"])
+        floor = o.min_lr_ratio
         return self.base_lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
     def train_step(self, batch: dict[str, Any], step: int) -> dict[str, torch.Tensor]:
-        rt, opt, o = self.rt, self.optimizers["net"], self.opt
+        rt, opt, o = self.rt, self.optimizers["net"], self.opts
         for group in opt.param_groups:
             group["lr"] = self.lr_at(step)
         x = rt.to_device(to_unit(batch["image"].to(rt.device)))
@@ -267,7 +266,7 @@ class ComponentsTask(Task):
         inter = (probs * onehot).sum((0, 2, 3))
         denom = probs.sum((0, 2, 3)) + onehot.sum((0, 2, 3))
         dice = 1 - ((2 * inter + 1) / (denom + 1)).mean()
-        total = ce + o["aux_weight"] * aux + o["dice_weight"] * dice
+        total = ce + o.aux_weight * aux + o.dice_weight * dice
         rt.backward(total)
         rt.step(opt)
         rt.update_scaler()
@@ -279,13 +278,11 @@ class ComponentsTask(Task):
         }
 
     def validate(self) -> dict[str, float]:
-        metrics, _ = evaluate_segmentation(
-            self.nets["net"], self.val_set, int(self.opt["input_size"])
-        )
+        metrics, _ = evaluate_segmentation(self.nets["net"], self.val_set, self.opts.input_size)
         return metrics
 
     def sample_rows(self) -> list[list[np.ndarray]]:
-        size = int(self.opt["input_size"])
+        size = self.opts.input_size
         rows = []
         for _, image, label in self.val_set[:: max(1, len(self.val_set) // 4)][:4]:
             padded, _ = square_pad(image)
@@ -308,10 +305,12 @@ class ComponentsTask(Task):
                 "background, skin, hair, other",
                 "validation": f"FASSEG test splits, {len(self.val_set)} photos",
             },
-            "input_size": int(self.opt["input_size"]),
-            "loss": "class-weighted cross-entropy (+0.4 x each aux head) + 0.5 x soft Dice",
+            "input_size": self.opts.input_size,
+            "loss": f"class-weighted cross-entropy (+{self.opts.aux_weight:g} x each aux head) "
+            f"+ {self.opts.dice_weight:g} x soft Dice",
             "augmentation": "similarity jitter, flip, colour jitter, gray, Eq. 14 (mild) / bicubic",
             "optimizer": {"name": "AdamW", "lr": self.base_lr, "schedule": "warm-up + cosine"},
+            "options": self.opts.to_card(),
         }
 
 

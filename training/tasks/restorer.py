@@ -13,6 +13,7 @@ are fully convolutional, so the same weights restore whole faces afterwards.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from ..augment import AugmentConfig
-from ..config import ConfigError
-from ..degrade import RESTORER_EQ14, Eq14Config
-from .sparnet import SPARNetTask
+from ..degrade import RESTORER_EQ14
+from ..errors import ConfigError
+from .sparnet import SPARNetOptions, SPARNetTask
 
 LOSSES = ("l1", "l2", "charbonnier")
 
@@ -52,12 +53,28 @@ def random_crops(
     return a, b
 
 
+@dataclass(frozen=True)
+class RestorerOptions(SPARNetOptions):
+    loss: str = "l1"  # l1 | l2 | charbonnier
+    patch: int = 0  # train on random square crops of this side (0: whole faces)
+    warmup_steps: int = 0  # linear learning-rate warm-up (a run that starts from weights)
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; use one of {', '.join(LOSSES)}")
+        if self.patch < 0 or self.patch % 16:
+            raise ValueError("the patch side must be a multiple of 16")
+        if self.warmup_steps < 0:
+            raise ValueError("warmup_steps must be zero or more")
+
+
 class RestorerTask(SPARNetTask):
     name = "restorer"
     default_batch = 16
     default_degradation = "eq14"
     default_augment = AugmentConfig(flip=True, rescale=(1.0, 1.1))
-    loss_names = ("pix",)
+    Options = RestorerOptions
+    opts: RestorerOptions
 
     def degradation(self):
         if not self.config.eq14:
@@ -65,13 +82,11 @@ class RestorerTask(SPARNetTask):
         return super().degradation()
 
     def build(self) -> None:
-        o = self.config.options
-        self.loss_kind = str(o.get("loss", "l1"))
-        pixel_loss(self.loss_kind, torch.zeros(1), torch.zeros(1))  # fail early on a typo
-        self.patch = int(o.get("patch", 0))
-        if self.patch and self.patch % 16:
-            raise ConfigError("the patch side must be a multiple of 16")
-        self.warmup = int(o.get("warmup_steps", 0))
+        self.loss_kind, self.patch, self.warmup = (
+            self.opts.loss,
+            self.opts.patch,
+            self.opts.warmup_steps,
+        )
         if self.config.ema_decay is None:
             self.config.ema_decay = 0.999
         super().build()
@@ -129,4 +144,4 @@ class RestorerTask(SPARNetTask):
         }
 
 
-__all__ = ["RestorerTask", "Eq14Config", "pixel_loss", "random_crops"]
+__all__ = ["RestorerOptions", "RestorerTask", "pixel_loss", "random_crops"]

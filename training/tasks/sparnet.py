@@ -6,6 +6,7 @@ training faces are flipped, rescaled by 1.0-1.3 and rotated by 90/180/270 degree
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from engine.models import create_model
 
 from ..augment import AugmentConfig
 from ..ema import EMA
+from ..options import TrainerOptions
 from ..runtime import eval_mode
 from ..task import to_uint8, to_unit
 from .sr_base import FaceSRTask, mean_quality
@@ -33,21 +35,25 @@ def run_in_batches(net: nn.Module, images: np.ndarray, device: torch.device, bat
     return np.concatenate(outs)
 
 
+@dataclass(frozen=True)
+class SPARNetOptions(TrainerOptions):
+    betas: tuple[float, float] = (0.9, 0.99)  # Adam (the paper's)
+
+
 class SPARNetTask(FaceSRTask):
     name = "sparnet_x8"
     default_batch = 64
     default_degradation = "bicubic8x"
     default_augment = AugmentConfig(flip=True, rescale=(1.0, 1.3), rotate90=True)
-    loss_names = ("l2",)
-    metric_names = ("psnr_y", "ssim_y")
+    Options = SPARNetOptions
+    opts: SPARNetOptions
 
     def build(self) -> None:
         c = self.config
         net = create_model(self.preset, **c.model_overrides).train()
         self.nets["G"] = self.place(net)
-        betas = tuple(c.options.get("betas", (0.9, 0.99)))
         self.optimizers["G"] = torch.optim.Adam(
-            self.nets["G"].parameters(), lr=c.lr or 2e-4, betas=betas
+            self.nets["G"].parameters(), lr=c.lr or 2e-4, betas=self.opts.betas
         )
         if c.ema_decay:
             self.emas["G"] = EMA(self.nets["G"], c.ema_decay)
@@ -81,5 +87,9 @@ class SPARNetTask(FaceSRTask):
         return {
             **super().card(),
             "loss": "pixel L2",
-            "optimizer": {"name": "Adam", "lr": self.config.lr or 2e-4, "betas": [0.9, 0.99]},
+            "optimizer": {
+                "name": "Adam",
+                "lr": self.config.lr or 2e-4,
+                "betas": list(self.opts.betas),
+            },
         }

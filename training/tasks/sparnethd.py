@@ -3,11 +3,12 @@
 G loss = 100 * L1 + 1 * hinge GAN + 10 * feature matching + 1 * VGG19 perceptual;
 D loss = hinge over the multi-scale discriminators. G lr 1e-4, D lr 4e-4, Adam
 betas (0.5, 0.99); an exponential moving average of G is exported. Without a VGG19
-weights file (``options["vgg19"]``) the perceptual weight is 0 and the log says so.
+weights file (option ``vgg19``) the perceptual weight is 0 and the log says so.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from engine.models import create_model
 from ..augment import AugmentConfig
 from ..ema import EMA
 from ..losses import VGGPerceptual, feature_matching_loss, hinge_d_loss, hinge_g_loss
+from ..options import TrainerOptions
 from ..task import to_unit
 from .sparnet import run_in_batches
 from .sr_base import FaceSRTask, mean_quality
@@ -27,29 +29,39 @@ from .sr_base import FaceSRTask, mean_quality
 DEFAULT_WEIGHTS = {"pix": 100.0, "adv": 1.0, "fm": 10.0, "pcp": 1.0}
 
 
+@dataclass(frozen=True)
+class SPARNetHDOptions(TrainerOptions):
+    betas: tuple[float, float] = (0.5, 0.99)  # Adam, G and D (the paper's)
+    d_lr: float = 4e-4
+    loss_weights: dict[str, float] = field(default_factory=dict)  # over DEFAULT_WEIGHTS
+    vgg19: str | None = None  # VGG19 weights for the perceptual loss
+    disc_overrides: dict[str, Any] = field(default_factory=dict)  # discriminator kwargs
+
+    def __post_init__(self) -> None:
+        if unknown := set(self.loss_weights) - set(DEFAULT_WEIGHTS):
+            raise ValueError(f"unknown loss weights {sorted(unknown)}")
+
+
 class SPARNetHDTask(FaceSRTask):
     name = "sparnethd"
     default_batch = 2
     default_degradation = "eq14"
     default_augment = AugmentConfig(flip=True, rescale=(1.0, 1.0))
-    loss_names = ("pix", "adv", "fm", "pcp", "g_total", "d")
-    metric_names = ("psnr_y", "ssim_y")
+    Options = SPARNetHDOptions
+    opts: SPARNetHDOptions
 
     def build(self) -> None:
-        c, o = self.config, self.config.options
+        c, o = self.config, self.opts
         g = create_model(self.preset, **c.model_overrides).train()
-        d = create_model("sparnethd_discriminator", **o.get("disc_overrides", {})).train()
+        d = create_model("sparnethd_discriminator", **o.disc_overrides).train()
         self.nets["G"], self.nets["D"] = self.place(g), self.place(d)
-        betas = tuple(o.get("betas", (0.5, 0.99)))
-        self.optimizers["G"] = torch.optim.Adam(g.parameters(), lr=c.lr or 1e-4, betas=betas)
-        self.optimizers["D"] = torch.optim.Adam(
-            d.parameters(), lr=float(o.get("d_lr", 4e-4)), betas=betas
-        )
+        self.optimizers["G"] = torch.optim.Adam(g.parameters(), lr=c.lr or 1e-4, betas=o.betas)
+        self.optimizers["D"] = torch.optim.Adam(d.parameters(), lr=o.d_lr, betas=o.betas)
         self.emas["G"] = EMA(self.nets["G"], c.ema_decay or 0.999)
-        self.weights = {**DEFAULT_WEIGHTS, **o.get("loss_weights", {})}
+        self.weights = {**DEFAULT_WEIGHTS, **o.loss_weights}
         self.vgg = None
-        if o.get("vgg19"):
-            self.vgg = VGGPerceptual.from_file(o["vgg19"]).to(self.rt.device)
+        if o.vgg19:
+            self.vgg = VGGPerceptual.from_file(o.vgg19).to(self.rt.device)
         elif self.weights["pcp"]:
             self.notes.append(
                 "no VGG19 weights given (options vgg19=PATH / --vgg19): perceptual loss weight 0"
@@ -114,7 +126,6 @@ class SPARNetHDTask(FaceSRTask):
         return [[self.val_lq[i], out[i], self.val_hq[i]] for i in range(k)]
 
     def card(self) -> dict[str, Any]:
-        o = self.config.options
         return {
             **super().card(),
             "loss": "Eq. 12: pixel L1 + hinge GAN + D feature matching + VGG19 perceptual",
@@ -123,8 +134,8 @@ class SPARNetHDTask(FaceSRTask):
             "optimizer": {
                 "name": "Adam",
                 "g_lr": self.config.lr or 1e-4,
-                "d_lr": float(o.get("d_lr", 4e-4)),
-                "betas": [0.5, 0.99],
+                "d_lr": self.opts.d_lr,
+                "betas": list(self.opts.betas),
             },
             "ema_decay": self.emas["G"].decay,
             "exported": "EMA of G",

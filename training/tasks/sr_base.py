@@ -12,9 +12,9 @@ import torch
 from engine.models import get_preset
 
 from ..augment import AugmentConfig
-from ..config import ConfigError
 from ..data import train_val_split
 from ..degrade import Degradation, Eq14Config, epoch_rng, sample_rng
+from ..errors import ConfigError
 from ..metrics import psnr_y, ssim_y
 from ..pack import FaceSet
 from ..task import Task

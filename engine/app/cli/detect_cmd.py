@@ -22,7 +22,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from ...io import collect_photos, load_photo
     from ...pipeline import RestoreOptions, Restorer
 
-    options = RestoreOptions(min_face_size=args.min_face_size, min_score=args.min_score)
+    options = RestoreOptions.of(min_face_size=args.min_face_size, min_score=args.min_score)
     restorer = Restorer(options)
     failed = 0
     for arg in args.paths:
@@ -34,7 +34,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
             continue
         for path in paths:
             try:
-                faces = restorer.detect(load_photo(path, max_megapixels=options.max_megapixels))
+                faces = restorer.detect(load_photo(path, max_megapixels=options.photo.max_megapixels))
             except ReviveError as err:
                 print(f"revive: {path.name}: {err}", file=sys.stderr)
                 failed += 1

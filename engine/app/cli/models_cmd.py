@@ -87,5 +87,5 @@ def cmd_presets(args: argparse.Namespace) -> int:
     from ...models import list_presets
 
     for preset in list_presets():
-        print(f"{preset.name:26s} {preset.family:13s} {preset.description}")
+        print(f"{preset.name:26s} {preset.kind.label:16s} {preset.description}")
     return 0

@@ -10,15 +10,13 @@ keeping the photos already finished and leaving no partial file.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from ...device import DEVICE_CHOICES, PRECISION_CHOICES
-from ...errors import Cancelled, ReviveError
+from ...errors import ReviveError
 from ...progress import CancelToken, ProgressEvent
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -65,11 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def options_from_args(args: argparse.Namespace) -> Any:
-    from ...pipeline import RestoreOptions
+    from ...options import RestoreOptions
 
-    if not 0.0 <= args.strength <= 1.0:
-        raise ReviveError(f"--strength must be between 0 and 1, not {args.strength:g}")
-    return RestoreOptions(
+    return RestoreOptions.of(
         model=args.model,
         device=args.device,
         precision=args.precision,
@@ -85,6 +81,13 @@ def options_from_args(args: argparse.Namespace) -> Any:
     )
 
 
+def save_options_from_args(args: argparse.Namespace) -> Any:
+    from ...batch import SaveOptions
+
+    folder = Path(args.output) if args.output else None
+    return SaveOptions(folder=folder, fmt=args.fmt, quality=args.quality)
+
+
 class _Bar:
     """A tqdm bar over photos whose text follows the pipeline's stages (off when not a TTY)."""
 
@@ -94,6 +97,8 @@ class _Bar:
         self.bar = tqdm(total=total, unit="photo", disable=None, file=sys.stderr, leave=False)
 
     def stage(self, event: ProgressEvent) -> None:
+        if event.stage == "photo":
+            return
         if event.total:
             self.bar.set_postfix_str(f"{event.stage} {event.done}/{event.total}", refresh=True)
 
@@ -104,27 +109,31 @@ class _Bar:
         self.bar.close()
 
 
-def _extras(result: Any, photo: Any, out: Path, args: argparse.Namespace, protected) -> list[str]:
-    """Write --save-faces / --save-attention files; return their paths."""
+def _extras(args: argparse.Namespace):
+    """The --save-faces / --save-attention writer for ``restore_batch``, or None."""
+    if not (args.save_faces or args.save_attention):
+        return None
     from ...io import Photo, save_photo
     from ...visualize import attention_grid
 
-    if not (args.save_faces or args.save_attention):
-        return []
-    folder = out.parent / f"{out.stem}_faces"
-    written = []
-    for face in result.faces:
-        stem = f"face{face.index + 1:02d}"
-        images = {}
-        if args.save_faces:
-            images[f"{stem}_before.png"] = face.crop_before
-            images[f"{stem}_after.png"] = face.crop_after
-        if args.save_attention:
-            images[f"{stem}_attention.png"] = attention_grid(face)
-        for name, pixels in images.items():
-            path = save_photo(Photo(pixels), folder / name, protected=protected)
-            written.append(str(path))
-    return written
+    def write(outcome: Any, protected: list[Path]) -> list[str]:
+        out = outcome.output
+        folder = out.parent / f"{out.stem}_faces"
+        written = []
+        for face in outcome.result.faces:
+            stem = f"face{face.index + 1:02d}"
+            images = {}
+            if args.save_faces:
+                images[f"{stem}_before.png"] = face.crop_before
+                images[f"{stem}_after.png"] = face.crop_after
+            if args.save_attention:
+                images[f"{stem}_attention.png"] = attention_grid(face)
+            for name, pixels in images.items():
+                path = save_photo(Photo(pixels), folder / name, protected=protected)
+                written.append(str(path))
+        return written
+
+    return write
 
 
 def restore_paths(
@@ -133,76 +142,70 @@ def restore_paths(
     cancel: CancelToken | None = None,
     restorer: Any = None,
 ) -> int:
-    """Restore ``paths`` one by one; the exit code of the whole batch."""
-    from ...io import load_photo, output_path_for, save_photo
+    """Restore ``paths`` one by one (``engine.batch``); the exit code of the whole batch."""
+    from ...batch import BatchItem, restore_batch
     from ...pipeline import Restorer
 
     options = options_from_args(args)
+    save = save_options_from_args(args)
     restorer = restorer or Restorer(options)
-    out_dir = Path(args.output) if args.output else None
-    entries: list[dict[str, Any]] = []
-    failed = 0
-    interrupted = False
     bar = _Bar(len(paths))
-    try:
-        for path in paths:
-            start = time.perf_counter()
-            entry: dict[str, Any] = {"input": str(path)}
-            try:
-                photo = load_photo(path, max_megapixels=options.max_megapixels)
-                result = restorer.restore(photo, options, progress=bar.stage, cancel=cancel)
-                out = output_path_for(path, out_dir)
-                if args.fmt:
-                    from ...io import normalize_format
-                    from ...io.formats import FORMAT_SUFFIX
 
-                    try:
-                        suffix = FORMAT_SUFFIX[normalize_format(args.fmt)]
-                    except ValueError as err:
-                        raise ReviveError(str(err)) from None
-                    out = output_path_for(path, out_dir, ext=suffix)
-                if cancel is not None and cancel.cancelled:
-                    raise Cancelled("cancelled")
-                restored = dataclasses.replace(
-                    photo, pixels=result.image, alpha=result.alpha, notes=list(photo.notes)
-                )
-                t = time.perf_counter()
-                save_photo(restored, out, quality=args.quality, protected=paths)
-                result.timings["encode"] = time.perf_counter() - t
-                extras = _extras(result, photo, out, args, paths)
-                seconds = time.perf_counter() - start
-                entry.update(status="ok", output=str(out), seconds=round(seconds, 3), extras=extras)
-                entry.update(result.to_report())
-                warn = f" ({'; '.join(result.warnings)})" if result.warnings else ""
-                bar.write(
-                    f"{path.name}: {len(result.faces)} face(s) restored in {seconds:.1f} s "
-                    f"on {result.device} -> {out}{warn}"
-                )
-            except Cancelled:
-                interrupted = True
-                break
-            except ReviveError as err:
-                failed += 1
-                entry.update(status="error", error=str(err))
-                bar.write(f"revive: {path.name}: {err}", err=True)
-            finally:
-                entries.append(entry)
-            bar.bar.update(1)
-    except KeyboardInterrupt:
-        interrupted = True
+    def on_photo(outcome: Any) -> None:
+        name = outcome.item.name
+        if outcome.status == "ok":
+            result = outcome.result
+            warnings = [*result.warnings, *([outcome.note] if outcome.note else [])]
+            warn = f" ({'; '.join(warnings)})" if warnings else ""
+            bar.write(
+                f"{name}: {len(result.faces)} face(s) restored in {outcome.seconds:.1f} s "
+                f"on {result.device} -> {outcome.output}{warn}"
+            )
+        else:
+            bar.write(f"revive: {outcome.error}", err=True)
+        bar.bar.update(1)
+
+    try:
+        batch = restore_batch(
+            restorer,
+            [BatchItem.of(p) for p in paths],
+            options,
+            save,
+            progress=bar.stage,
+            cancel=cancel,
+            on_photo=on_photo,
+            extras=_extras(args),
+        )
     finally:
         bar.close()
-    if interrupted:
-        entries[-1:] = [e for e in entries[-1:] if e.get("status")]
+    done = [p for p in batch.photos if p.status in ("ok", "error")]
+    if batch.cancelled:
         print("revive: interrupted; finished photos are kept", file=sys.stderr)
     if args.report:
-        _write_report(Path(args.report), entries, interrupted)
-    ok = sum(1 for e in entries if e.get("status") == "ok")
+        _write_report(Path(args.report), [_entry(p) for p in done], batch.cancelled)
+    ok = sum(1 for p in done if p.status == "ok")
+    failed = len(done) - ok
     if len(paths) > 1:
         print(f"{ok} of {len(paths)} photo(s) restored" + (f", {failed} failed" if failed else ""))
-    if interrupted:
+    if batch.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_OK if failed == 0 and ok == len(paths) else EXIT_FAILED
+
+
+def _entry(outcome: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"input": str(outcome.item.path), "status": outcome.status}
+    if outcome.status == "ok":
+        entry.update(
+            output=str(outcome.output),
+            seconds=round(outcome.seconds, 3),
+            extras=outcome.extras,
+        )
+        if outcome.note:
+            entry["note"] = outcome.note
+        entry.update(outcome.result.to_report())
+    else:
+        entry["error"] = outcome.error
+    return entry
 
 
 def _write_report(path: Path, entries: list[dict[str, Any]], interrupted: bool) -> None:
@@ -243,7 +246,8 @@ def collect(args: argparse.Namespace) -> tuple[list[Path], int]:
 def cmd_restore(args: argparse.Namespace) -> int:
     from ...pipeline import Restorer
 
-    options = options_from_args(args)
+    options = options_from_args(args)  # bad settings: one line, before any work
+    save_options_from_args(args)
     restorer = Restorer(options)
     restorer.check(options)  # no weights or no such device: one line, before any work
     paths, bad = collect(args)

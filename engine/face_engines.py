@@ -1,19 +1,19 @@
-"""Restoration engines behind one interface: prepare a face, run the network, return crops.
+"""The networks behind one interface: a batch of cut faces in, restored crops out.
 
-* :class:`SparnetHDEngine`: the face aligned to the preset's template at the preset's
-  size (bicubic, the paper's up-sampling), restored at that size; batched.
-* :class:`SparnetX8Engine`: the face aligned at the low-resolution size (``size //
-  scale``, area-averaged), bicubic-up-sampled x8 exactly as the training input (PIL).
-* :class:`CAGFaceEngine`: a square face region at the photo's own resolution ->
-  component network -> Gaussian smoothing -> 6-channel block -> overlapping tiles ->
-  x4.
+Faces arrive already cut by their preset's crop plan (``engine.faces.crops``); an
+engine only runs networks:
 
-Every engine returns, per face, the network's output crop (float32 [0, 1]), the map
-from photo pixels to that crop, the paste mask in crop space, and on request the
-attention maps and the hair / skin / other masks of the network's input (from the
-component network, when installed: CAGFace needs it, SPARNet shows it).
+* :class:`AlignedFaceEngine`: SPARNet / SPARNetHD / the blind restorers on aligned
+  faces (x1 or x8 alike: the crop plan made the input), batched; on the CPU one face
+  per thread.
+* :class:`RegionEngine`: CAGFace on a face region at the photo's resolution:
+  component network -> Gaussian smoothing -> 6-channel block -> overlapping tiles -> x4.
+
+Every engine returns, per face, the network's output crop (float32 [0, 1]) and on
+request the attention maps and the hair / skin / other masks of the network's input
+(from the component network, when installed: CAGFace needs it, SPARNet shows it).
 Out-of-memory errors shrink the batch (or tile) and then move to the CPU through
-:class:`engine.device.OomFallback`.
+:class:`engine.device.OomFallback`. ``ENGINES`` maps a preset's kind to its engine.
 """
 
 from __future__ import annotations
@@ -21,19 +21,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from .device import OomFallback, precision_context
-from .faces.align import alignment_matrix, compose, warp_affine, warp_to_template
+from .faces.crops import FaceCrop
 from .faces.detect import DetectedFace
-from .faces.paste import face_mask, scale_matrix
-from .models import Preset
+from .models import ModelKind, Preset
 from .models.cagface import component_attention_block
 from .models.parsing import (
     COMPONENT_NAMES,
@@ -61,21 +58,21 @@ class RunSettings:
     cpu_workers: int = 1  # CPU: faces restored at once, one torch thread each
     tile_size: int = 128
     tile_overlap: int = 16
-    tile_fallback: OomFallback | None = None  # CAGFace tiles, shrinking on out-of-memory
     progress: ProgressCallback | None = None
     cancel: CancelToken | None = None
 
 
 @dataclass
 class PreparedFace:
-    """A face made ready for one engine."""
+    """A face cut by its crop plan, with the network input made from it."""
 
     face: DetectedFace
-    tensor: torch.Tensor  # 3 x H x W network input, RGB in [-1, 1], on the CPU
-    original: np.ndarray  # H x W x 3 float32 [0, 1]: what the network sees, for display
-    to_crop: np.ndarray  # 2x3: input-photo pixels -> output-crop pixels
-    mask: np.ndarray  # paste mask, output-crop size, float32 [0, 1]
-    seconds: float = 0.0  # preparation (alignment) time
+    crop: FaceCrop
+
+    @property
+    def tensor(self) -> torch.Tensor:
+        """3 x H x W network input, RGB in [-1, 1], on the CPU."""
+        return to_tensor(self.crop.pixels)
 
 
 @dataclass
@@ -86,29 +83,11 @@ class RestoredFace:
     attention: list[AttentionMap] | None = None
     masks: dict[str, np.ndarray] | None = None
     seconds: float = 0.0  # this face's share of the network time
-    extra: dict = field(default_factory=dict)
 
 
 def no_autograd(run: RunSettings):
     """``torch.inference_mode`` (faster: no version counters), or plain ``no_grad``."""
     return torch.inference_mode() if run.inference_mode else torch.no_grad()
-
-
-def to_float01(image: np.ndarray) -> np.ndarray:
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / np.float32(255)
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) / np.float32(65535)
-    return image.astype(np.float32)
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """A float [0, 1] (or uint16) image as uint8, for display and records."""
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    return np.rint(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
 
 
 def to_tensor(image01: np.ndarray) -> torch.Tensor:
@@ -129,67 +108,40 @@ def mask_dicts(components: torch.Tensor) -> list[dict[str, np.ndarray]]:
 
 
 class Engine:
-    """Common interface: ``prepare`` one face, ``restore`` a list of prepared faces."""
-
-    kind = "engine"
+    """Common interface: ``restore`` a list of prepared faces."""
 
     def __init__(
         self,
         name: str,
         preset: Preset,
         model: ModelGetter,
-        feather: float,
         components: ModelGetter | None = None,
         parse_size: int = DEFAULT_PARSE_SIZE,
     ) -> None:
         self.name = name  # the weights' name
         self.preset = preset
         self.model = model
-        self.feather = feather
         self.components = components  # the component network, when installed
         self.parse_size = parse_size
         self.smoothing = ComponentSmoothing()
+        if preset.needs_components and components is None:
+            raise ValueError(f"{preset.name} needs the component network")
 
     def _components(self, x: torch.Tensor, device: torch.device) -> torch.Tensor:
         """Smoothed (hair, skin, other) maps of network inputs in [-1, 1]: N x 3 x H x W."""
         assert self.components is not None
         return component_maps(self.components(device), self.smoothing, x, self.parse_size)
 
-    def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
-        raise NotImplementedError
-
     def restore(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
         raise NotImplementedError
 
 
-class SparnetHDEngine(Engine):
-    """SPARNet / SPARNetHD on template-aligned faces, batched."""
-
-    kind = "sparnethd"
+class AlignedFaceEngine(Engine):
+    """SPARNet / SPARNetHD / blind restorers on aligned faces, batched."""
 
     def __init__(self, *args, stages: list[str] | None = None, **kw) -> None:
         super().__init__(*args, **kw)
         self.stages = stages or []
-
-    def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
-        start = time.perf_counter()
-        size, template = self.preset.size, self.preset.template
-        matrix = alignment_matrix(face.landmarks, template, size)
-        crop = to_float01(warp_to_template(image, matrix, size))
-        return self._aligned(face, crop, matrix, start)
-
-    def _aligned(
-        self, face: DetectedFace, crop: np.ndarray, matrix: np.ndarray, start: float
-    ) -> PreparedFace:
-        """A face aligned to the preset's template: its tensor and its paste mask."""
-        return PreparedFace(
-            face,
-            to_tensor(crop),
-            crop,
-            matrix,
-            face_mask(self.preset.size, self.preset.template, self.feather),
-            time.perf_counter() - start,
-        )
 
     def _forward(
         self, batch: list[PreparedFace], device: torch.device, run: RunSettings
@@ -279,52 +231,8 @@ class SparnetHDEngine(Engine):
         return [face for chunk in outputs for face in (chunk or [])]
 
 
-class SparnetX8Engine(SparnetHDEngine):
-    """SPARNet x8 for tiny faces: aligned at the LR size, then bicubic x8 (the training input)."""
-
-    kind = "sparnet"
-
-    def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
-        start = time.perf_counter()
-        size, template, factor = self.preset.size, self.preset.template, self.preset.scale
-        lr_size = size // factor
-        lr_matrix = alignment_matrix(face.landmarks, template, lr_size)
-        lr = to_uint8(warp_to_template(image, lr_matrix, lr_size))
-        up = Image.fromarray(lr).resize((size, size), Image.Resampling.BICUBIC)
-        crop = np.asarray(up).astype(np.float32) / np.float32(255)
-        # PIL maps pixel centres: up = f * (lr + 0.5) - 0.5
-        matrix = compose(scale_matrix(factor), lr_matrix)
-        return self._aligned(face, crop, matrix, start)
-
-
-class CAGFaceEngine(Engine):
+class RegionEngine(Engine):
     """CAGFace x4 on a square face region at the photo's resolution, in overlapping tiles."""
-
-    kind = "cagface"
-
-    def __init__(self, *args, region: float = 1.8, **kw) -> None:
-        super().__init__(*args, **kw)
-        if self.components is None:
-            raise ValueError("CAGFace needs the component network")
-        self.region = region
-
-    def prepare(self, image: np.ndarray, face: DetectedFace) -> PreparedFace:
-        start = time.perf_counter()
-        cx = (face.box[0] + face.box[2]) / 2
-        cy = (face.box[1] + face.box[3]) / 2
-        side = max(8, int(round(self.region * face.size / 2)) * 2)  # even, for CAGFace
-        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-        shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
-        region = to_float01(warp_affine(image, shift, (side, side)))  # reflected past edges
-        factor = self.preset.scale
-        return PreparedFace(
-            face,
-            to_tensor(region),
-            region,
-            compose(scale_matrix(factor), shift),
-            face_mask(side * factor, None, self.feather),
-            time.perf_counter() - start,
-        )
 
     def _one(self, face: PreparedFace, device: torch.device, tile: int, run: RunSettings):
         net = self.model(device)
@@ -341,7 +249,7 @@ class CAGFaceEngine(Engine):
                 tile=tile,
                 overlap=run.tile_overlap,
                 scale=self.preset.scale,
-                multiple=2,
+                multiple=self.preset.input_multiple,
                 batch=run.fallback.size,
                 cancel=run.cancel,
             )
@@ -350,9 +258,7 @@ class CAGFaceEngine(Engine):
         return RestoredFace(crop, None, masks, time.perf_counter() - start)
 
     def restore(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
-        tiles = run.tile_fallback or OomFallback(
-            run.fallback.device, run.tile_size, "tile size", minimum=16
-        )
+        tiles = OomFallback(run.fallback.device, run.tile_size, "tile size", minimum=16)
         results = []
         for face in faces:
             check(run.cancel)
@@ -368,6 +274,8 @@ class CAGFaceEngine(Engine):
         return results
 
 
-def resize_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Bicubic resize of a float image (used to compare CAGFace's input with its output)."""
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC)
+ENGINES: dict[ModelKind, type[Engine]] = {
+    ModelKind.RESTORER: AlignedFaceEngine,
+    ModelKind.TINY_FACE: AlignedFaceEngine,
+    ModelKind.REGION: RegionEngine,
+}

@@ -1,0 +1,199 @@
+"""Restore and save a batch of photos: the one loop behind ``revive restore`` and the app's
+Export All.
+
+Before any work, every photo gets its own output path (``<stem>_revived.<ext>`` beside
+it or in one folder; when two photos would share one, the later ones get ``-2``, ``-3``
+... so no result is lost), and every input of the batch is protected: no output, and
+no extra file, is ever written over any of them. Then, photo by photo: decode (unless
+the caller has the photo already), restore (unless it has a result), recompose when
+the faces changed since, save atomically, and tell the caller. One photo failing
+(unreadable, no face) is recorded and the batch goes on; cancelling keeps the photos
+already saved and leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Cancelled, ImageWriteError, ReviveError
+from .io import Photo, load_photo, normalize_format, output_path_for, save_photo
+from .io.formats import FORMAT_SUFFIX
+from .io.write import same_file
+from .options import RestoreOptions
+from .pipeline import Restorer
+from .progress import CancelToken, ProgressCallback, ProgressEvent
+from .results import RestoreResult
+
+
+@dataclass
+class BatchItem:
+    """One photo of a batch: a file, or a photo the caller already holds."""
+
+    name: str  # what the user sees
+    path: Path | None = None  # the input file (None: an in-memory photo, e.g. the sample)
+    photo: Photo | None = None  # already decoded
+    result: RestoreResult | None = None  # already restored
+    fresh: bool = True  # ``result.image`` shows the faces as they now stand
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str]) -> BatchItem:
+        path = Path(path)
+        return cls(path.name, path)
+
+
+@dataclass(frozen=True)
+class SaveOptions:
+    """Where and how the results are written."""
+
+    folder: Path | None = None  # None: beside each input (in-memory photos need one)
+    fmt: str | None = None  # None: the input's own format (GIF becomes PNG)
+    quality: int = 95  # JPEG / WebP
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.quality <= 100:
+            raise ImageWriteError(f"the quality must be between 1 and 100, not {self.quality}")
+        if self.fmt is not None:
+            try:
+                normalize_format(self.fmt)
+            except ValueError as err:
+                raise ImageWriteError(str(err)) from None
+        if self.folder is not None and self.folder.exists() and not self.folder.is_dir():
+            raise ImageWriteError(f"{self.folder.name}: is a file, not a folder for the outputs")
+
+    @property
+    def suffix(self) -> str | None:
+        return FORMAT_SUFFIX[normalize_format(self.fmt)] if self.fmt else None
+
+
+@dataclass
+class PhotoOutcome:
+    """What became of one photo."""
+
+    item: BatchItem
+    status: str = "pending"  # ok | error | cancelled | pending
+    output: Path | None = None
+    error: str = ""
+    seconds: float = 0.0
+    photo: Photo | None = field(default=None, repr=False)
+    result: RestoreResult | None = field(default=None, repr=False)
+    note: str = ""  # e.g. the output name was changed to avoid a collision
+    extras: list[str] = field(default_factory=list)  # more files written for it
+
+
+@dataclass
+class BatchOutcome:
+    photos: list[PhotoOutcome]
+    cancelled: bool = False
+
+    @property
+    def saved(self) -> list[Path]:
+        return [p.output for p in self.photos if p.status == "ok" and p.output is not None]
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        return [(p.item.name, p.error) for p in self.photos if p.status == "error"]
+
+
+def plan_outputs(items: list[BatchItem], save: SaveOptions) -> list[tuple[Path, str]]:
+    """(output path, note) for each item: distinct, never an input of the batch."""
+    inputs = [item.path for item in items if item.path is not None]
+    taken: list[Path] = []
+    planned = []
+    for item in items:
+        if item.path is not None:
+            target = output_path_for(item.path, save.folder, ext=save.suffix)
+        else:
+            folder = save.folder or Path.home()
+            target = folder / f"{Path(item.name).stem}_revived{save.suffix or '.png'}"
+        first, n, note = target, 1, ""
+        while any(same_file(target, other) for other in (*taken, *inputs)):
+            n += 1
+            target = first.with_name(f"{first.stem}-{n}{first.suffix}")
+        if n > 1:
+            note = f"saved as {target.name}: {first.name} is another photo's in this batch"
+        taken.append(target)
+        planned.append((target, note))
+    return planned
+
+
+def named(name: str, message: str) -> str:
+    """``name: message``, with the name once (file errors already start with it)."""
+    return message if message.startswith(f"{name}:") else f"{name}: {message}"
+
+
+PhotoCallback = Callable[[PhotoOutcome], None]
+
+
+def restore_batch(
+    restorer: Restorer,
+    items: list[BatchItem],
+    options: RestoreOptions,
+    save: SaveOptions,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    on_photo: PhotoCallback | None = None,
+    extras: Callable[[PhotoOutcome, list[Path]], list[str]] | None = None,
+) -> BatchOutcome:
+    """Restore and save ``items`` in order; see the module docstring.
+
+    ``on_photo`` hears each finished photo (ok or error) at once; ``extras`` may write
+    more files for a saved photo (the CLI's faces and attention grids), given the
+    paths it must never overwrite, and returns what it wrote.
+    """
+    protected = [item.path for item in items if item.path is not None]
+    plan = plan_outputs(items, save)
+    outcomes = [PhotoOutcome(item) for item in items]
+    total = len(items)
+    cancelled = False
+    for i, (item, (target, note), outcome) in enumerate(zip(items, plan, outcomes, strict=True)):
+        if cancel is not None and cancel.cancelled:
+            cancelled = True
+            break
+        if progress is not None:
+            progress(ProgressEvent("photo", i, total, f"photo {i + 1} of {total}: {item.name}"))
+        start = time.perf_counter()
+        try:
+            photo = item.photo
+            if photo is None:
+                if item.path is None:
+                    raise ReviveError(f"{item.name}: nothing to restore")
+                photo = load_photo(item.path, max_megapixels=options.photo.max_megapixels)
+            result = item.result
+            if result is None:
+                result = restorer.restore(photo, options, progress=progress, cancel=cancel)
+            elif not item.fresh:
+                result = restorer.recompose(result)
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled("cancelled")
+            restored = dataclasses.replace(
+                photo, pixels=result.image, alpha=result.alpha, notes=list(photo.notes)
+            )
+            t = time.perf_counter()
+            outcome.output = save_photo(
+                restored, target, format=save.fmt, quality=save.quality, protected=protected
+            )
+            result.timings["encode"] = time.perf_counter() - t
+            outcome.photo, outcome.result, outcome.note = photo, result, note
+            outcome.status = "ok"
+            if extras is not None:
+                outcome.extras = extras(outcome, protected)
+        except (Cancelled, KeyboardInterrupt):  # Ctrl+C in a terminal: keep what is done
+            if outcome.status != "ok":
+                outcome.status = "cancelled"
+            cancelled = True
+        except ReviveError as err:
+            outcome.status, outcome.error = "error", named(item.name, str(err))
+        outcome.seconds = time.perf_counter() - start
+        if outcome.status != "cancelled" and on_photo is not None:
+            on_photo(outcome)
+        if cancelled:
+            break
+    if progress is not None:
+        progress(ProgressEvent("photo", total, total, "done"))
+    return BatchOutcome(outcomes, cancelled)

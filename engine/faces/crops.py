@@ -1,0 +1,118 @@
+"""Crop plans: how a detected face becomes a network's input, and the way back.
+
+A model preset names its plan; the pipeline cuts every face with it before any
+network runs, so the engines only run networks. Three plans, one per kind of model:
+
+* :class:`AlignedCrop`: the face similarity-aligned to a template at the network's
+  size (SPARNetHD, Revive's blind restorers). Bicubic, area-averaged when shrinking.
+* :class:`LowResAlignedCrop`: aligned at ``size // factor`` (area-averaged), then
+  bicubic-up-sampled ``factor`` times with PIL, exactly as the training input of
+  SPARNet x8 (a 16 px face brought to 128 px).
+* :class:`RegionCrop`: a square region around the face box at the photo's own
+  resolution (reflected past the photo's edges); the network enlarges it ``factor``
+  times (CAGFace).
+
+Each gives a :class:`FaceCrop`: the input pixels, the 2x3 map from photo pixels to
+the network's *output* crop (what paste-back inverts), and the feathered paste mask
+at the output crop's size.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from PIL import Image
+
+from ..pixels import to_float01, to_uint8
+from .align import alignment_matrix, compose, similarity_scale, warp_affine, warp_to_template
+from .detect import DetectedFace
+from .paste import face_mask, scale_matrix
+
+
+@dataclass
+class FaceCrop:
+    """One face cut for a network."""
+
+    pixels: np.ndarray  # H x W x 3 float32 [0, 1]: exactly what the network is given
+    to_crop: np.ndarray  # 2x3: photo pixels -> output-crop pixels
+    mask: np.ndarray  # paste mask at the output crop's size, float32 [0, 1]
+    seconds: float = 0.0  # time spent cutting
+
+    @property
+    def output_side(self) -> int:
+        return int(self.mask.shape[0])
+
+    def photo_side(self) -> float:
+        """The output crop's side measured in photo pixels (how big the face really is)."""
+        return self.output_side / similarity_scale(self.to_crop)
+
+
+class CropPlan(Protocol):
+    """How one kind of network wants its faces."""
+
+    def cut(self, image: np.ndarray, face: DetectedFace, feather: float) -> FaceCrop: ...
+
+
+@dataclass(frozen=True)
+class AlignedCrop:
+    """Aligned to ``template`` at ``size`` px; the network's output has the same geometry."""
+
+    template: str
+    size: int
+
+    def cut(self, image: np.ndarray, face: DetectedFace, feather: float) -> FaceCrop:
+        start = time.perf_counter()
+        matrix = alignment_matrix(face.landmarks, self.template, self.size)
+        pixels = to_float01(warp_to_template(image, matrix, self.size))
+        mask = face_mask(self.size, self.template, feather)
+        return FaceCrop(pixels, matrix, mask, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class LowResAlignedCrop:
+    """Aligned at ``size // factor``, then bicubic x ``factor`` (PIL), as in training."""
+
+    template: str
+    size: int
+    factor: int
+
+    def cut(self, image: np.ndarray, face: DetectedFace, feather: float) -> FaceCrop:
+        start = time.perf_counter()
+        lr_size = self.size // self.factor
+        lr_matrix = alignment_matrix(face.landmarks, self.template, lr_size)
+        lr = to_uint8(warp_to_template(image, lr_matrix, lr_size))
+        up = Image.fromarray(lr).resize((self.size, self.size), Image.Resampling.BICUBIC)
+        pixels = to_float01(np.asarray(up))
+        # PIL maps pixel centres: up = f * (lr + 0.5) - 0.5
+        matrix = compose(scale_matrix(self.factor), lr_matrix)
+        mask = face_mask(self.size, self.template, feather)
+        return FaceCrop(pixels, matrix, mask, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class RegionCrop:
+    """A square of ``region`` face-box sides around the face, at the photo's resolution.
+
+    The side is a multiple of ``multiple`` (the network's input must divide by it);
+    the output crop is ``factor`` times larger.
+    """
+
+    factor: int
+    region: float = 1.8
+    multiple: int = 2
+
+    def cut(self, image: np.ndarray, face: DetectedFace, feather: float) -> FaceCrop:
+        start = time.perf_counter()
+        cx = (face.box[0] + face.box[2]) / 2
+        cy = (face.box[1] + face.box[3]) / 2
+        m = self.multiple
+        side = max(4 * m, int(round(self.region * face.size / m)) * m)
+        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+        shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
+        pixels = to_float01(warp_affine(image, shift, (side, side)))  # reflected past edges
+        mask = face_mask(side * self.factor, None, feather)
+        to_crop = compose(scale_matrix(self.factor), shift)
+        return FaceCrop(pixels, to_crop, mask, time.perf_counter() - start)
