@@ -38,11 +38,11 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig
-from .trainers import resolve_model
 from .plots import plot_run
 from .runlog import RunLog
 from .runtime import Runtime, hardware_text, make_runtime
 from .task import Task
+from .trainers import resolve_model
 
 
 @dataclass
@@ -222,124 +222,173 @@ def _train(
     export: bool,
     save_config: bool,
 ) -> TrainResult:
-    run_dir = config.run_dir
-    emit = progress or (lambda event: None)
-    _seed_everything(config.seed)  # identical initial weights on every rank
-    task = make_task(config, rt)
-    task.prepare_data()
-    task.build()
-    start, wall_before, cpu_before = 0, 0.0, 0.0
-    checkpoint = latest_checkpoint(run_dir) if resume else None
-    if resume and checkpoint is None and rt.is_main:
-        task.notes.append(f"no checkpoint in {run_dir}: starting from step 0")
-    if checkpoint is not None:
-        tensors, meta = load_checkpoint(checkpoint)
-        if meta.get("preset") != config.preset:
-            raise CheckpointError(
-                f"the checkpoint in {run_dir} is of {meta.get('preset')!r}, not {config.preset!r}"
-            )
-        task.load_state(tensors, meta)
-        rng_from_flat(tensors, meta.get("rng", {}))
-        start, wall_before = int(meta["step"]), float(meta.get("wall_s", 0.0))
-        cpu_before = float(meta.get("cpu_s", 0.0))
-        task.earlier_runs = list(meta.get("earlier_runs", []))
-    elif config.init_weights:
-        task.init_from_weights(config.init_weights)
-    task.wrap()
+    session = _Session(config, rt, progress or (lambda event: None))
+    session.set_up(resume)
+    session.open_logs(save_config)
+    try:
+        stopped = session.run_steps(cancel)
+        session.close_steps(stopped)
+    finally:
+        session.shut_down()
+    return session.finish(stopped, export)
 
-    log = None
-    if rt.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if save_config:
-            config.save()
-        log = RunLog(run_dir, tensorboard=config.tensorboard)
-        log.truncate_after(start)
-    notes = [*rt.notes, *task.notes, *(log.notes if log else [])]
-    bar = _Progress(config.progress_bar and rt.is_main, start, config.steps)
-    for note in notes if rt.is_main else []:
-        bar.write(f"note: {note}")
-        emit(TrainingEvent("note", start, config.steps, message=note))
-    emit(TrainingEvent("start", start, config.steps, message=str(run_dir)))
 
-    c0 = time.process_time()
+class _Session:
+    """One call of ``train``, in phases: set up, open logs, run steps, close, finish.
 
-    def cpu_now() -> float:
+    It owns the task, the logs, the progress bar and the clocks (wall and CPU time,
+    both carried over from the checkpoint a run resumes from).
+    """
+
+    def __init__(self, config: TrainConfig, rt: Runtime, emit: EventCallback) -> None:
+        self.config, self.rt, self.emit = config, rt, emit
+        self.task: Task
+        self.log: RunLog | None = None
+        self.bar: _Progress
+        self.start = self.step = 0
+        self.wall_before = self.cpu_before = 0.0
+        self.checkpoint: Path | None = None
+        self.history: list[dict[str, float]] = []
+        self.metrics: dict[str, float] = {}
+        self.t0 = time.perf_counter()
+        self.c0 = time.process_time()
+        self.pool: ThreadPoolExecutor | None = None
+        self.future: Future | None = None
+
+    # -- clocks ---------------------------------------------------------------------------
+    def wall_now(self) -> float:
+        return self.wall_before + time.perf_counter() - self.t0
+
+    def cpu_now(self) -> float:
         """CPU seconds of this run (all threads), a fair clock on a machine shared with others."""
-        return cpu_before + time.process_time() - c0
+        return self.cpu_before + time.process_time() - self.c0
 
-    def checkpoint_now(step: int, wall: float) -> None:
-        if rt.is_main:
-            tensors, meta = task.state()
-            rng_t, rng_m = rng_to_flat()
-            meta.update(
-                preset=config.preset, trainer=config.trainer, wall_s=wall, rng=rng_m,
-                cpu_s=cpu_now(),
-                config=config.to_dict(), earlier_runs=task.earlier_runs,
-            )  # fmt: skip
-            folder = save_checkpoint(
-                run_dir,
-                step,
-                {**tensors, **rng_t},
-                meta,
-                dtype=config.checkpoint_dtype,
-                keep=config.keep_checkpoints,
-            )
-            emit(TrainingEvent("checkpoint", step, config.steps, path=str(folder)))
-        rt.barrier()
-
-    def validate_now(step: int) -> dict[str, float]:
-        metrics: dict[str, float] = {}
-        if rt.is_main:
-            metrics = task.validate()
-            if metrics and log is not None:
-                clocks = {"wall_s": round(wall_before + time.perf_counter() - t0, 3),
-                          "cpu_s": round(cpu_now(), 3)}  # fmt: skip
-                log.log_val(step, {**metrics, **clocks})
-                emit(TrainingEvent("validation", step, config.steps, values=metrics))
-                bar.write(f"validation at step {step}: " + _fmt(metrics))
-        rt.barrier()
-        return metrics
-
-    def samples_now(step: int) -> None:
-        if rt.is_main:
-            rows = task.sample_rows()
-            if rows:
-                grid = sample_grid(rows)
-                path = run_dir / "samples" / f"step-{step:08d}.png"
-                save_png(path, grid)
-                emit(TrainingEvent("sample", step, config.steps, image=grid, path=str(path)))
-        rt.barrier()
-
-    history: list[dict[str, float]] = []
-    metrics: dict[str, float] = {}
-    sums: dict[str, torch.Tensor] = {}
-    count = 0
-    t0 = time.perf_counter()
-    t_log, samples_seen = t0, 0
-    step = start
-    stopped = False
-
-    def out_of_time() -> bool:
+    def out_of_time(self) -> bool:
         """Past this call's time limit, by every rank's agreement (they stop together)."""
-        if config.time_limit_s is None:
+        limit, rt = self.config.time_limit_s, self.rt
+        if limit is None:
             return False
-        late = time.perf_counter() - t0 >= config.time_limit_s
+        late = time.perf_counter() - self.t0 >= limit
         if not rt.distributed:
             return late
         flag = torch.tensor([float(late)], device=rt.device)
         return bool(rt.all_mean(flag).item() > 0)
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="batch")
-    future: Future | None = pool.submit(task.make_batch, start) if start < config.steps else None
-    try:
-        while step < config.steps:
+    # -- phase 1: the task, its data and its starting weights -----------------------------
+    def set_up(self, resume: bool) -> None:
+        config, rt = self.config, self.rt
+        _seed_everything(config.seed)  # identical initial weights on every rank
+        task = self.task = make_task(config, rt)
+        task.prepare_data()
+        task.build()
+        self.checkpoint = latest_checkpoint(config.run_dir) if resume else None
+        if resume and self.checkpoint is None and rt.is_main:
+            task.notes.append(f"no checkpoint in {config.run_dir}: starting from step 0")
+        if self.checkpoint is not None:
+            self._load_checkpoint(self.checkpoint)
+        elif config.init_weights:
+            task.init_from_weights(config.init_weights)
+        task.wrap()
+        self.step = self.start
+
+    def _load_checkpoint(self, folder: Path) -> None:
+        config, task = self.config, self.task
+        tensors, meta = load_checkpoint(folder)
+        if meta.get("preset") != config.preset:
+            raise CheckpointError(
+                f"the checkpoint in {config.run_dir} is of {meta.get('preset')!r}, "
+                f"not {config.preset!r}"
+            )
+        task.load_state(tensors, meta)
+        rng_from_flat(tensors, meta.get("rng", {}))
+        self.start, self.wall_before = int(meta["step"]), float(meta.get("wall_s", 0.0))
+        self.cpu_before = float(meta.get("cpu_s", 0.0))
+        task.earlier_runs = list(meta.get("earlier_runs", []))
+
+    # -- phase 2: run folder, logs, progress bar --------------------------------------------
+    def open_logs(self, save_config: bool) -> None:
+        config, rt = self.config, self.rt
+        if rt.is_main:
+            config.run_dir.mkdir(parents=True, exist_ok=True)
+            if save_config:
+                config.save()
+            self.log = RunLog(config.run_dir, tensorboard=config.tensorboard)
+            self.log.truncate_after(self.start)
+        notes = [*rt.notes, *self.task.notes, *(self.log.notes if self.log else [])]
+        self.bar = _Progress(config.progress_bar and rt.is_main, self.start, config.steps)
+        for note in notes if rt.is_main else []:
+            self.bar.write(f"note: {note}")
+            self.emit(TrainingEvent("note", self.start, config.steps, message=note))
+        self.emit(TrainingEvent("start", self.start, config.steps, message=str(config.run_dir)))
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    # -- what happens every so many steps -----------------------------------------------------
+    def save_checkpoint_now(self) -> None:
+        config, rt, task = self.config, self.rt, self.task
+        if rt.is_main:
+            tensors, meta = task.state()
+            rng_t, rng_m = rng_to_flat()
+            meta.update(
+                preset=config.preset, trainer=config.trainer, wall_s=self.wall_now(),
+                rng=rng_m, cpu_s=self.cpu_now(), config=config.to_dict(),
+                earlier_runs=task.earlier_runs,
+            )  # fmt: skip
+            folder = save_checkpoint(
+                config.run_dir,
+                self.step,
+                {**tensors, **rng_t},
+                meta,
+                dtype=config.checkpoint_dtype,
+                keep=config.keep_checkpoints,
+            )
+            self.emit(TrainingEvent("checkpoint", self.step, config.steps, path=str(folder)))
+        rt.barrier()
+
+    def validate_now(self) -> dict[str, float]:
+        metrics: dict[str, float] = {}
+        if self.rt.is_main:
+            metrics = self.task.validate()
+            if metrics and self.log is not None:
+                clocks = {"wall_s": round(self.wall_now(), 3), "cpu_s": round(self.cpu_now(), 3)}
+                self.log.log_val(self.step, {**metrics, **clocks})
+                self.emit(TrainingEvent("validation", self.step, self.config.steps, values=metrics))
+                self.bar.write(f"validation at step {self.step}: " + _fmt(metrics))
+        self.rt.barrier()
+        return metrics
+
+    def samples_now(self) -> None:
+        if self.rt.is_main:
+            rows = self.task.sample_rows()
+            if rows:
+                grid = sample_grid(rows)
+                path = self.config.run_dir / "samples" / f"step-{self.step:08d}.png"
+                save_png(path, grid)
+                self.emit(
+                    TrainingEvent(
+                        "sample", self.step, self.config.steps, image=grid, path=str(path)
+                    )
+                )
+        self.rt.barrier()
+
+    # -- phase 3: the steps ---------------------------------------------------------------------
+    def run_steps(self, cancel: CancelToken | None) -> bool:
+        """Train to ``config.steps`` (or the time limit); True when cancelled."""
+        config, rt, task = self.config, self.rt, self.task
+        sums: dict[str, torch.Tensor] = {}
+        count, samples_seen, t_log = 0, 0, time.perf_counter()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="batch")
+        if self.start < config.steps:
+            self.future = self.pool.submit(task.make_batch, self.start)
+        while self.step < config.steps:
             if cancel is not None and cancel.cancelled:
-                stopped = True
-                break
+                return True
+            step = self.step
             task.on_step_start(step)
-            assert future is not None
-            batch = future.result()
-            future = pool.submit(task.make_batch, step + 1) if step + 1 < config.steps else None
+            assert self.future is not None
+            batch = self.future.result()
+            self.future = (
+                self.pool.submit(task.make_batch, step + 1) if step + 1 < config.steps else None
+            )
             losses = task.train_step(batch, step)
             task.update_emas()
             for k, v in losses.items():
@@ -347,8 +396,8 @@ def _train(
                 sums[k] = sums[k] + v if k in sums else v
             count += 1
             samples_seen += task.batch * rt.world
-            step += 1
-            ending = step < config.steps and out_of_time()
+            self.step = step = step + 1
+            ending = step < config.steps and self.out_of_time()
             logged = step % config.log_every == 0 or step == config.steps or ending
             values: dict[str, float] = {}
             if logged:
@@ -358,53 +407,68 @@ def _train(
                 now = time.perf_counter()
                 row = {
                     **values,
-                    "wall_s": round(wall_before + now - t0, 3),
-                    "cpu_s": round(cpu_now(), 3),
+                    "wall_s": round(self.wall_now(), 3),
+                    "cpu_s": round(self.cpu_now(), 3),
                     "samples_per_s": round(samples_seen / max(now - t_log, 1e-9), 3),
                 }
-                history.append({"step": step, **values})
-                if log is not None:
-                    log.log_train(step, row)
-                emit(TrainingEvent("step", step, config.steps, values=values))
+                self.history.append({"step": step, **values})
+                if self.log is not None:
+                    self.log.log_train(step, row)
+                self.emit(TrainingEvent("step", step, config.steps, values=values))
                 sums, count, t_log, samples_seen = {}, 0, now, 0
-            bar.update(step, config.steps, values, logged)
-            if step % config.val_every == 0 and step < config.steps:
-                metrics = validate_now(step)
-            if step % config.sample_every == 0 and step < config.steps:
-                samples_now(step)
-            if step % config.checkpoint_every == 0 and step < config.steps:
-                checkpoint_now(step, wall_before + time.perf_counter() - t0)
+            self.bar.update(step, config.steps, values, logged)
+            if step < config.steps:
+                if step % config.val_every == 0:
+                    self.metrics = self.validate_now()
+                if step % config.sample_every == 0:
+                    self.samples_now()
+                if step % config.checkpoint_every == 0:
+                    self.save_checkpoint_now()
             if ending:
                 note = f"time limit of {config.time_limit_s:g} s reached at step {step}"
-                bar.write(f"note: {note}")
-                emit(TrainingEvent("note", step, config.steps, message=note))
+                self.bar.write(f"note: {note}")
+                self.emit(TrainingEvent("note", step, config.steps, message=note))
                 break
-        wall = wall_before + time.perf_counter() - t0
-        if step > start or checkpoint is None:
+        return False
+
+    # -- phase 4: the last step's validation, samples and checkpoint ----------------------------
+    def close_steps(self, stopped: bool) -> None:
+        if self.step > self.start or self.checkpoint is None:
             if not stopped:
-                metrics = validate_now(step) or metrics
-                samples_now(step)
-            checkpoint_now(step, wall)
-    finally:
-        if future is not None:
-            future.cancel()
-        pool.shutdown(wait=True)
-        bar.close()
-    export_path = None
-    if not stopped and export and rt.is_main:
-        if not metrics:
-            metrics = task.validate()
-        export_path = export_run(task, config, step, wall, metrics, cpu_now())
-        emit(TrainingEvent("export", step, config.steps, path=str(export_path)))
-        bar.write(f"exported {export_path}")
-    if rt.is_main and log is not None:
-        log.close()
-        _, note = plot_run(run_dir)
-        if note:
-            bar.write(f"note: {note}")
-    rt.barrier()
-    emit(TrainingEvent("done", step, config.steps, message="stopped" if stopped else "finished"))
-    return TrainResult(run_dir, step, stopped, history, metrics, export_path, wall)
+                self.metrics = self.validate_now() or self.metrics
+                self.samples_now()
+            self.save_checkpoint_now()
+        self.wall = self.wall_now()
+
+    def shut_down(self) -> None:
+        if self.future is not None:
+            self.future.cancel()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        self.bar.close()
+
+    # -- phase 5: export, plots, the result ---------------------------------------------------
+    def finish(self, stopped: bool, export: bool) -> TrainResult:
+        config, rt, task = self.config, self.rt, self.task
+        wall = getattr(self, "wall", self.wall_now())
+        export_path = None
+        if not stopped and export and rt.is_main:
+            if not self.metrics:
+                self.metrics = task.validate()
+            export_path = export_run(task, config, self.step, wall, self.metrics, self.cpu_now())
+            self.emit(TrainingEvent("export", self.step, config.steps, path=str(export_path)))
+            self.bar.write(f"exported {export_path}")
+        if rt.is_main and self.log is not None:
+            self.log.close()
+            _, note = plot_run(config.run_dir)
+            if note:
+                self.bar.write(f"note: {note}")
+        rt.barrier()
+        message = "stopped" if stopped else "finished"
+        self.emit(TrainingEvent("done", self.step, config.steps, message=message))
+        return TrainResult(
+            config.run_dir, self.step, stopped, self.history, self.metrics, export_path, wall
+        )
 
 
 def _fmt(values: dict[str, float]) -> str:
