@@ -97,9 +97,9 @@ def plan_models(model: str = "auto") -> ModelPlan:
     key = model.lower()
     if key == "auto":
         main, tiny = sparnethd_weights(), tiny_weights()
-        if main is None and tiny is None:
-            raise WeightsError(f"no face restoration weights are installed: {HOW_TO_GET}")
         if main is None:
+            if tiny is None:
+                raise WeightsError(f"no face restoration weights are installed: {HOW_TO_GET}")
             return ModelPlan(tiny, components=component_weights())
         return ModelPlan(main, tiny, components=component_weights())
     if key == "sparnethd":

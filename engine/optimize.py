@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -73,7 +74,7 @@ class SubpixelUpConv(nn.Module):
         c_out, c_in = w.shape[:2]
         self.conv = nn.Conv2d(c_in, 4 * c_out, 2, bias=conv.bias is not None)
         self.conv.weight.data.copy_(weight.reshape(4 * c_out, c_in, 2, 2))
-        if conv.bias is not None:
+        if conv.bias is not None and self.conv.bias is not None:
             self.conv.bias.data.copy_(conv.bias.detach().repeat_interleave(4))
         self.norm = layer.norm
         self.relu = layer.relu
@@ -135,7 +136,7 @@ def prepare_for_inference(
         model = model.to(memory_format=torch.channels_last)
     if compile:
         try:
-            model = torch.compile(model, dynamic=False)
+            model = cast(nn.Module, torch.compile(model, dynamic=False))
         except Exception as err:  # pragma: no cover - depends on the platform's toolchain
             log.warning("torch.compile unavailable (%s); running eager", err)
     return model

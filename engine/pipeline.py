@@ -117,7 +117,8 @@ def _small_copy(pixels: np.ndarray, side: int = 512) -> np.ndarray:
     f = min(1.0, side / max(h, w))
     if f >= 1.0:
         return pixels
-    return cv2.resize(pixels, (max(1, round(w * f)), max(1, round(h * f))), cv2.INTER_AREA)
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA))
 
 
 def _auto_batch(device: torch.device, size: int) -> int:
@@ -193,6 +194,9 @@ class _Engines:
     main: Engine
     tiny: Engine | None
 
+    def all(self) -> list[Engine]:
+        return [self.main] if self.tiny is None else [self.main, self.tiny]
+
     def pick(self, face: DetectedFace, photo: PhotoOptions) -> Engine:
         if self.tiny is not None and face.eye_distance < photo.tiny_face_eye_distance:
             return self.tiny
@@ -243,7 +247,7 @@ class Restorer:
         """
         o = options or self.options
         pixels = np.ascontiguousarray(as_photo(image, o.photo.max_megapixels).pixels)
-        digest = hashlib.blake2b(memoryview(pixels).cast("B"), digest_size=16).hexdigest()
+        digest = hashlib.blake2b(pixels.data.cast("B"), digest_size=16).hexdigest()
         key = (digest, pixels.shape, str(pixels.dtype), o.detection)
         with self._lock:
             found = self._found.pop(key, None)
@@ -385,9 +389,9 @@ class Restorer:
         t = time.perf_counter()
         outputs: list[RestoredFace | None] = [None] * len(faces)
         progress, offset = run.progress, 0
-        for engine in (engines.main, engines.tiny):
+        for engine in engines.all():
             mine = [i for i, (e, _) in enumerate(prepared) if e is engine]
-            if engine is None or not mine:
+            if not mine:
                 continue
 
             def counted(event: ProgressEvent, offset: int = offset) -> None:
@@ -405,9 +409,9 @@ class Restorer:
         timings["network"] = time.perf_counter() - t
 
         records = []
-        for index, (engine, prep), out in zip(indices, prepared, outputs, strict=True):
-            assert out is not None
-            records.append(self._record(index, engine, prep, out, o.photo, keep_chroma))
+        for index, (engine, prep), output in zip(indices, prepared, outputs, strict=True):
+            assert output is not None
+            records.append(self._record(index, engine, prep, output, o.photo, keep_chroma))
         return records
 
     def _record(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -112,13 +113,18 @@ def train_val_split(
     """Training faces and validation faces, never overlapping."""
     exclude = read_name_list(exclude_list) or set()
     val_names = read_name_list(val_list)
-    kw = {"size": size, "template": template, "progress": progress, "cancel": cancel}
+
+    def load(source: str | Path, **which: Any) -> FaceSet:
+        return load_faces(
+            source, size=size, template=template, progress=progress, cancel=cancel, **which
+        )
+
     if val_data is not None:
-        val = load_faces(val_data, include=val_names, limit=val_count, **kw)
-        train = load_faces(data, exclude=exclude | set(val.names), limit=max_faces, **kw)
+        val = load(val_data, include=val_names, limit=val_count)
+        train = load(data, exclude=exclude | set(val.names), limit=max_faces)
         how = f"validation: {len(val)} faces of {Path(val_data).name}"
-    elif val_names is not None:
-        everything = load_faces(data, exclude=exclude, **kw)
+    elif val_names is not None and val_list is not None:
+        everything = load(data, exclude=exclude)
         is_val = [n in val_names for n in everything.names]
         val_idx = [i for i, v in enumerate(is_val) if v][:val_count]
         train_idx = [i for i, v in enumerate(is_val) if not v][:max_faces]
@@ -127,7 +133,7 @@ def train_val_split(
         val, train = everything.subset(val_idx), everything.subset(train_idx)
         how = f"validation: {len(val)} faces named in {Path(val_list).name}"
     else:
-        everything = load_faces(data, exclude=exclude, **kw)
+        everything = load(data, exclude=exclude)
         n = len(everything)
         k = min(val_count, max(1, n // 10))
         if n - k < 1:

@@ -90,7 +90,10 @@ class Eq14Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Eq14Config:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        return cls(**values)
 
 
 # The ranges Revive's blind restorers train on (at 512 px; ``for_size`` scales the blur):
@@ -173,9 +176,9 @@ def motion_kernel(length: int, angle: float) -> np.ndarray:
     kernel[length // 2, :] = 1.0
     centre = ((length - 1) / 2, (length - 1) / 2)
     rot = cv2.getRotationMatrix2D(centre, angle, 1.0)
-    kernel = cv2.warpAffine(kernel, rot, (length, length), flags=cv2.INTER_LINEAR)
-    total = kernel.sum()
-    return kernel / total if total > 0 else np.eye(1, dtype=np.float32)
+    line = np.asarray(cv2.warpAffine(kernel, rot, (length, length), flags=cv2.INTER_LINEAR))
+    total = line.sum()
+    return line / total if total > 0 else np.eye(1, dtype=np.float32)
 
 
 def apply_blur(image: np.ndarray, kind: str, size: int, angle: float | None = None) -> np.ndarray:
@@ -199,7 +202,10 @@ def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1].copy()
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise RuntimeError("JPEG decoding failed")
+    return np.asarray(decoded)[..., ::-1].copy()
 
 
 def to_gray3(image: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ def hinge_d_loss(real_scores: Sequence[torch.Tensor], fake_scores: Sequence[torc
 
 def hinge_g_loss(fake_scores: Sequence[torch.Tensor]) -> torch.Tensor:
     """Eq. 8: mean over discriminators of -D(fake)."""
-    return sum(-f.mean() for f in fake_scores) / len(fake_scores)
+    return torch.stack([-f.mean() for f in fake_scores]).sum() / len(fake_scores)
 
 
 def feature_matching_loss(
@@ -44,11 +44,14 @@ def feature_matching_loss(
     Summed over the layers (each a mean, i.e. the 1/M of Eq. 10), averaged over the
     discriminators as in the authors' release.
     """
-    total = 0.0
-    for fake, real in zip(fake_features, real_features, strict=True):
-        for f, r in zip(fake[:-1], real[:-1], strict=True):  # [-1] is the score map
-            total = total + F.l1_loss(f, r.detach())
-    return total / len(fake_features)
+    terms = [
+        F.l1_loss(f, r.detach())
+        for fake, real in zip(fake_features, real_features, strict=True)
+        for f, r in zip(fake[:-1], real[:-1], strict=True)  # [-1] is the score map
+    ]
+    if not terms:
+        return torch.zeros(())
+    return torch.stack(terms).sum() / len(fake_features)
 
 
 class VGGPerceptual(nn.Module):
@@ -58,6 +61,8 @@ class VGGPerceptual(nn.Module):
         super().__init__()
         self.layers = tuple(layers)
         self.features = features[: max(self.layers) + 1].eval().requires_grad_(False)
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
 
@@ -97,4 +102,4 @@ class VGGPerceptual(nn.Module):
         with torch.no_grad():
             real = self._feats(target)
         fake = self._feats(output)
-        return sum(F.l1_loss(f, r) for f, r in zip(fake, real, strict=True))
+        return torch.stack([F.l1_loss(f, r) for f, r in zip(fake, real, strict=True)]).sum()

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -178,11 +178,13 @@ class FaceAligner:
 
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, bool]:
         """(aligned face, whether a face was detected)."""
-        points = self.landmarks(image)
-        detected = points is not None
-        if not detected:
+        found = self.landmarks(image)
+        detected = found is not None
+        if found is None:
             h, w = image.shape[:2]
             points = self.align.TEMPLATES[self.template] * np.array([w, h])
+        else:
+            points = found
         matrix = self.align.alignment_matrix(points, self.template, self.size)
         return self.align.warp_to_template(image, matrix, self.size), detected
 
@@ -203,7 +205,7 @@ class _ShardWriter:
     def __init__(self, out: Path, limit: int) -> None:
         self.out, self.limit = out, limit
         self.shards: list[dict[str, Any]] = []
-        self._fh = None
+        self._fh: BinaryIO | None = None
         self._size = 0
 
     def _open(self) -> None:
@@ -420,7 +422,8 @@ def subset_pack(
         raise PackError(f"pack {pack} is damaged: {'; '.join(problems)}")
     entries = list(pack_entries(pack, index))
     order = np.random.default_rng(seed).permutation(len(entries))
-    keep, total = [], 0
+    keep: list[Any] = []
+    total = 0
     for i in order:
         if limit is not None and len(keep) >= limit:
             break

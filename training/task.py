@@ -11,7 +11,7 @@ two processes with batch B see exactly what one process with batch 2B sees.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -123,7 +123,7 @@ class Task:
                 ids = [self.rt.device.index] if self.rt.device.type == "cuda" else None
                 net = DDP(net, device_ids=ids, find_unused_parameters=self.find_unused(name))
             if self.config.compile:
-                net = torch.compile(net)
+                net = cast(nn.Module, torch.compile(net))
             if net is not self.nets[name]:
                 self.wrapped[name] = net
 

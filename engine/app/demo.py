@@ -49,7 +49,10 @@ def degrade_for_demo(
     )
     if not ok:  # pragma: no cover - OpenCV always encodes a uint8 image
         raise ReviveError("could not make the sample photo")
-    small = cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    if decoded is None:  # pragma: no cover - it decodes what it just encoded
+        raise ReviveError("could not make the sample photo")
+    small = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 

@@ -382,10 +382,10 @@ def run_selftest(print_line: Callable[[str], None] = print, verbose: bool = Fals
     run("weights registry", lambda: _list_sets(sets))
     components: list = []  # the component network, once it passed (CAGFace needs it)
     for info in sets:
-        run(
-            f"weights {info.name}",
-            lambda info=info: check_weight_set(info, ctx, components[0] if components else None),
-        )
+        def check(info: Any = info) -> str:
+            return check_weight_set(info, ctx, components[0] if components else None)
+
+        run(f"weights {info.name}", check)
         if outcomes[-1].status == "ok" and _is_components(info) and not components:
             from ..weights import load_model
 

@@ -111,8 +111,8 @@ def match_colors(
     mean_orig = _blur(small(original) * m, sigma) / np.maximum(weight, 1e-3)
     mean_rest = _blur(small(restored) * m, sigma) / np.maximum(weight, 1e-3)
     shift = np.where(ok, mean_orig - mean_rest, 0.0).astype(np.float32)
-    shift = cv2.resize(shift, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(restored + shift, 0.0, 1.0)
+    full = cv2.resize(shift, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(restored + full, 0.0, 1.0)
 
 
 def scale_matrix(scale: float) -> np.ndarray:

@@ -27,6 +27,7 @@ class NormLayer(nn.Module):
 
     def __init__(self, channels: int, norm_type: NormType = "bn") -> None:
         super().__init__()
+        self.norm: nn.Module
         if norm_type == "bn":
             self.norm = nn.BatchNorm2d(channels)
         elif norm_type == "in":
@@ -119,21 +120,27 @@ class HourglassAttention(nn.Module):
         if depth < 1:
             raise ValueError("hourglass depth must be at least 1")
         self.depth = depth
-        kw = {"norm_type": norm_type, "act_type": act_type}
+
+        def conv(c_in: int, scale: Scale = "none") -> ConvLayer:
+            return ConvLayer(c_in, mid_channels, 3, scale, norm_type, act_type)
+
         for level in range(depth, 0, -1):  # registration order = the release's key order
             c_in = in_channels if level == depth else mid_channels
-            self.add_module(f"b1_{level}", ConvLayer(c_in, mid_channels, **kw))
-            self.add_module(f"b2_{level}", ConvLayer(c_in, mid_channels, scale="down", **kw))
-        self.add_module("b2_plus_1", ConvLayer(mid_channels, mid_channels, **kw))
+            self.add_module(f"b1_{level}", conv(c_in))
+            self.add_module(f"b2_{level}", conv(c_in, "down"))
+        self.b2_plus_1 = conv(mid_channels)
         for level in range(1, depth + 1):
-            self.add_module(f"b3_{level}", ConvLayer(mid_channels, mid_channels, scale="up", **kw))
+            self.add_module(f"b3_{level}", conv(mid_channels, "up"))
         self.out_block = nn.Sequential(ConvLayer(mid_channels, out_channels), nn.Sigmoid())
 
+    def _conv(self, name: str) -> nn.Module:
+        return self.get_submodule(name)
+
     def _level(self, level: int, x: torch.Tensor) -> torch.Tensor:
-        upper = self._modules[f"b1_{level}"](x)
-        lower = self._modules[f"b2_{level}"](x)
+        upper = self._conv(f"b1_{level}")(x)
+        lower = self._conv(f"b2_{level}")(x)
         lower = self._level(level - 1, lower) if level > 1 else self.b2_plus_1(lower)
-        lower = self._modules[f"b3_{level}"](lower)
+        lower = self._conv(f"b3_{level}")(lower)
         if lower.shape[-2:] != upper.shape[-2:]:
             lower = F.interpolate(lower, size=upper.shape[-2:], mode="nearest")
         return upper + lower
@@ -163,7 +170,6 @@ class FaceAttentionUnit(nn.Module):
         attention_channels: int = 64,
     ) -> None:
         super().__init__()
-        kw = {"norm_type": norm_type, "act_type": act_type}
         if scale == "none" and in_channels == out_channels:
             self.shortcut_func: nn.Module = nn.Identity()
         else:
@@ -171,10 +177,9 @@ class FaceAttentionUnit(nn.Module):
         self.preact_func = nn.Sequential(
             NormLayer(in_channels, norm_type), ActLayer(in_channels, act_type)
         )
-        first, second = {"down": ("none", "down"), "up": ("up", "none")}.get(
-            scale, ("none", "none")
-        )
-        self.conv1 = ConvLayer(in_channels, out_channels, 3, first, **kw)
+        first: Scale = "up" if scale == "up" else "none"
+        second: Scale = "down" if scale == "down" else "none"
+        self.conv1 = ConvLayer(in_channels, out_channels, 3, first, norm_type, act_type)
         self.conv2 = ConvLayer(out_channels, out_channels, 3, second, norm_type=norm_type)
         if attention == "spar":
             map_channels = 1
@@ -183,7 +188,7 @@ class FaceAttentionUnit(nn.Module):
         else:
             raise ValueError(f"unknown attention type {attention!r}")
         self.att_func = HourglassAttention(
-            hourglass_depth, out_channels, map_channels, attention_channels, **kw
+            hourglass_depth, out_channels, map_channels, attention_channels, norm_type, act_type
         )
 
     def forward(

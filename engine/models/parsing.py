@@ -149,6 +149,7 @@ class ComponentSmoothing(nn.Module):
         super().__init__()
         kernel = gaussian_kernel(sigma)
         self.radius = kernel.shape[-1] // 2
+        self.kernel: torch.Tensor
         self.register_buffer("kernel", kernel.expand(3, 1, *kernel.shape).clone())
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:

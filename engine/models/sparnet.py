@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from .blocks import ActType, AttentionType, ConvLayer, FaceAttentionUnit, NormType
+from .blocks import ActType, AttentionType, ConvLayer, FaceAttentionUnit, NormType, Scale
 
 
 class SPARNet(nn.Module):
@@ -55,46 +55,37 @@ class SPARNet(nn.Module):
         down_steps = int(math.log2(in_size // min_feat_size))
         up_steps = int(math.log2(out_size // min_feat_size))
         self.down_steps = down_steps
-        kw = {
-            "norm_type": norm_type,
-            "act_type": act_type,
-            "attention": attention,
-            "attention_channels": attention_channels,
-        }
+        def unit(c_in: int, c_out: int, scale: Scale, depth: int) -> FaceAttentionUnit:
+            return FaceAttentionUnit(
+                clip(c_in), clip(c_out), scale, depth, attention, norm_type, act_type,
+                attention_channels,
+            )  # fmt: skip
+
         channels = clip(max_channels // (down_steps + 1))
         depth = int(math.log2(64 / bottleneck_size))
 
         encoder: list[nn.Module] = [ConvLayer(3, channels, 3)]
         for _ in range(down_steps):
-            encoder.append(
-                FaceAttentionUnit(
-                    clip(channels), clip(channels * 2), "down", hourglass_depth=depth, **kw
-                )
-            )
+            encoder.append(unit(channels, channels * 2, "down", depth))
             channels, depth = channels * 2, depth - 1
         depth += 1
         self.encoder = nn.Sequential(*encoder)
         self.res_layers = nn.Sequential(
-            *(
-                FaceAttentionUnit(clip(channels), clip(channels), hourglass_depth=depth, **kw)
-                for _ in range(res_blocks)
-            )
+            *(unit(channels, channels, "none", depth) for _ in range(res_blocks))
         )
         decoder: list[nn.Module] = []
         for _ in range(up_steps):
             depth += 1
-            decoder.append(
-                FaceAttentionUnit(
-                    clip(channels), clip(channels // 2), "up", hourglass_depth=depth, **kw
-                )
-            )
+            decoder.append(unit(channels, channels // 2, "up", depth))
             channels //= 2
         self.decoder = nn.Sequential(*decoder)
         self.out_conv = ConvLayer(clip(channels), 3, 3)
         if residual:  # start close to "return the input": a small first correction
+            conv = self.out_conv.conv2d
             with torch.no_grad():
-                self.out_conv.conv2d.weight.mul_(0.1)
-                self.out_conv.conv2d.bias.zero_()
+                conv.weight.mul_(0.1)
+                if conv.bias is not None:
+                    conv.bias.zero_()
 
     @property
     def attention_units(self) -> list[FaceAttentionUnit]:
@@ -118,6 +109,6 @@ class SPARNet(nn.Module):
         out = self.out_conv(out)
         if self.residual:
             out = out + x
-        if return_attention:
+        if maps is not None:
             return out, maps
         return out

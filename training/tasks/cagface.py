@@ -13,7 +13,7 @@ x2 intermediate and the x4 output.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -120,7 +120,7 @@ class CAGFaceTask(FaceSRTask):
 
     def build(self) -> None:
         c, o = self.config, self.opts
-        model = create_model(self.preset, **c.model_overrides).train()
+        model = cast(CAGFace, create_model(self.preset, **c.model_overrides).train())
         self.nets["G"] = self.place(CAGFaceTrainNet(model))
         self.optimizers["G"] = torch.optim.Adam(
             self.nets["G"].parameters(), lr=c.lr or 1e-4, betas=o.betas
@@ -143,7 +143,7 @@ class CAGFaceTask(FaceSRTask):
     def on_step_start(self, step: int) -> None:
         if step == self.stage1_steps and step > 0:
             for net in (self.nets["G"], *(e.shadow for e in self.emas.values())):
-                net.model.init_stage2_from_stage1()
+                cast(CAGFaceTrainNet, net).model.init_stage2_from_stage1()
             self.notes.append(f"step {step}: stage 2 initialised from stage 1")
 
     def make_batch(self, step: int) -> dict[str, Any]:
@@ -206,7 +206,7 @@ class CAGFaceTask(FaceSRTask):
 
     def export_module(self) -> nn.Module:
         net = self.emas["G"].shadow if "G" in self.emas else self.nets["G"]
-        return net.model
+        return cast(CAGFaceTrainNet, net).model
 
     def _run_val(self, small: np.ndarray, phase: int) -> tuple[np.ndarray, np.ndarray]:
         net = self.emas["G"].shadow if "G" in self.emas else self.nets["G"]

@@ -201,7 +201,7 @@ class ComponentsTask(Task):
         # Similarity warp: the photo's longer side fills the input, jittered.
         scale = size / max(h, w) * math.exp(rng.uniform(*np.log(o.scale_jitter)))
         angle = rng.uniform(-o.rotate_deg, o.rotate_deg)
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+        m = np.asarray(cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale), np.float64)
         m[:, 2] += np.array([size / 2 - w / 2, size / 2 - h / 2])
         m[:, 2] += rng.uniform(-o.shift, o.shift, 2) * size
         if rng.random() < 0.5:
