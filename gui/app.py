@@ -136,8 +136,10 @@ def create_app(argv: Sequence[str] | None = None):
 
     from .settings import APPLICATION, ORGANISATION
 
-    app = QApplication.instance()
-    if app is None:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)

@@ -80,7 +80,7 @@ Render = Callable[[int], np.ndarray]  # side in pixels -> H x W x 3 uint8 pictur
 class MapTile(QWidget):
     """One picture with a caption; hovering shows it magnified.
 
-    ``render(side)`` draws the picture at a given size, so a tile costs a tile's
+    ``draw(side)`` draws the picture at a given size, so a tile costs a tile's
     pixels and the large version is drawn only when the mouse is over it.
     """
 
@@ -88,7 +88,7 @@ class MapTile(QWidget):
 
     def __init__(self, render: Render, caption: str, tooltip: str = "") -> None:
         super().__init__()
-        self.render = render
+        self.draw = render
         self.caption = caption
         self.picture = QLabel()
         self.picture.setFixedSize(QSize(TILE, TILE))
@@ -193,13 +193,13 @@ class AttentionInspector(QWidget):
         self.content = QWidget()
         self.content.setAutoFillBackground(True)
         self._content_layout = QHBoxLayout(self.content)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.content)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(self.content)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
 
         self.magnifier = Magnifier()
         self.map_tiles: list[MapTile] = []
@@ -228,8 +228,9 @@ class AttentionInspector(QWidget):
     def _clear(self) -> None:
         while self._content_layout.count():
             item = self._content_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.map_tiles, self.mask_tiles = [], []
 
     def _tile(self, render: Render, caption: str, tooltip: str = "") -> MapTile:
@@ -330,7 +331,7 @@ class AttentionInspector(QWidget):
         if tile is None:
             self.magnifier.hide()
         else:
-            self.magnifier.show_image(tile.render(MAGNIFIED), caption, QCursor.pos())
+            self.magnifier.show_image(tile.draw(MAGNIFIED), caption, QCursor.pos())
 
     def hideEvent(self, event) -> None:  # noqa: N802
         self.magnifier.hide()
@@ -347,7 +348,8 @@ class AttentionInspector(QWidget):
             self.content.resize(size)
         image = self.content.grab().toImage()
         with atomic_path(path) as tmp:
-            if not image.save(str(tmp), "PNG"):
+            # PySide6 takes the format as str at run time; its stubs say bytes (and b"" fails).
+            if not image.save(str(tmp), "PNG"):  # type: ignore[call-overload]
                 raise OSError(f"could not write {path}")
         return path
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -24,27 +24,35 @@ from engine.progress import CancelToken, ProgressCallback
 
 from .imaging import display_image, qimage_from_array
 
+if TYPE_CHECKING:  # the engine's heavy modules (torch) load on the worker, when first used
+    from engine.batch import BatchOutcome
+    from engine.io import Photo
+    from engine.models import ModelKind
+    from engine.pipeline import Restorer
+    from engine.results import RestoreResult
+    from engine.weights import WeightsInfo
+
 THUMB_SIDE = 128
 
 
 @dataclass
 class Loaded:
-    photo: Any  # engine.io.Photo
+    photo: Photo
     image: QImage
     thumbnail: QImage
 
 
 @dataclass
 class Restored:
-    photo: Any
-    result: Any  # engine.results.RestoreResult
+    photo: Photo
+    result: RestoreResult
     before: QImage
     after: QImage
 
 
 @dataclass
 class Recomposed:
-    result: Any
+    result: RestoreResult
     after: QImage
 
 
@@ -52,9 +60,9 @@ class Recomposed:
 class ModelRow:
     """One installed weight set for the model manager (``problems`` None = not checked)."""
 
-    info: Any  # engine.weights.WeightsInfo
+    info: WeightsInfo
     problems: list[str] | None = None
-    kind: Any = None  # engine.models.ModelKind, None for an unknown preset
+    kind: ModelKind | None = None  # None for an unknown preset
     description: str = ""
 
 
@@ -75,7 +83,7 @@ def collect(paths: list[str]) -> list[Path]:
     return collect_photos(paths)
 
 
-def _loaded(photo: Any) -> Loaded:
+def _loaded(photo: Photo) -> Loaded:
     return Loaded(photo, display_image(photo.pixels), thumbnail(photo.pixels))
 
 
@@ -93,14 +101,14 @@ def sample(progress: ProgressCallback | None = None) -> Loaded:
 
 
 # --- restoration ----------------------------------------------------------------------
-def warm_up(restorer: Any, options: RestoreOptions) -> None:
+def warm_up(restorer: Restorer, options: RestoreOptions) -> None:
     """Load the face detector now, so the first photo neither waits nor stalls the UI."""
     restorer.warm_up(options)
 
 
 def restore(
-    restorer: Any,
-    photo: Any,
+    restorer: Restorer,
+    photo: Photo,
     options: RestoreOptions,
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
@@ -109,16 +117,16 @@ def restore(
     return Restored(photo, result, display_image(photo.pixels), display_image(result.image))
 
 
-def recompose(restorer: Any, photo: Any, result: Any, cancel: CancelToken | None) -> Recomposed:
+def recompose(restorer: Restorer, result: RestoreResult) -> Recomposed:
     """Paste again with the faces' current ``accepted`` / ``strength`` (no network run)."""
     fresh = restorer.recompose(result)
     return Recomposed(fresh, display_image(fresh.image))
 
 
 def rerun_face(
-    restorer: Any,
-    photo: Any,
-    result: Any,
+    restorer: Restorer,
+    photo: Photo,
+    result: RestoreResult,
     index: int,
     options: RestoreOptions,
     progress: ProgressCallback | None,
@@ -129,7 +137,7 @@ def rerun_face(
 
 
 # --- saving ---------------------------------------------------------------------------
-def output_photo(photo: Any, result: Any) -> Any:
+def output_photo(photo: Photo, result: RestoreResult) -> Photo:
     """The restored photo with the original's metadata (EXIF, ICC, XMP, DPI, bit depth)."""
     return dataclasses.replace(
         photo, pixels=result.image, alpha=result.alpha, notes=list(photo.notes)
@@ -137,15 +145,14 @@ def output_photo(photo: Any, result: Any) -> Any:
 
 
 def save(
-    restorer: Any,
-    photo: Any,
-    result: Any,
+    restorer: Restorer,
+    photo: Photo,
+    result: RestoreResult,
     path: Path,
     fmt: str | None,
     quality: int,
     fresh: bool,
     replace_original: bool = False,
-    cancel: CancelToken | None = None,
 ) -> Path:
     """Write the restored photo; recompose first if the faces changed since the last paste.
 
@@ -172,16 +179,19 @@ def default_output_path(source: Path | None, fmt: str | None, folder: str | None
     return output_path_for(source, folder or None, ext=ext)
 
 
+ExportItem = tuple[str, "Path | None", "Photo | None", "RestoreResult | None", bool]
+
+
 def batch_export(
-    restorer: Any,
-    items: list[tuple[str, Path | None, Any, Any, bool]],
+    restorer: Restorer,
+    items: list[ExportItem],
     options: RestoreOptions,
     folder: Path,
     fmt: str | None,
     quality: int,
     progress: ProgressCallback | None,
     cancel: CancelToken,
-) -> Any:
+) -> BatchOutcome:
     """Restore (when not done yet) and save every photo into ``folder`` (``engine.batch``).
 
     ``items`` are (name, path, photo or None, result or None, result is fresh). One
@@ -230,7 +240,7 @@ def has_restoration_weights(rows: list[ModelRow]) -> bool:
     return any(r.kind is not None and r.kind.restores_faces for r in rows)
 
 
-def import_checkpoint(path: Path) -> Any:
+def import_checkpoint(path: Path) -> WeightsInfo:
     from engine.checkpoint_import import import_official_checkpoint
 
     return import_official_checkpoint(path)

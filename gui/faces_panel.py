@@ -192,7 +192,7 @@ class FacesPanel(QWidget):
         scroll.setWidget(self._list)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll = scroll
+        self.scroll_area = scroll
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
@@ -240,7 +240,7 @@ class FacesPanel(QWidget):
         for card in self.cards:
             card.set_selected(card.index == index)
         if index >= 0:
-            self.scroll.ensureWidgetVisible(self.card(index))
+            self.scroll_area.ensureWidgetVisible(self.card(index))
         self.faceSelected.emit(index)
 
     def set_busy(self, busy: bool) -> None:

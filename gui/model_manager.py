@@ -1,7 +1,8 @@
 """The model manager: installed weight sets with their model cards, import, verification.
 
-Listing, importing and verifying are engine calls, so they run on the main
-window's worker thread like everything else; the dialog shows their answers.
+Listing, importing and verifying are engine calls, so they run on the worker thread
+of the ``JobRunner`` the dialog is given, like everything else; the dialog shows their
+answers, and says what failed through ``failed`` (the window shows it in a dialog).
 """
 
 from __future__ import annotations
@@ -26,15 +27,18 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
     QTextBrowser,
     QVBoxLayout,
+    QWidget,
 )
 
 from engine.paths import user_weights_dir
 from engine.weights import human_size
 
 from . import engine_calls as calls
+from .jobs import JobRunner
+from .settings import Settings
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from engine.weights import WeightsInfo
 
 COLUMNS = ("Name", "Model", "Kind", "Precision", "Size", "Source", "Check")
 
@@ -71,10 +75,12 @@ class ModelManagerDialog(QDialog):
     """Lists weights; imports a Face-SPARNet release checkpoint; verifies sha256 sums."""
 
     weightsChanged = Signal()
+    failed = Signal(str)  # what went wrong, for an error dialog
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window_ = window
+    def __init__(self, jobs: JobRunner, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.settings = settings
         self.setWindowTitle("Models")
         self.resize(900, 520)
         self.rows: list[calls.ModelRow] = []
@@ -127,11 +133,11 @@ class ModelManagerDialog(QDialog):
     def refresh(self, verify: bool = False) -> None:
         self.status.setText("Checking weights…" if verify else "Reading installed weights…")
         self.verify_button.setEnabled(False)
-        self.window_.submit(
+        self.jobs.submit(
             "models",
             lambda ctx: calls.list_models(verify=verify),
-            on_result=lambda job, rows: self._show_rows(rows, verify),
-            on_error=lambda job, message: self._failed(message),
+            on_result=lambda rows: self._show_rows(rows, verify),
+            on_error=self._failed,
         )
 
     def verify(self) -> None:
@@ -141,7 +147,7 @@ class ModelManagerDialog(QDialog):
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Import a Face-SPARNet checkpoint",
-            self.window_.settings.last_folder,
+            self.settings.last_folder,
             "PyTorch checkpoints (*.pth *.pt);;All files (*)",
         )
         if path:
@@ -150,15 +156,15 @@ class ModelManagerDialog(QDialog):
     def import_checkpoint(self, path: Path) -> None:
         self.status.setText(f"Importing {path.name}…")
         self.import_button.setEnabled(False)
-        self.window_.submit(
+        self.jobs.submit(
             "import",
             lambda ctx: calls.import_checkpoint(path),
             label=f"Importing {path.name}",
-            on_result=lambda job, info: self._imported(info),
-            on_error=lambda job, message: self._failed(message),
+            on_result=self._imported,
+            on_error=self._failed,
         )
 
-    def _imported(self, info) -> None:
+    def _imported(self, info: WeightsInfo) -> None:
         self.import_button.setEnabled(True)
         self.status.setText(f"Imported {info.name} ({info.preset}).")
         self.weightsChanged.emit()
@@ -168,7 +174,7 @@ class ModelManagerDialog(QDialog):
         self.import_button.setEnabled(True)
         self.verify_button.setEnabled(True)
         self.status.setText(message)
-        self.window_.show_error(message, "Models")
+        self.failed.emit(message)
 
     # --- display -----------------------------------------------------------------------
     def _show_rows(self, rows: list[calls.ModelRow], verified: bool) -> None:

@@ -1,119 +1,83 @@
-"""The queue of photos: thumbnail, name and status of every photo opened or dropped.
+"""The queue of photos as a list: thumbnail, name and status of every photo opened or dropped.
 
-Each row is a ``PhotoEntry``, the GUI's record of one photo: where it came
-from, the decoded photo and the restoration result once the worker delivers
-them, and a status line. Entries change only on the GUI thread.
+The list shows a ``PhotoController``: it adds, refreshes and removes a row when the
+controller says so, follows its current photo, and clicking a row makes that photo
+the current one. It holds no state of its own beyond the rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
+
+from .photo_controller import Change, PhotoController, PhotoEntry
 
 THUMB_SIDE = 64
 
-STATUS_TEXT = {
-    "new": "waiting",
-    "loading": "loading…",
-    "loaded": "not restored yet",
-    "queued": "queued for restoration",
-    "restoring": "restoring…",
-    "done": "restored",
-    "cancelled": "cancelled",
-    "error": "error",
-    "saved": "saved",
-}
-
-
-@dataclass(eq=False)
-class PhotoEntry:
-    """One photo in the queue (``path`` is None for an in-memory sample)."""
-
-    name: str
-    path: Path | None = None
-    photo: Any = None  # engine.io.Photo, once loaded
-    result: Any = None  # engine.results.RestoreResult, once restored
-    before_image: Any = None  # QImage of the photo (made on the worker thread)
-    after_image: Any = None  # QImage of the result
-    status: str = "new"
-    detail: str = ""
-    generation: int = 0  # bumped by every change to the faces, so stale answers are dropped
-    image_generation: int = -1  # the generation ``result.image`` was pasted for
-    saved_to: Path | None = None
-    item: QListWidgetItem | None = field(default=None, repr=False)
-
-    def status_line(self) -> str:
-        text = STATUS_TEXT.get(self.status, self.status)
-        if self.status == "done" and self.result is not None:
-            text = f"restored · {len(self.result.faces)} face(s)"
-        if self.detail:
-            text = f"{text}: {self.detail}"
-        return text
+Entry = PhotoEntry[QImage]
 
 
 class PhotoQueue(QListWidget):
-    """The list of photos; selecting a row makes it the current photo."""
+    """The rows of the photo queue; selecting a row makes it the current photo."""
 
-    entrySelected = Signal(object)  # PhotoEntry
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, photos: PhotoController[QImage], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.photos = photos
         self.setIconSize(QSize(THUMB_SIDE, THUMB_SIDE))
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setUniformItemSizes(True)
         self.setWordWrap(True)
         self.setSpacing(2)
-        self.entries: list[PhotoEntry] = []
-        self.currentItemChanged.connect(self._on_current)
+        self._items: dict[Entry, QListWidgetItem] = {}
+        self._iconed: set[Entry] = set()  # entries whose thumbnail is shown
+        photos.subscribe(self._on_change)
+        self.currentItemChanged.connect(self._on_current_item)
 
-    def add(self, entry: PhotoEntry) -> PhotoEntry:
-        item = QListWidgetItem()
-        item.setData(Qt.ItemDataRole.UserRole, entry)
-        item.setSizeHint(QSize(200, THUMB_SIDE + 8))
-        entry.item = item
-        self.entries.append(entry)
-        self.addItem(item)
-        self.refresh(entry)
-        return entry
+    def item_of(self, entry: Entry) -> QListWidgetItem | None:
+        return self._items.get(entry)
 
-    def remove(self, entry: PhotoEntry) -> None:
-        if entry.item is not None:
-            self.takeItem(self.row(entry.item))
-        self.entries.remove(entry)
-
-    def find(self, path: Path) -> PhotoEntry | None:
-        return next((e for e in self.entries if e.path is not None and e.path == path), None)
-
-    def refresh(self, entry: PhotoEntry) -> None:
-        if entry.item is None:
+    def _on_change(self, entry: Entry | None, change: Change) -> None:
+        if change is Change.CURRENT:
+            self._follow_current(entry)
+        elif entry is None:
             return
-        entry.item.setText(f"{entry.name}\n{entry.status_line()}")
-        entry.item.setToolTip(str(entry.path) if entry.path else entry.name)
+        elif change is Change.ADDED:
+            item = QListWidgetItem()
+            item.setSizeHint(QSize(200, THUMB_SIDE + 8))
+            self._items[entry] = item
+            self.addItem(item)
+            self._refresh(entry, item)
+        elif change is Change.REMOVED:
+            removed = self._items.pop(entry, None)
+            self._iconed.discard(entry)
+            if removed is not None:
+                self.blockSignals(True)  # the controller picks the next current photo
+                self.takeItem(self.row(removed))
+                self.blockSignals(False)
+        elif (row := self.item_of(entry)) is not None:
+            self._refresh(entry, row)
 
-    def set_thumbnail(self, entry: PhotoEntry, pixmap: QPixmap) -> None:
-        if entry.item is not None:
-            entry.item.setIcon(QIcon(pixmap))
+    def _refresh(self, entry: Entry, item: QListWidgetItem) -> None:
+        item.setText(f"{entry.name}\n{entry.status_line()}")
+        item.setToolTip(str(entry.path) if entry.path else entry.name)
+        if entry.thumbnail is not None and entry not in self._iconed:
+            self._iconed.add(entry)
+            item.setIcon(QIcon(QPixmap.fromImage(entry.thumbnail)))
 
-    def current_entry(self) -> PhotoEntry | None:
-        item = self.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+    def _follow_current(self, entry: Entry | None) -> None:
+        item = self.item_of(entry) if entry is not None else None
+        if item is not self.currentItem():
+            self.blockSignals(True)
+            if item is None:
+                self.setCurrentRow(-1)
+            else:
+                self.setCurrentItem(item)
+            self.blockSignals(False)
 
-    def select(self, entry: PhotoEntry) -> None:
-        if entry.item is not None:
-            self.setCurrentItem(entry.item)
-
-    def step(self, delta: int) -> None:
-        """Select the next (+1) or previous (-1) photo, wrapping around."""
-        if not self.entries:
+    def _on_current_item(self, current: QListWidgetItem | None, _previous: object) -> None:
+        if current is None:
             return
-        row = self.currentRow()
-        self.setCurrentRow((row + delta) % self.count() if row >= 0 else 0)
-
-    def _on_current(self, current: QListWidgetItem | None, _previous) -> None:
-        if current is not None:
-            self.entrySelected.emit(current.data(Qt.ItemDataRole.UserRole))
+        entry = next((e for e in self.photos.entries if self.item_of(e) is current), None)
+        if entry is not None:
+            self.photos.select(entry)

@@ -1,7 +1,8 @@
 """Models > Retrain: train a model on your own faces, watch it learn, stop and resume.
 
-Built on ``training.api``. Training runs on a worker thread of its own (a second
-``EngineHost``), so restoring photos in the main window goes on meanwhile. Losses,
+Built on ``training.api``. Training runs on the worker thread of the ``JobRunner``
+the dialog is given (the app gives it one of its own, a second worker thread), so
+restoring photos in the main window goes on meanwhile. Losses,
 validation metrics and sample grids arrive as ``TrainingEvent``s through the worker's
 progress signal; Stop writes a checkpoint after the current step, and Resume
 continues exactly from it. Finished weights go to your Revive weights folder and
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -35,10 +36,11 @@ from PySide6.QtWidgets import (
 from engine.paths import user_data_dir, user_weights_dir
 
 from .imaging import pixmap_from_array
-from .worker import EngineHost, Job
+from .jobs import JobRunner
+from .worker import Job, JobContext
 
 if TYPE_CHECKING:
-    from training.api import TrainConfig
+    from training.api import TrainConfig, TrainingEvent, TrainResult
 
 SAMPLE_SIDE = 520
 
@@ -57,19 +59,17 @@ class RetrainDialog(QDialog):
     weightsChanged = Signal()
     runFinished = Signal(object)  # TrainResult, or None after an error
 
-    def __init__(self, parent: QWidget | None = None, engine: EngineHost | None = None) -> None:
+    def __init__(self, jobs: JobRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Retrain a model")
         self.resize(980, 640)
-        self.engine = engine or EngineHost(parent=self)
-        self.engine.progress.connect(self._on_event)
-        self.engine.result.connect(self._on_result)
-        self.engine.error.connect(self._on_error)
-        self.engine.finished.connect(lambda job: self._set_running(False))
+        self.jobs = jobs if jobs is not None else JobRunner()
+        if self.jobs.parent() is None:
+            self.jobs.setParent(self)  # its worker thread ends with the dialog
         self.job: Job | None = None
         self.run_dir: Path | None = None
-        self.last_result: Any = None
-        self.events: list[Any] = []
+        self.last_result: TrainResult | None = None
+        self.events: list[TrainingEvent] = []
 
         self.model_combo = QComboBox()
         for value, label in model_choices():
@@ -186,12 +186,21 @@ class RetrainDialog(QDialog):
         verb = "Resuming" if resume else "Starting"
         self._say(f"{verb} {config.model} in {self.run_dir}…")
 
-        def run(ctx):
+        def run(ctx: JobContext) -> TrainResult:
             return TrainingRun(config).run(progress=ctx.progress, cancel=ctx.cancel, resume=resume)
 
-        self.job = Job("train", run, label=f"Training {config.model}")
         self._set_running(True)
-        return self.engine.submit(self.job)
+        job = self.jobs.submit(
+            "train",
+            run,
+            label=f"Training {config.model}",
+            on_progress=lambda event: self._on_event(job, event),
+            on_result=lambda result: self._on_result(job, result),
+            on_error=lambda message: self._on_error(job, message),
+            on_done=lambda: self._set_running(False),
+        )
+        self.job = job
+        return job
 
     def stop(self) -> None:
         """Finish the current step, write a checkpoint, and stop (Resume continues)."""
@@ -222,7 +231,7 @@ class RetrainDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self.job is not None and self.engine.busy()
+        return self.job is not None and self.jobs.has_work()
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
@@ -231,11 +240,11 @@ class RetrainDialog(QDialog):
         self.open_button.setEnabled(not running)
 
     # --- events --------------------------------------------------------------------------
-    def _on_event(self, job: Job, event: Any) -> None:
+    def _on_event(self, job: Job, event: TrainingEvent) -> None:
         if job is not self.job:
             return
         self.events.append(event)
-        kind = getattr(event, "kind", "")
+        kind = event.kind
         if event.total:
             self.progress.setRange(0, event.total)
             self.progress.setValue(min(event.step, event.total))
@@ -254,14 +263,14 @@ class RetrainDialog(QDialog):
             text = event.message or (event.path or "")
             self._log(f"{kind}: {text}" if text else kind)
 
-    def _on_result(self, job: Job, result: Any) -> None:
+    def _on_result(self, job: Job, result: TrainResult) -> None:
         if job is not self.job:
             return
         self.last_result = result
-        if getattr(result, "stopped", False):
+        if result.stopped:
             self._say(f"Stopped at step {result.step}. Resume continues from there.")
         else:
-            where = f" Weights: {result.export}" if getattr(result, "export", None) else ""
+            where = f" Weights: {result.export}" if result.export else ""
             self._say(f"Finished at step {result.step}.{where}")
         self.runFinished.emit(result)
 
@@ -280,4 +289,4 @@ class RetrainDialog(QDialog):
 
     def shutdown(self) -> None:
         """Stop a running training (it checkpoints) and end the training thread."""
-        self.engine.shutdown(timeout_ms=60_000)
+        self.jobs.shutdown(timeout_ms=60_000)

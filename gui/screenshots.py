@@ -45,9 +45,12 @@ def _settle(ms: int = 400) -> None:
 
 def _divider_through_face(window) -> None:
     """Put the before / after divider through the middle of the first face."""
-    face = window.current.result.faces[0]
-    scale = window.current.result.scale
-    view = window.compare.split
+    result = window.current.result if window.current is not None else None
+    if result is None or not result.faces:
+        return
+    face = result.faces[0]
+    scale = result.scale
+    view = window.view.compare.split
     x = view.mapFromScene((face.box[0] + face.box[2]) / 2 * scale, 0).x()
     view.set_divider(x / max(1, view.viewport().width()))
 
@@ -73,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import create_app
     from .main_window import MainWindow
+    from .photo_controller import PhotoStatus
 
     create_app()
     if args.random_weights:
@@ -100,30 +104,36 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(settings)
     window.resize(width, height)
     window.show()
-    _wait(lambda: window.has_weights is not None)
-    if not window.has_weights:
+    _wait(lambda: window.models.has_weights is not None)
+    if not window.models.has_weights:
         print(
             "no trained weights are installed: use --weights or --random-weights", file=sys.stderr
         )
         return 1
-    window.try_sample()
-    _wait(lambda: window.current is not None and window.current.status in ("done", "error"))
-    if window.current.status != "done":
-        print(f"restoration failed: {window.current.detail}", file=sys.stderr)
+    window.work.try_sample()
+
+    def finished() -> bool:
+        entry = window.current
+        return entry is not None and entry.status in (PhotoStatus.RESTORED, PhotoStatus.ERROR)
+
+    _wait(finished)
+    entry = window.current
+    if entry is None or entry.status is not PhotoStatus.RESTORED:
+        print(f"restoration failed: {entry.detail if entry else ''}", file=sys.stderr)
         return 1
-    window.faces.select(0)
-    window.compare.zoom_fit()
+    window.view.faces.select(0)
+    window.view.compare.zoom_fit()
     _settle()
     _divider_through_face(window)
     _settle()
     shots = {"main-window.png": window.grab()}
-    cards = window.faces.cards
+    cards = window.view.faces.cards
     bottom = cards[-1].mapTo(window.faces_dock, cards[-1].rect().bottomLeft()).y() + 16
     dock = window.faces_dock
     shots["faces-panel.png"] = dock.grab(QRect(0, 0, dock.width(), min(dock.height(), bottom)))
     window.show_inspector()
     _settle()
-    window.compare.zoom_fit()
+    window.view.compare.zoom_fit()
     _settle()
     _divider_through_face(window)
     _settle()
@@ -139,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     empty = MainWindow(_settings(scratch / "empty-settings"))
     empty.resize(width, height)
     empty.show()
-    _wait(lambda: empty.has_weights is not None)
+    _wait(lambda: empty.models.has_weights is not None)
     _settle()
     shots["no-weights.png"] = empty.grab()
     empty.close()

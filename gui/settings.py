@@ -43,8 +43,10 @@ def _to_bool(value: object, default: bool) -> bool:
 
 
 def _to_int(value: object, default: int) -> int:
+    if not isinstance(value, (int, float, str)):
+        return default
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except (TypeError, ValueError):
         return default
 

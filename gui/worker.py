@@ -17,12 +17,15 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.errors import Cancelled, ReviveError
-from engine.progress import CancelToken, ProgressEvent
+from engine.progress import CancelToken
+
+if TYPE_CHECKING:  # the GUI starts without importing torch; the worker imports it lazily
+    from engine.pipeline import Restorer
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -36,10 +39,11 @@ class JobContext:
         self.job = job
         self.cancel = job.cancel
 
-    def progress(self, event: ProgressEvent) -> None:
+    def progress(self, event: object) -> None:
+        """Report ``event`` (an ``engine.progress.ProgressEvent``, or a training event)."""
         self._worker.progress.emit(self.job, event)
 
-    def restorer(self) -> Any:
+    def restorer(self) -> Restorer:
         return self._worker.restorer()
 
     def forget_restorer(self) -> None:
@@ -51,19 +55,21 @@ class JobContext:
 class Job:
     """One unit of engine work; ``run`` executes on the worker thread only.
 
-    ``kind`` names it for the GUI (restore, recompose, load, save...); ``payload`` is
-    the GUI's own bookkeeping (which photo it belongs to) and is never read here.
+    ``kind`` names it for the GUI (restore, recompose, load, save...); ``label`` is what
+    the status bar says while it runs.
     """
 
     kind: str
     run: Callable[[JobContext], Any]
     label: str = ""
-    payload: Any = None
     cancel: CancelToken = field(default_factory=CancelToken)
     id: int = field(default_factory=lambda: next(_ids))
 
 
-def default_restorer_factory() -> Any:
+RestorerFactory = Callable[[], "Restorer"]
+
+
+def default_restorer_factory() -> Restorer:
     from engine.pipeline import Restorer
 
     return Restorer()
@@ -86,10 +92,10 @@ class EngineWorker(QObject):
     finished = Signal(object)  # Job (after result, error or cancelled)
     _submit = Signal(object)
 
-    def __init__(self, restorer_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(self, restorer_factory: RestorerFactory | None = None) -> None:
         super().__init__()
         self._factory = restorer_factory or default_restorer_factory
-        self._restorer: Any = None
+        self._restorer: Restorer | None = None
         self._lock = threading.Lock()
         self._pending: list[Job] = []
         self._current: Job | None = None
@@ -121,7 +127,7 @@ class EngineWorker(QObject):
             return self._current
 
     # --- runs on the worker thread -----------------------------------------------------
-    def restorer(self) -> Any:
+    def restorer(self) -> Restorer:
         if self._restorer is None:
             self._restorer = self._factory()
         return self._restorer
@@ -173,7 +179,7 @@ class EngineWorker(QObject):
 
 
 class EngineHost(QObject):
-    """Owns the worker thread; the main window talks to the engine only through this.
+    """Owns the worker thread; the GUI reaches it only through a ``jobs.JobRunner``.
 
     It re-emits the worker's signals on the GUI thread (signal-to-signal connections
     are queued to the receiver's thread), so that plain Python callables connected
@@ -188,16 +194,16 @@ class EngineHost(QObject):
     finished = Signal(object)
 
     def __init__(
-        self, restorer_factory: Callable[[], Any] | None = None, parent: QObject | None = None
+        self, restorer_factory: RestorerFactory | None = None, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("revive-engine")
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName("revive-engine")
         self.worker = EngineWorker(restorer_factory)
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.worker_thread)
         for name in ("started", "progress", "result", "error", "cancelled", "finished"):
             getattr(self.worker, name).connect(getattr(self, name))
-        self.thread.start()
+        self.worker_thread.start()
 
     def cancel_all(self, kinds: tuple[str, ...] | None = None) -> int:
         return self.worker.cancel_all(kinds)
@@ -210,9 +216,9 @@ class EngineHost(QObject):
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Cancel everything, stop the thread, wait for it (the engine stops between steps)."""
-        if not self.thread.isRunning():
+        if not self.worker_thread.isRunning():
             return
         self.worker.cancel_all()
-        self.thread.quit()
-        if not self.thread.wait(timeout_ms):  # pragma: no cover - a stuck network forward
+        self.worker_thread.quit()
+        if not self.worker_thread.wait(timeout_ms):  # pragma: no cover - a stuck network forward
             log.warning("engine thread did not stop within %d ms", timeout_ms)

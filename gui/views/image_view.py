@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen, QPixmap, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -223,7 +223,7 @@ class ImageView(QGraphicsView):
                 self.faceClicked.emit(i)
                 return
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802
         """A neutral backdrop from the palette, so it follows light and dark themes."""
         painter.fillRect(rect, self.palette().color(QPalette.ColorRole.Dark))
 

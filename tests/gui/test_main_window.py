@@ -26,6 +26,7 @@ from engine.weights import save_weights
 from gui import export
 from gui.export import ExportChoice
 from gui.main_window import MainWindow
+from gui.photo_controller import PhotoStatus
 from tests.conftest import shared_path
 
 pytest.importorskip("engine.pipeline", reason="needs the pipeline (branch pipeline)")
@@ -63,7 +64,7 @@ def _window(qtbot, settings) -> MainWindow:
     qtbot.addWidget(window)
     window.resize(1400, 900)
     window.show()
-    qtbot.waitUntil(lambda: window.has_weights is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.models.has_weights is not None, timeout=TIMEOUT_MS)
     return window
 
 
@@ -74,7 +75,7 @@ def window(qtbot, settings, tiny_weights):
     settings.restore_on_open = False
     settings.export_format = "PNG"  # lossless, so pixels can be compared exactly
     win = _window(qtbot, settings)
-    assert win.has_weights and not win.banner.isVisible()
+    assert win.models.has_weights and not win.banner.isVisible()
     yield win
     win.close()
 
@@ -83,19 +84,22 @@ def _open(qtbot, window: MainWindow, path: Path):
     window.open_paths([path])
 
     def loaded() -> bool:
-        entry = window.queue.find(path)
-        return entry is not None and entry.status in ("loaded", "error")
+        entry = window.photos.find(path)
+        return entry is not None and entry.status in (PhotoStatus.LOADED, PhotoStatus.ERROR)
 
     qtbot.waitUntil(loaded, timeout=TIMEOUT_MS)
-    assert window.current is window.queue.find(path)  # what was opened is shown
+    assert window.current is window.photos.find(path)  # what was opened is shown
     return window.current
 
 
 def _restore(qtbot, window: MainWindow):
     entry = window.current
-    window.restore_action.trigger()
-    qtbot.waitUntil(lambda: entry.status in ("done", "error", "cancelled"), timeout=TIMEOUT_MS)
-    assert entry.status == "done", entry.detail
+    window.action_set.restore.trigger()
+    qtbot.waitUntil(
+        lambda: entry.status in (PhotoStatus.RESTORED, PhotoStatus.ERROR, PhotoStatus.CANCELLED),
+        timeout=TIMEOUT_MS,
+    )
+    assert entry.status is PhotoStatus.RESTORED, entry.detail
     return entry
 
 
@@ -103,11 +107,11 @@ def _wait_saved(qtbot, window: MainWindow, entry) -> None:
     """Until the entry is saved; a failure says what the app said instead."""
 
     def saved_or_error() -> bool:
-        box = window.error_box
+        box = window.messages.error_box
         return entry.saved_to is not None or (box is not None and box.isVisible())
 
     qtbot.waitUntil(saved_or_error, timeout=TIMEOUT_MS)
-    box = window.error_box
+    box = window.messages.error_box
     assert entry.saved_to is not None, box.text() if box is not None else entry.detail
 
 
@@ -120,25 +124,28 @@ def test_restore_reject_a_face_save_and_inspect_attention(qtbot, window, photo, 
     from engine.io import load_photo
 
     entry = _open(qtbot, window, photo)
-    assert entry.photo is not None and window.compare.split.has_image()
+    assert entry.photo is not None and window.view.compare.split.has_image()
     _restore(qtbot, window)
 
     faces = entry.result.faces
     assert len(faces) == 3  # test_hzgg.jpg: three people
-    assert [c.index for c in window.faces.cards] == [0, 1, 2]
-    assert window.compare.split.has_after()
-    assert "Model:" in window.model_label.text() and PRESET in window.model_label.text()
-    assert window.device_label.text() == "Device: CPU"
+    assert [c.index for c in window.view.faces.cards] == [0, 1, 2]
+    assert window.view.compare.split.has_after()
+    assert (
+        "Model:" in window.status_panel.model_label.text()
+        and PRESET in window.status_panel.model_label.text()
+    )
+    assert window.status_panel.device_label.text() == "Device: CPU"
 
     # Reject face 1 (click its check box): recomposed without it.
-    card = window.faces.card(0)
+    card = window.view.faces.card(0)
     box_centre = QPoint(8, card.accept_box.height() // 2)  # on the tick box itself
     qtbot.mouseClick(card.accept_box, Qt.MouseButton.LeftButton, pos=box_centre)
     assert not card.accept_box.isChecked()
     qtbot.waitUntil(lambda: entry.image_generation == entry.generation, timeout=TIMEOUT_MS)
     assert entry.result.faces[0].accepted is False
 
-    window.save_action.trigger()
+    window.action_set.save.trigger()
     _wait_saved(qtbot, window, entry)
     assert entry.saved_to.parent == photo.parent and entry.saved_to != photo
     saved = load_photo(entry.saved_to).pixels
@@ -151,31 +158,31 @@ def test_restore_reject_a_face_save_and_inspect_attention(qtbot, window, photo, 
 
     # Attention inspector: one map per Face Attention Unit of the model.
     fau_count = sum(isinstance(m, FaceAttentionUnit) for m in create_model(PRESET).modules())
-    window.inspector_action.trigger()
+    window.action_set.inspector.trigger()
     qtbot.waitUntil(window.inspector_dock.isVisible)
-    window.select_face(1)
-    assert window.inspector.face is not None and window.inspector.face.index == 1
-    assert len(window.inspector.map_tiles) == fau_count == len(faces[1].attention)
-    captions = [t.caption for t in window.inspector.map_tiles]
+    window.view.select_face(1)
+    assert window.view.inspector.face is not None and window.view.inspector.face.index == 1
+    assert len(window.view.inspector.map_tiles) == fau_count == len(faces[1].attention)
+    captions = [t.caption for t in window.view.inspector.map_tiles]
     assert any(c.startswith("encoder") for c in captions)
     assert any(c.startswith("body") for c in captions)
     assert any(c.startswith("decoder") for c in captions)
     assert all(c.endswith("px") for c in captions)
     # Clicking a face frames it: the view zoomed in on its box.
-    assert not window.compare.split.is_fit
+    assert not window.view.compare.split.is_fit
     box = faces[1].box
-    centre = window.compare.split.view_state().center
+    centre = window.view.compare.split.view_state().center
     assert box[0] <= centre.x() <= box[2] and box[1] <= centre.y() <= box[3]
 
     # Hovering a map shows it enlarged; leaving hides it.
-    tile = window.inspector.map_tiles[0]
+    tile = window.view.inspector.map_tiles[0]
     QApplication.sendEvent(tile, QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5)))
-    assert window.inspector.magnifier.isVisible()
-    assert window.inspector.magnifier.pixmap().width() >= 300
+    assert window.view.inspector.magnifier.isVisible()
+    assert window.view.inspector.magnifier.pixmap().width() >= 300
     QApplication.sendEvent(tile, QEvent(QEvent.Type.Leave))
-    assert not window.inspector.magnifier.isVisible()
+    assert not window.view.inspector.magnifier.isVisible()
 
-    grid = window.inspector.export_png(tmp_path / "attention grid")
+    grid = window.view.inspector.export_png(tmp_path / "attention grid")
     assert grid.suffix == ".png" and grid.stat().st_size > 1000
     assert load_photo(grid).width >= 5 * 100
 
@@ -190,29 +197,29 @@ def test_cancel_stops_a_run_midway(qtbot, window, photo):
             held.set()
             gate.wait(30)  # hold the worker, faces found, until the test has pressed Cancel
 
-    window.engine.worker.progress.connect(hold_at_detection, Qt.ConnectionType.DirectConnection)
+    window.jobs.host.worker.progress.connect(hold_at_detection, Qt.ConnectionType.DirectConnection)
     try:
-        window.restore_action.trigger()
+        window.action_set.restore.trigger()
         qtbot.waitUntil(held.is_set, timeout=TIMEOUT_MS)
-        qtbot.waitUntil(window.cancel_button.isVisible)
-        assert window.cancel_action.isEnabled()
-        qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(window.status_panel.cancel_button.isVisible)
+        assert window.action_set.cancel.isEnabled()
+        qtbot.mouseClick(window.status_panel.cancel_button, Qt.MouseButton.LeftButton)
         pressed = time.perf_counter()
         landed = []
-        window.engine.worker.cancelled.connect(
+        window.jobs.host.worker.cancelled.connect(
             lambda job: landed.append(time.perf_counter()), Qt.ConnectionType.DirectConnection
         )
         gate.set()
-        qtbot.waitUntil(lambda: entry.status == "cancelled", timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: entry.status is PhotoStatus.CANCELLED, timeout=TIMEOUT_MS)
         print(f"cancel landed {1000 * (landed[0] - pressed):.0f} ms after the click")
     finally:
         gate.set()
-        window.engine.worker.progress.disconnect(hold_at_detection)
+        window.jobs.host.worker.progress.disconnect(hold_at_detection)
     assert entry.result is None
     assert "restore" not in stages and "paste" not in stages  # stopped before the network
-    qtbot.waitUntil(lambda: not window.is_busy())
-    assert not window.cancel_button.isVisible()
-    assert "Cancelled" in window.step_label.text()
+    qtbot.waitUntil(lambda: not window.jobs.is_busy())
+    assert not window.status_panel.cancel_button.isVisible()
+    assert "Cancelled" in window.status_panel.step_label.text()
     # The app goes on: the same photo restores fine afterwards.
     _restore(qtbot, window)
     assert len(entry.result.faces) == 3
@@ -222,11 +229,13 @@ def test_corrupt_file_shows_an_error_and_the_app_stays_usable(qtbot, window, pho
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG" + bytes(200))
     window.open_paths([broken])
-    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible())
-    assert "broken.jpg" in window.error_box.text()
-    entry = window.queue.find(broken)
-    assert entry is not None and entry.status == "error"
-    window.error_box.close()
+    qtbot.waitUntil(
+        lambda: window.messages.error_box is not None and window.messages.error_box.isVisible()
+    )
+    assert "broken.jpg" in window.messages.error_box.text()
+    entry = window.photos.find(broken)
+    assert entry is not None and entry.status is PhotoStatus.ERROR
+    window.messages.error_box.close()
 
     good = _open(qtbot, window, photo)
     _restore(qtbot, window)
@@ -239,7 +248,9 @@ def test_gui_thread_stays_responsive_while_a_photo_is_processed(qtbot, window, p
     # of what exists (a full collection held the GIL ~0.3 s): both before a photo is chosen.
     qtbot.waitUntil(lambda: window.warmed_up, timeout=TIMEOUT_MS)
     _open(qtbot, window, photo)
-    window.scale_combo.setCurrentIndex(window.scale_combo.findData(4))  # a 4320 x 1764 result
+    window.options.scale_combo.setCurrentIndex(
+        window.options.scale_combo.findData(4)
+    )  # a 4320 x 1764 result
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(20)
@@ -282,12 +293,12 @@ def test_save_as_onto_the_original_needs_explicit_confirmation(qtbot, window, ph
     monkeypatch.setattr(
         export, "confirm_replace_original", lambda parent, p: asked.append(p) or False
     )
-    window.save_as_action.trigger()
+    window.action_set.save_as.trigger()
     qtbot.wait(300)
     assert asked == [photo] and photo.read_bytes() == before and entry.saved_to is None
 
     monkeypatch.setattr(export, "confirm_replace_original", lambda parent, p: True)
-    window.save_as_action.trigger()
+    window.action_set.save_as.trigger()
     _wait_saved(qtbot, window, entry)
     assert entry.saved_to == photo and photo.read_bytes() != before
 
@@ -298,54 +309,57 @@ def test_batch_export_restores_and_saves_every_photo(qtbot, window, photo, tmp_p
     window.open_paths([photo.parent])
     qtbot.waitUntil(
         lambda: (
-            len(window.queue.entries) == 2
-            and all(e.status == "loaded" for e in window.queue.entries)
+            len(window.photos.entries) == 2
+            and all(e.status is PhotoStatus.LOADED for e in window.photos.entries)
         ),
         timeout=TIMEOUT_MS,
     )
     out = tmp_path / "exported"
-    window.start_batch_export(window.queue.entries, ExportChoice(out, "JPEG", 80))
+    window.saving.start_batch_export(window.photos.entries, ExportChoice(out, "JPEG", 80))
     qtbot.waitUntil(
-        lambda: window.info_box is not None and window.info_box.isVisible(), timeout=TIMEOUT_MS
+        lambda: window.messages.info_box is not None and window.messages.info_box.isVisible(),
+        timeout=TIMEOUT_MS,
     )
     assert sorted(p.name for p in out.iterdir()) == ["second_revived.jpg", "test_hzgg_revived.jpg"]
-    assert "2 photo(s) saved" in window.info_box.text()
+    assert "2 photo(s) saved" in window.messages.info_box.text()
 
 
 def test_settings_are_remembered(qtbot, settings, tiny_weights):
     settings.model = tiny_weights
     first = _window(qtbot, settings)
-    first.scale_combo.setCurrentIndex(first.scale_combo.findData(2))
-    first.device_combo.setCurrentIndex(first.device_combo.findData("cpu"))
-    first.color_box.setChecked(False)
+    first.options.scale_combo.setCurrentIndex(first.options.scale_combo.findData(2))
+    first.options.device_combo.setCurrentIndex(first.options.device_combo.findData("cpu"))
+    first.options.color_box.setChecked(False)
     first.set_view_mode("side_by_side")
     first.close()
 
     again = _window(qtbot, settings)
-    options = again.restore_options()
+    options = again.options.restore_options()
     assert (options.runtime.model, options.photo.scale, options.runtime.device) == (
-        tiny_weights, 2, "cpu"
+        tiny_weights,
+        2,
+        "cpu",
     )
     assert options.photo.color_match is False and options.runtime.attention is True
-    assert again.compare.mode == "side_by_side"
+    assert again.view.compare.mode == "side_by_side"
     again.close()
 
 
 def test_without_weights_the_app_says_what_to_do(qtbot, settings, user_data_dir):
     window = _window(qtbot, settings)
-    assert window.has_weights is False
+    assert window.models.has_weights is False
     assert window.banner.isVisible()
     text = window.banner.label.text()
     assert "No trained" in text and "Import" in text and "train" in text
-    assert not window.restore_action.isEnabled()
-    window.try_sample()
-    assert window.error_box is not None and "weights" in window.error_box.text()
+    assert not window.action_set.restore.isEnabled()
+    window.work.try_sample()
+    assert window.messages.error_box is not None and "weights" in window.messages.error_box.text()
     window.close()
 
 
 def test_model_manager_lists_cards_verifies_and_reports_a_bad_import(qtbot, window, tmp_path):
-    window.models_action.trigger()
-    dialog = window.model_manager
+    window.action_set.models.trigger()
+    dialog = window.models.model_manager
 
     def names() -> list[str]:
         return [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
@@ -365,8 +379,10 @@ def test_model_manager_lists_cards_verifies_and_reports_a_bad_import(qtbot, wind
     not_a_checkpoint = tmp_path / "model.pth"
     not_a_checkpoint.write_bytes(b"nope")
     dialog.import_checkpoint(not_a_checkpoint)
-    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible())
-    assert "model.pth" in window.error_box.text()
+    qtbot.waitUntil(
+        lambda: window.messages.error_box is not None and window.messages.error_box.isVisible()
+    )
+    assert "model.pth" in window.messages.error_box.text()
     dialog.close()
 
 
@@ -374,14 +390,16 @@ def test_shortcuts(window):
     def keys(action):
         return {s.toString() for s in action.shortcuts()}
 
-    assert "Ctrl+O" in keys(window.open_action)
-    assert "Ctrl+S" in keys(window.save_action)
-    assert "Ctrl+Shift+S" in keys(window.save_as_action)
-    assert {"Ctrl+R", "F5"} <= keys(window.restore_action)
-    assert "Esc" in keys(window.cancel_action)
-    assert "Ctrl+0" in keys(window.zoom_fit_action) and "Ctrl+1" in keys(window.zoom_actual_action)
-    assert "Ctrl+Q" in keys(window.quit_action)
-    assert {"PgDown"} <= keys(window.next_action)
+    assert "Ctrl+O" in keys(window.action_set.open)
+    assert "Ctrl+S" in keys(window.action_set.save)
+    assert "Ctrl+Shift+S" in keys(window.action_set.save_as)
+    assert {"Ctrl+R", "F5"} <= keys(window.action_set.restore)
+    assert "Esc" in keys(window.action_set.cancel)
+    assert "Ctrl+0" in keys(window.action_set.zoom_fit) and "Ctrl+1" in keys(
+        window.action_set.zoom_actual
+    )
+    assert "Ctrl+Q" in keys(window.action_set.quit)
+    assert {"PgDown"} <= keys(window.action_set.next)
 
 
 def _install(name: str, preset: str, seed: int) -> None:
@@ -396,7 +414,7 @@ def test_strength_and_rerun_with_other_weights(qtbot, window, photo):
     faces = entry.result.faces
 
     # Strength 0 on face 2: its region goes back to the original pixels.
-    window.faces.card(1).strength.setValue(0)
+    window.view.faces.card(1).strength.setValue(0)
     qtbot.waitUntil(lambda: entry.image_generation == entry.generation, timeout=TIMEOUT_MS)
     assert entry.result.faces[1].strength == 0.0
     image = entry.result.image
@@ -409,21 +427,26 @@ def test_strength_and_rerun_with_other_weights(qtbot, window, photo):
 
     # Re-run face 3 with other weights: only that face changes.
     _install("gui-test-other", PRESET, seed=1)
-    window.weights_changed()
-    qtbot.waitUntil(lambda: window.model_combo.findData("gui-test-other") >= 0, timeout=TIMEOUT_MS)
-    window.model_combo.setCurrentIndex(window.model_combo.findData("gui-test-other"))
+    window.models.weights_changed()
+    qtbot.waitUntil(
+        lambda: window.options.model_combo.findData("gui-test-other") >= 0, timeout=TIMEOUT_MS
+    )
+    window.options.model_combo.setCurrentIndex(
+        window.options.model_combo.findData("gui-test-other")
+    )
     before = [f.crop_after.copy() for f in entry.result.faces]
     generation = entry.generation
-    window.faces.card(2).rerun.click()
+    window.view.faces.card(2).rerun.click()
     qtbot.waitUntil(
-        lambda: entry.image_generation > generation and not window.is_busy(), timeout=TIMEOUT_MS
+        lambda: entry.image_generation > generation and not window.jobs.is_busy(),
+        timeout=TIMEOUT_MS,
     )
     after = entry.result.faces
     assert after[2].weights == "gui-test-other" and after[0].weights == WEIGHTS
     assert not np.array_equal(after[2].crop_after, before[2])
     assert np.array_equal(after[0].crop_after, before[0])
     assert after[1].strength == 0.0  # the other faces keep their settings
-    assert window.faces.card(2).rerun.isEnabled()
+    assert window.view.faces.card(2).rerun.isEnabled()
 
 
 def test_dropping_files_and_folders_queues_them(qtbot, window, photo):
@@ -445,25 +468,31 @@ def test_dropping_files_and_folders_queues_them(qtbot, window, photo):
     drop = QDropEvent(QPointF(300, 300), *args)
     window.dropEvent(drop)
     assert drop.isAccepted()
-    qtbot.waitUntil(lambda: len(window.queue.entries) == 2, timeout=TIMEOUT_MS)
-    assert sorted(e.name for e in window.queue.entries) == ["another.jpg", "test_hzgg.jpg"]
+    qtbot.waitUntil(lambda: len(window.photos.entries) == 2, timeout=TIMEOUT_MS)
+    assert sorted(e.name for e in window.photos.entries) == ["another.jpg", "test_hzgg.jpg"]
     qtbot.waitUntil(
-        lambda: all(e.status == "loaded" for e in window.queue.entries), timeout=TIMEOUT_MS
+        lambda: all(e.status is PhotoStatus.LOADED for e in window.photos.entries),
+        timeout=TIMEOUT_MS,
     )
-    assert all(not e.item.icon().isNull() for e in window.queue.entries)  # thumbnails
-    window.next_action.trigger()
-    assert window.current is window.queue.entries[1]
+    assert all(
+        not window.queue.item_of(e).icon().isNull() for e in window.photos.entries
+    )  # thumbnails
+    window.action_set.next.trigger()
+    assert window.current is window.photos.entries[1]
 
 
 def test_try_a_sample_restores_the_astronaut(qtbot, window):
     pytest.importorskip("skimage")
-    window.sample_action.trigger()
+    window.action_set.sample.trigger()
     qtbot.waitUntil(
-        lambda: window.current is not None and window.current.status in ("done", "error"),
+        lambda: (
+            window.current is not None
+            and window.current.status in (PhotoStatus.RESTORED, PhotoStatus.ERROR)
+        ),
         timeout=TIMEOUT_MS,
     )
     entry = window.current
-    assert entry.name == "astronaut (sample)" and entry.status == "done", entry.detail
+    assert entry.name == "astronaut (sample)" and entry.status is PhotoStatus.RESTORED, entry.detail
     assert len(entry.result.faces) == 1 and entry.path is None
 
 
@@ -480,8 +509,8 @@ def test_cagface_shows_component_masks(qtbot, settings, user_data_dir, photo):
     entry = _open(qtbot, window, small)
     _restore(qtbot, window)
     window.show_inspector()
-    window.select_face(0)
-    inspector = window.inspector
+    window.view.select_face(0)
+    inspector = window.view.inspector
     assert entry.result.faces[0].model == "cagface_tiny"
     assert [t.caption for t in inspector.mask_tiles] == ["hair", "skin", "other"]
     assert inspector.map_tiles == []  # CAGFace has no Face Attention Units
@@ -500,7 +529,7 @@ def test_save_keeps_the_format_and_the_camera_metadata(qtbot, window, photo, set
     settings.export_format = ""  # same as the original
     entry = _open(qtbot, window, tagged)
     _restore(qtbot, window)
-    window.save_action.trigger()
+    window.action_set.save.trigger()
     _wait_saved(qtbot, window, entry)
     assert entry.saved_to.name == "tagged_revived.jpg"
     with Image.open(entry.saved_to) as saved:
@@ -510,7 +539,7 @@ def test_save_keeps_the_format_and_the_camera_metadata(qtbot, window, photo, set
 
 
 def test_model_choices_without_weights_are_greyed_out_with_the_reason(window):
-    combo = window.model_combo
+    combo = window.options.model_combo
     for value in ("sparnet", "cagface"):  # only SPARNetHD-family test weights are installed
         item = combo.model().item(combo.findData(value))
         assert not item.isEnabled() and "installed" in item.toolTip()

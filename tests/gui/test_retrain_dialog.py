@@ -21,15 +21,15 @@ def window(qtbot, settings, user_data_dir):
     win = MainWindow(settings)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: win.has_weights is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: win.models.has_weights is not None, timeout=TIMEOUT_MS)
     yield win
     win.close()
 
 
 def test_retrain_start_stop_resume_installs_weights(qtbot, window, tmp_path, user_data_dir):
-    assert window.retrain_action.isEnabled()
-    window.retrain_action.trigger()
-    dialog = window.retrain_dialog
+    assert window.action_set.retrain.isEnabled()
+    window.action_set.retrain.trigger()
+    dialog = window.models.retrain_dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.model_combo.findData("sparnethd") >= 0
 
@@ -69,12 +69,14 @@ def test_retrain_start_stop_resume_installs_weights(qtbot, window, tmp_path, use
     assert steps[0] == stopped.step + 1  # continued, not restarted
     assert any(w.name == "retrained-tiny" for w in installed_weights())
     # The main window lists the new weights in its model picker.
-    qtbot.waitUntil(lambda: window.model_combo.findData("retrained-tiny") >= 0, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: window.options.model_combo.findData("retrained-tiny") >= 0, timeout=TIMEOUT_MS
+    )
 
 
 def test_retrain_reports_a_bad_data_folder(qtbot, window, tmp_path):
-    window.open_retrain()
-    dialog = window.retrain_dialog
+    window.models.open_retrain()
+    dialog = window.models.retrain_dialog
     finished = []
     dialog.runFinished.connect(finished.append)
     dialog.start(tiny_config("sparnet_x8", tmp_path / "missing", tmp_path / "run"))

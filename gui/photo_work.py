@@ -1,0 +1,293 @@
+"""The work done on photos: open, load, restore, re-paste and re-run faces, the sample.
+
+``PhotoWork`` sends each step to the engine worker through the ``JobRunner`` and
+records its answer in the ``PhotoController``, with the ticket the controller gave
+for it, so that an answer for a photo removed since, or for faces changed since,
+is dropped. It touches no widget: it says what changed through its signals (the
+window connects them to the ``PhotoView``), and puts words in the status bar and
+errors in a dialog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from engine.options import RestoreOptions
+
+from . import engine_calls as calls
+from .jobs import JobRunner
+from .messages import Messages
+from .photo_controller import PhotoController, PhotoEntry, PhotoStatus, Ticket
+from .settings import Settings
+from .status_panel import StatusPanel
+from .worker import Job, JobContext
+
+Entry = PhotoEntry[QImage]
+
+NO_WEIGHTS_FOR_SAMPLE = (
+    "The sample needs trained weights to restore it. Import a released "
+    "Face-SPARNet checkpoint in Models ▸ Manage models… first."
+)
+
+
+def device_words(device: str) -> str:
+    """``cpu`` / ``cuda:0 (fp16)`` / ``mps`` as the status bar says them."""
+    kind, _, rest = device.partition(":")
+    words = {"cpu": "CPU", "cuda": "GPU", "mps": "GPU (Apple)"}.get(kind, kind)
+    return f"{words} {rest}".strip() if kind == "cuda" and rest else words
+
+
+class PhotoWork(QObject):
+    """Sends photo work to the worker; records the answers in the ``PhotoController``."""
+
+    loaded = Signal(object)  # Entry: decoded, its picture can be shown
+    stateChanged = Signal(object)  # Entry: queued / restoring / failed / cancelled
+    resultChanged = Signal(object)  # Entry: a new result and "after" picture
+    afterChanged = Signal(object)  # Entry: its faces were pasted again
+    faceEdited = Signal(object, object)  # Entry, FaceRecord: accepted / strength changed
+    faceRerun = Signal(object, object)  # Entry, FaceRecord: restored again
+    rerunning = Signal(bool)  # a face re-run is on its way (True) or over (False)
+
+    def __init__(
+        self,
+        jobs: JobRunner,
+        photos: PhotoController[QImage],
+        options: Callable[[], RestoreOptions],
+        settings: Settings,
+        status: StatusPanel,
+        messages: Messages,
+        has_weights: Callable[[], bool | None],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.photos = photos
+        self.options = options  # read on the GUI thread, used on the worker's
+        self.settings = settings
+        self.status = status
+        self.messages = messages
+        self.has_weights = has_weights
+
+    def _stale(self, ticket: Ticket[QImage]) -> Callable[[], bool]:
+        return lambda: self.photos.is_stale(ticket)
+
+    # --- opening -------------------------------------------------------------------------
+    def open_paths(self, paths: list[str | Path]) -> None:
+        """Files and folders (dropped, opened, or from the command line) into the queue."""
+        wanted = [str(p) for p in paths]
+        if not wanted:
+            return
+        self.jobs.submit(
+            "collect",
+            lambda ctx: calls.collect(wanted),
+            on_result=lambda found: self._add_paths(found, explicit=wanted),
+        )
+
+    def _add_paths(self, found: list[Path], explicit: list[str]) -> None:
+        if not found:
+            self.messages.error("No photos found in what was opened (JPEG, PNG, TIFF, WebP, BMP).")
+            return
+        first: Entry | None = None
+        for path in found:
+            path = Path(path)
+            entry = self.photos.find(path)
+            if entry is None:
+                entry = self.photos.add(path.name, path)
+                self.load(entry)
+            elif entry.status is PhotoStatus.ERROR:
+                self.load(entry)  # try again: the file may have been fixed
+            first = first or entry
+        for item in explicit:
+            if Path(item).is_file():
+                self.settings.add_recent(item)
+        if first is not None:
+            self.photos.select(first)  # what was just opened is what the user wants to see
+
+    def load(self, entry: Entry) -> Job | None:
+        path = entry.path
+        if path is None:
+            return None
+        ticket = self.photos.start_loading(entry)
+        return self.jobs.submit(
+            "load",
+            lambda ctx: calls.load(path),
+            stale=self._stale(ticket),
+            on_result=lambda loaded: self._on_loaded(ticket, loaded),
+            on_error=lambda message: self._on_load_error(ticket, message),
+        )
+
+    def _on_loaded(self, ticket: Ticket[QImage], loaded: calls.Loaded) -> None:
+        if not self.photos.loaded(ticket, loaded.photo, loaded.image, loaded.thumbnail):
+            return
+        entry = ticket.entry
+        self.loaded.emit(entry)
+        if self.settings.restore_on_open and self.has_weights():
+            self.restore(entry)
+
+    def _on_load_error(self, ticket: Ticket[QImage], message: str) -> None:
+        self.photos.failed(ticket, message)
+        self.status.set_status(f"Error: {message}")
+        self.messages.error(message)
+
+    def try_sample(self) -> None:
+        """Degrade the public-domain astronaut and restore it (one click for newcomers)."""
+        if self.has_weights() is False:
+            self.messages.error(NO_WEIGHTS_FOR_SAMPLE)
+            return
+
+        def loaded(value: calls.Loaded) -> None:
+            entry = self.photos.add("astronaut (sample)", None)
+            self.photos.loaded(
+                self.photos.start_loading(entry), value.photo, value.image, value.thumbnail
+            )
+            self.photos.select(entry)
+            self.restore(entry)
+
+        self.jobs.submit(
+            "sample",
+            lambda ctx: calls.sample(ctx.progress),
+            label="Sample",
+            busy=True,
+            on_result=loaded,
+        )
+
+    # --- restoring -----------------------------------------------------------------------
+    def restore_current(self) -> None:
+        if self.photos.current is not None:
+            self.restore(self.photos.current)
+
+    def restore_all(self) -> None:
+        for entry in self.photos.restorable():
+            self.restore(entry)
+
+    def restore(self, entry: Entry) -> Job | None:
+        """Queue ``entry`` for restoration (loading it first if it is not loaded)."""
+        if entry.photo is None:
+            if self.photos.needs_loading(entry):
+                self.load(entry)
+            return None
+        ticket = self.photos.queue_restore(entry)
+        if ticket is None:
+            return None
+        photo, options = entry.photo, self.options()
+
+        def run(ctx: JobContext) -> calls.Restored:
+            return calls.restore(ctx.restorer(), photo, options, ctx.progress, ctx.cancel)
+
+        job = self.jobs.submit(
+            "restore",
+            run,
+            label=entry.name,
+            busy=True,
+            stale=self._stale(ticket),
+            on_started=lambda: self._on_restoring(ticket),
+            on_result=lambda restored: self._on_restored(ticket, restored),
+            on_error=lambda message: self._on_restore_error(ticket, message),
+            on_cancelled=lambda: self._on_restore_cancelled(ticket),
+        )
+        self.stateChanged.emit(entry)
+        return job
+
+    def _on_restoring(self, ticket: Ticket[QImage]) -> None:
+        if self.photos.restoring(ticket):
+            self.stateChanged.emit(ticket.entry)
+
+    def _on_restored(self, ticket: Ticket[QImage], restored: calls.Restored) -> None:
+        if not self.photos.restored(ticket, restored.result, restored.after):
+            return
+        entry, result = ticket.entry, restored.result
+        self.resultChanged.emit(entry)
+        self.status.set_status(
+            f"{entry.name}: {len(result.faces)} face(s) restored on {device_words(result.device)}"
+        )
+        if result.device:
+            self.status.show_device(device_words(result.device))
+
+    def _on_restore_error(self, ticket: Ticket[QImage], message: str) -> None:
+        self.photos.failed(ticket, message)
+        self.stateChanged.emit(ticket.entry)
+        self.status.set_status(f"Error: {message}")
+        self.messages.error(f"{ticket.entry.name}: {message}")
+
+    def _on_restore_cancelled(self, ticket: Ticket[QImage]) -> None:
+        self.photos.cancelled(ticket)
+        self.stateChanged.emit(ticket.entry)
+        self.status.set_status(f"Cancelled: {ticket.entry.name}")
+
+    def cancel(self) -> None:
+        """Stop the running restoration and every queued one (loading and saving go on)."""
+        if self.jobs.cancel_busy():
+            self.status.set_status("Cancelling…", transient=True)
+
+    # --- the faces -----------------------------------------------------------------------
+    def set_face_accepted(self, index: int, accepted: bool) -> None:
+        self._change_face(index, accepted=accepted)
+
+    def set_face_strength(self, index: int, strength: float) -> None:
+        self._change_face(index, strength=strength)
+
+    def _change_face(
+        self, index: int, accepted: bool | None = None, strength: float | None = None
+    ) -> None:
+        """Record a new accepted / strength for a face, then paste again on the worker."""
+        entry = self.photos.current
+        if entry is None:
+            return
+        changed = self.photos.change_face(entry, index, accepted=accepted, strength=strength)
+        if changed is None or entry.result is None:
+            return
+        face, ticket = changed
+        result = entry.result
+        self.jobs.cancel(kinds=("recompose",))  # only the newest state matters
+        self.jobs.submit(
+            "recompose",
+            lambda ctx: calls.recompose(ctx.restorer(), result),
+            stale=self._stale(ticket),
+            on_result=lambda done: self._repasted(ticket, done),
+        )
+        self.faceEdited.emit(entry, face)
+
+    def _repasted(self, ticket: Ticket[QImage], done: calls.Recomposed) -> None:
+        if self.photos.recomposed(ticket, done.result, done.after):
+            self.afterChanged.emit(ticket.entry)
+        # else: the faces changed again since; a newer answer is on its way
+
+    def _show_error(self, message: str) -> None:
+        self.messages.error(message)
+
+    def rerun_face(self, index: int) -> Job | None:
+        """Restore face ``index`` of the current photo again with the current choices."""
+        entry = self.photos.current
+        if entry is None:
+            return None
+        ticket = self.photos.start_rerun(entry)
+        if ticket is None or entry.photo is None or entry.result is None:
+            return None
+        photo, result, options = entry.photo, entry.result, self.options()
+        self.rerunning.emit(True)
+
+        def run(ctx: JobContext) -> calls.Recomposed:
+            return calls.rerun_face(
+                ctx.restorer(), photo, result, index, options, ctx.progress, ctx.cancel
+            )
+
+        def finished(done: calls.Recomposed) -> None:
+            self._repasted(ticket, done)
+            if self.photos.is_live(ticket):
+                face = next(f for f in done.result.faces if f.index == index)
+                self.faceRerun.emit(entry, face)
+
+        return self.jobs.submit(
+            "rerun",
+            run,
+            label=f"{entry.name}, face {index + 1}",
+            busy=True,
+            stale=self._stale(ticket),
+            on_result=finished,
+            on_error=self._show_error,
+            on_done=lambda: self.rerunning.emit(False),
+        )
