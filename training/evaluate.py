@@ -3,7 +3,8 @@
 Face SR weights (SPARNet / SPARNetHD / CAGFace): every face of ``--data`` (a pack,
 or a folder aligned exactly as for training, optionally restricted by ``--list``)
 is degraded with a fixed seed, restored, and compared with the original: PSNR and
-SSIM on Y, MS-SSIM, and the optional metrics whose weights are given. The
+SSIM on Y, MS-SSIM, identity similarity and landmark AUC (dlib's models, when the
+``identity`` extra is installed), and the optional metrics whose weights are given. The
 "bicubic" row is the network's own input (the degraded face up-sampled bicubically).
 Component-segmentation weights: IoU per class and mean IoU on the FASSEG test splits.
 """
@@ -102,14 +103,15 @@ def quality_rows(
     return row
 
 
-def _optional(opts: EvalOptions) -> tuple[list, list[str]]:
+def _optional(opts: EvalOptions, template: str = "utkface") -> tuple[list, list[str]]:
+    """The optional metrics asked for; ``template``: how the faces are aligned."""
     from . import optional_metrics as om
 
     makers = {
         "lpips": lambda: om.make_lpips(opts.lpips_weights),
         "fid": lambda: om.make_fid(opts.fid_weights),
-        "identity": lambda: om.make_identity(opts.identity_weights),
-        "landmarks": lambda: om.make_landmarks(opts.landmark_weights),
+        "identity": lambda: om.make_identity(opts.identity_weights, template),
+        "landmarks": lambda: om.make_landmarks(opts.landmark_weights, template=template),
     }
     metrics, notes = [], []
     for name, make in makers.items():
@@ -216,7 +218,7 @@ def evaluate(
         hq.append(b)
     lq_up, targets = np.stack(lq), np.stack(hq)
     check(cancel)
-    extra, notes = _optional(opts)
+    extra, notes = _optional(opts, faces.meta.get("template", opts.template))
     rows = {"bicubic": quality_rows(lq_up, targets, opts.metrics, extra)}
     report(progress, "evaluate", 1, 2, "bicubic baseline")
     if info is not None:

