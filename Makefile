@@ -40,6 +40,12 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
+# The real CLI over 1,100 broken and unusual files (tests/fuzz/campaign.py, ~10 minutes on
+# 2 cores, no GPU, no network): totals of tracebacks, inputs modified and stray files.
+.PHONY: fuzz
+fuzz: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m tests.fuzz.campaign $(if $(INPUTS),--inputs $(INPUTS)) $(if $(SEED),--seed $(SEED))
+
 bench: $(STAMP)
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_pipeline.py

@@ -9,6 +9,9 @@ the caller has the photo already), restore (unless it has a result), recompose w
 the faces changed since, save atomically, and tell the caller. One photo failing
 (unreadable, no face) is recorded and the batch goes on; cancelling keeps the photos
 already saved and leaves no partial file.
+
+Nothing here imports torch: a batch whose files are all refused never loads it (the
+caller may pass a function that makes the ``Restorer`` when the first photo needs it).
 """
 
 from __future__ import annotations
@@ -19,15 +22,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import Cancelled, ImageWriteError, ReviveError
 from .io import Photo, load_photo, normalize_format, output_path_for, save_photo
 from .io.formats import FORMAT_SUFFIX
-from .io.write import same_file
+from .io.paths import fitted_name, numbered
 from .options import RestoreOptions
-from .pipeline import Restorer
 from .progress import CancelToken, ProgressCallback, ProgressEvent
 from .results import RestoreResult
+
+if TYPE_CHECKING:
+    from .pipeline import Restorer
 
 
 @dataclass
@@ -62,8 +68,14 @@ class SaveOptions:
                 normalize_format(self.fmt)
             except ValueError as err:
                 raise ImageWriteError(str(err)) from None
-        if self.folder is not None and self.folder.exists() and not self.folder.is_dir():
-            raise ImageWriteError(f"{self.folder.name}: is a file, not a folder for the outputs")
+        if self.folder is not None:
+            for folder in (self.folder, *self.folder.parents):
+                if os.path.lexists(folder):
+                    if not os.path.isdir(folder):
+                        raise ImageWriteError(
+                            f"{folder.name or folder}: is a file, not a folder for the outputs"
+                        )
+                    break
 
     @property
     def suffix(self) -> str | None:
@@ -83,6 +95,7 @@ class PhotoOutcome:
     result: RestoreResult | None = field(default=None, repr=False)
     note: str = ""  # e.g. the output name was changed to avoid a collision
     extras: list[str] = field(default_factory=list)  # more files written for it
+    notes: list[str] = field(default_factory=list)  # what loading and saving had to change
 
 
 @dataclass
@@ -99,24 +112,53 @@ class BatchOutcome:
         return [(p.item.name, p.error) for p in self.photos if p.status == "error"]
 
 
+def _identity(path: Path) -> set[tuple]:
+    """Keys under which ``path`` names a file: its inode where it exists (links, ``..``),
+    and its resolved path, case-folded (a case-insensitive disk has one file for both)."""
+    keys: set[tuple] = set()
+    try:
+        info = os.stat(path)
+        keys.add(("inode", info.st_dev, info.st_ino))
+    except (OSError, ValueError):
+        pass
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        resolved = path.absolute()
+    keys.add(("path", os.path.normcase(str(resolved)).casefold()))
+    return keys
+
+
 def plan_outputs(items: list[BatchItem], save: SaveOptions) -> list[tuple[Path, str]]:
     """(output path, note) for each item: distinct, never an input of the batch."""
-    inputs = [item.path for item in items if item.path is not None]
-    taken: list[Path] = []
+    inputs: set[tuple] = set()
+    for item in items:
+        if item.path is not None:
+            inputs |= _identity(item.path)
+    taken: set[tuple] = set()
     planned = []
     for item in items:
         if item.path is not None:
             target = output_path_for(item.path, save.folder, ext=save.suffix)
         else:
             folder = save.folder or Path.home()
-            target = folder / f"{Path(item.name).stem}_revived{save.suffix or '.png'}"
+            target = folder / fitted_name(
+                Path(item.name).stem, f"_revived{save.suffix or '.png'}", 255
+            )
         first, n, note = target, 1, ""
-        while any(same_file(target, other) for other in (*taken, *inputs)):
+        keys = _identity(target)
+        while keys & taken or keys & inputs:
             n += 1
-            target = first.with_name(f"{first.stem}-{n}{first.suffix}")
+            target = numbered(first, n)
+            keys = _identity(target)
         if n > 1:
-            note = f"saved as {target.name}: {first.name} is another photo's in this batch"
-        taken.append(target)
+            whose = (
+                "an input of this batch"
+                if _identity(first) & inputs
+                else "another photo's in this batch"
+            )
+            note = f"saved as {target.name}: {first.name} is {whose}"
+        taken |= keys
         planned.append((target, note))
     return planned
 
@@ -129,8 +171,23 @@ def named(name: str, message: str) -> str:
 PhotoCallback = Callable[[PhotoOutcome], None]
 
 
+class _BatchError(Exception):
+    """A failure that is not this photo's (no weights, no such device): ends the batch."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _outside_the_photo(make: Callable[[], Restorer]) -> Restorer:
+    try:
+        return make()
+    except ReviveError as err:
+        raise _BatchError(err) from None
+
+
 def restore_batch(
-    restorer: Restorer,
+    restorer: Restorer | Callable[[], Restorer],
     items: list[BatchItem],
     options: RestoreOptions,
     save: SaveOptions,
@@ -142,10 +199,22 @@ def restore_batch(
 ) -> BatchOutcome:
     """Restore and save ``items`` in order; see the module docstring.
 
-    ``on_photo`` hears each finished photo (ok or error) at once; ``extras`` may write
-    more files for a saved photo (the CLI's faces and attention grids), given the
-    paths it must never overwrite, and returns what it wrote.
+    ``restorer`` is a Restorer, or a function that makes one: it is called once, when
+    the first photo that decoded needs restoring, and what it raises (no weights, no
+    such device) ends the batch, since it would fail every photo alike. ``on_photo``
+    hears each finished photo (ok or error) at once; ``extras`` may write more files
+    for a saved photo (the CLI's faces and attention grids), given the paths it must
+    never overwrite, and returns what it wrote.
     """
+    made: list[Restorer] = []
+    if hasattr(restorer, "restore"):
+        made.append(restorer)  # type: ignore[arg-type]
+
+    def the_restorer() -> Restorer:
+        if not made:
+            made.append(restorer())  # type: ignore[operator]
+        return made[0]
+
     protected = [item.path for item in items if item.path is not None]
     plan = plan_outputs(items, save)
     outcomes = [PhotoOutcome(item) for item in items]
@@ -166,17 +235,25 @@ def restore_batch(
                 photo = load_photo(item.path, max_megapixels=options.photo.max_megapixels)
             result = item.result
             if result is None:
-                result = restorer.restore(photo, options, progress=progress, cancel=cancel)
+                result = _outside_the_photo(the_restorer).restore(
+                    photo, options, progress=progress, cancel=cancel
+                )
             elif not item.fresh:
-                result = restorer.recompose(result)
+                result = _outside_the_photo(the_restorer).recompose(result)
             if cancel is not None and cancel.cancelled:
                 raise Cancelled("cancelled")
             restored = dataclasses.replace(
                 photo, pixels=result.image, alpha=result.alpha, notes=list(photo.notes)
             )
             t = time.perf_counter()
+            outcome.notes = restored.notes
             outcome.output = save_photo(
-                restored, target, format=save.fmt, quality=save.quality, protected=protected
+                restored,
+                target,
+                format=save.fmt,
+                quality=save.quality,
+                protected=protected,
+                notes=outcome.notes,
             )
             result.timings["encode"] = time.perf_counter() - t
             outcome.photo, outcome.result, outcome.note = photo, result, note
@@ -187,6 +264,8 @@ def restore_batch(
             if outcome.status != "ok":
                 outcome.status = "cancelled"
             cancelled = True
+        except _BatchError as err:
+            raise err.error from None
         except ReviveError as err:
             outcome.status, outcome.error = "error", named(item.name, str(err))
         outcome.seconds = time.perf_counter() - start

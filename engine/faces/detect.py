@@ -3,7 +3,9 @@
 Very large photos are searched on a down-scaled copy (MTCNN's image pyramid grows
 with the photo), then boxes and landmarks are scaled back. Faces smaller than
 ``min_face_size`` pixels (in the original photo) or scoring under ``min_score``
-are dropped; both are settable.
+are dropped; both are settable. A photo whose short side cannot hold a face of
+that size (a thin strip, a tiny image, a minimum larger than the photo) has no
+face: MTCNN is not even asked (its image pyramid would be empty, and it fails).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ class DetectedFace:
     @property
     def eye_distance(self) -> float:
         return float(np.linalg.norm(self.landmarks[1] - self.landmarks[0]))
+
+
+MTCNN_MIN_FACE = 12  # px: the input of MTCNN's first network (P-Net)
 
 
 class FaceDetector:
@@ -72,23 +77,40 @@ class FaceDetector:
                     f"face detection needs facenet-pytorch, which is not installed ({err})"
                 ) from None
             self._mtcnn = MTCNN(
-                keep_all=True, device=self.device, min_face_size=12, post_process=False
+                keep_all=True,
+                device=self.device,
+                min_face_size=MTCNN_MIN_FACE,
+                post_process=False,
             )
         return self._mtcnn
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
         """Faces in an H x W x 3 RGB image (uint8 or uint16), left to right."""
-        image = to_uint8(rgb)
-        h, w = image.shape[:2]
+        h, w = rgb.shape[:2]
+        if min(h, w) < max(MTCNN_MIN_FACE, self.min_face_size):
+            return []  # no face of the asked size fits (nor one MTCNN's smallest net finds)
         factor = min(1.0, self.max_side / max(h, w))
+        # MTCNN's own minimum, in the searched image, follows ours (but not below its 12 px net).
+        min_size = max(MTCNN_MIN_FACE, int(self.min_face_size * factor))
+        if min(h, w) * factor < min_size:
+            return []  # a thin strip: on the searched copy its short side holds no face
+        image = to_uint8(rgb)
         if factor < 1.0:
             size = (max(1, round(w * factor)), max(1, round(h * factor)))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        # MTCNN's own minimum, in the searched image, follows ours (but not below its 12 px net).
+        if min(image.shape[:2]) < min_size:
+            return []
         mtcnn = self._model()
         with self._lock:
-            mtcnn.min_face_size = max(12, int(self.min_face_size * factor))
-            boxes, scores, points = mtcnn.detect(np.ascontiguousarray(image), landmarks=True)
+            mtcnn.min_face_size = min_size
+            try:
+                boxes, scores, points = mtcnn.detect(np.ascontiguousarray(image), landmarks=True)
+            except ValueError as err:
+                # facenet-pytorch concatenates an empty list when a stage is left with no
+                # candidate box inside the image: then nothing was found.
+                if "non-empty list of Tensors" not in str(err):
+                    raise
+                return []
         if boxes is None:
             return []
         faces = []

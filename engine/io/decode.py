@@ -79,8 +79,10 @@ def decode_opencv(path: Path, name: str, fmt: str, image: Image.Image) -> Decode
     del data  # the encoded file is not needed any more: lower the peak memory
     if array is None:
         raise ImageReadError(f"{name}: the image data is damaged and cannot be decoded")
+    notes = []
     if array.dtype != np.uint16:
-        array = _to_uint16(array)
+        array, note = _to_uint16(array)
+        notes += [note] if note else []
     alpha = None
     if array.ndim == 3 and array.shape[2] == 4:
         alpha = np.ascontiguousarray(array[..., 3])
@@ -93,31 +95,43 @@ def decode_opencv(path: Path, name: str, fmt: str, image: Image.Image) -> Decode
     mode = (
         ("LA" if alpha is not None else "L") if gray else ("RGBA" if alpha is not None else "RGB")
     )
-    return Decoded(array, alpha=alpha, gray=gray, mode=f"{mode};16", exif_chunk=exif_chunk)
+    return Decoded(
+        array, alpha=alpha, gray=gray, mode=f"{mode};16", exif_chunk=exif_chunk, notes=notes
+    )
 
 
-def _to_uint16(array: np.ndarray) -> np.ndarray:
+def _to_uint16(array: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """16-bit levels from 8-bit, 32-bit integer or float samples, and a note if rescaled.
+
+    Floats in [0, 1] are the usual convention; floats holding 0-255 or 0-65535 are 8- or
+    16-bit levels stored as floats (as many scanners and scripts write them), integers
+    up to 65535 are 16-bit levels. Anything else (negative or larger values) is
+    stretched to the full 16-bit range, and the note says so.
+    """
     if array.dtype == np.uint8:
-        return array.astype(np.uint16) * 257
+        return array.astype(np.uint16) * 257, None
     values = array.astype(np.float64)
-    if np.issubdtype(array.dtype, np.floating):
-        values = np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=0.0)
-        if values.min() >= 0.0 and values.max() <= 1.0:
-            return np.rint(values * 65535).astype(np.uint16)
-    return _rescale_to_uint16(values)
-
-
-def _rescale_to_uint16(values: np.ndarray) -> np.ndarray:
-    low, high = float(values.min()), float(values.max())
-    if low >= 0 and high <= 65535 and np.all(values == np.rint(values)):
-        return values.astype(np.uint16)
+    floating = np.issubdtype(array.dtype, np.floating)
+    if floating:
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if floating and low >= 0.0 and high <= 1.0:
+        return np.rint(values * 65535).astype(np.uint16), None
+    if floating and low >= 0.0 and high <= 255.0:
+        return np.rint(values * 257).astype(np.uint16), None
+    if low >= 0.0 and high <= 65535.0 and (floating or np.all(values == np.rint(values))):
+        return np.rint(values).astype(np.uint16), None
     span = (high - low) or 1.0
-    return np.rint((values - low) * (65535.0 / span)).astype(np.uint16)
+    stretched = np.rint((values - low) * (65535.0 / span)).astype(np.uint16)
+    kind = "floating-point" if floating else f"{array.dtype.itemsize * 8}-bit"
+    return stretched, f"{kind} values ({low:g} to {high:g}) were rescaled to the 16-bit range"
 
 
 def decode_pillow(image: Image.Image, name: str, notes: list[str]) -> Decoded:
     image.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES is off)
     mode = image.mode
+    if mode in ("I", "F", "I;32", "I;32B", "I;32L", "I;32N"):
+        return _decode_32bit(image)
     if mode in ("1", "L", "LA", "La"):
         conv = image.convert("LA") if mode in ("LA", "La") else image.convert("L")
         array = np.asarray(conv)
@@ -132,12 +146,6 @@ def decode_pillow(image: Image.Image, name: str, notes: list[str]) -> Decoded:
     if mode.startswith("I;16"):
         array = np.asarray(image).astype(np.uint16)
         return Decoded(array, alpha=None, gray=True, mode=mode)
-    if mode in ("I", "F"):
-        array = np.asarray(image)
-        out = _to_uint16(array)
-        if not (array.min() >= 0 and array.max() <= (1.0 if mode == "F" else 65535)):
-            notes.append(f"{mode} values were rescaled to the 16-bit range")
-        return Decoded(out, alpha=None, gray=True, mode=mode)
     if mode in ("P", "PA"):
         return _decode_palette(image)
     if mode == "CMYK":
@@ -150,6 +158,23 @@ def decode_pillow(image: Image.Image, name: str, notes: list[str]) -> Decoded:
         raise ImageReadError(f"{name}: unsupported colour mode {mode}")
     alpha = np.ascontiguousarray(array[..., 3]) if array.shape[2] == 4 else None
     return Decoded(np.ascontiguousarray(array[..., :3]), alpha=alpha, gray=False, mode=mode)
+
+
+def _decode_32bit(image: Image.Image) -> Decoded:
+    """32-bit gray (integer or float) as 16-bit gray.
+
+    Pillow holds every 32-bit integer image as signed ("I"): a TIFF of unsigned
+    samples (SampleFormat 1, the default) would read values of 2**31 and up as
+    negative, so its bits are taken back as unsigned.
+    """
+    array = np.asarray(image)
+    if array.dtype == np.int32 and (image.format or "") == "TIFF":
+        sample_format = getattr(image, "tag_v2", {}).get(339, 1)
+        sample_format = sample_format[0] if isinstance(sample_format, tuple) else sample_format
+        if sample_format == 1:
+            array = array.view(np.uint32)
+    out, note = _to_uint16(array)
+    return Decoded(out, alpha=None, gray=True, mode=image.mode, notes=[note] if note else [])
 
 
 def _decode_palette(image: Image.Image) -> Decoded:

@@ -164,12 +164,93 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def check_complete(image: Image.Image, fmt: str, path: Path, name: str) -> None:
-    """Catch files cut short before a decoder does (with a vaguer error, or noise on stderr)."""
+    """Refuse a file cut short, even where what is left would decode.
+
+    A file that ends before its format's end (PNG's IEND chunk, GIF's trailer, the
+    strips of a TIFF, the size a WebP or a camera's MPO declares) is an unfinished
+    download or copy: the decoders would return it without its last rows or frames,
+    or with noise on stderr. JPEG's decoder refuses a missing end marker itself.
+    """
     size = path.stat().st_size
+    cut = False
     if fmt == "TIFF":
         _check_tiff_extent(image, size, name)
-    elif fmt == "WEBP" and riff_cut_short(path):
+    elif fmt == "WEBP":
+        cut = riff_cut_short(path)
+    elif fmt == "PNG":
+        cut = png_cut_short(path, size)
+    elif fmt == "GIF":
+        cut = gif_cut_short(path)
+    elif fmt == "JPEG" and (image.format or "") == "MPO":
+        cut = _mpo_cut_short(image, size)
+    if cut:
         raise ImageReadError(f"{name}: {TRUNCATED}")
+
+
+def png_cut_short(path: Path, size: int) -> bool:
+    """A PNG that ends before its IEND chunk (chunk headers only: nothing is decoded)."""
+    with open(path, "rb") as fh:
+        if fh.read(len(png.SIGNATURE)) != png.SIGNATURE:
+            return False
+        position = len(png.SIGNATURE)
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                return True
+            length = int.from_bytes(head[:4], "big")
+            if head[4:8] == b"IEND":
+                return False
+            position += 8 + length + 4
+            if position > size:
+                return True
+            fh.seek(position)
+
+
+def gif_cut_short(path: Path) -> bool:
+    """A GIF that ends before its trailer byte (blocks are skipped, nothing is decoded)."""
+    data = path.read_bytes()
+    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
+        return len(data) < 13
+    pos = 13
+    if data[10] & 0x80:
+        pos += 3 << ((data[10] & 7) + 1)
+    while pos < len(data):
+        kind = data[pos]
+        if kind == 0x3B:  # trailer
+            return False
+        if kind == 0x2C:  # image: descriptor, local colour table, LZW code size, data
+            if pos + 10 > len(data):
+                return True
+            packed = data[pos + 9]
+            pos += 10 + ((3 << ((packed & 7) + 1)) if packed & 0x80 else 0) + 1
+        elif kind == 0x21:  # extension: label, then data sub-blocks
+            pos += 2
+        else:
+            return False  # damaged rather than cut: the decoder says so
+        while True:  # data sub-blocks, up to an empty one
+            if pos >= len(data):
+                return True
+            length = data[pos]
+            pos += 1 + length
+            if length == 0:
+                break
+    return True
+
+
+def _mpo_cut_short(image: Image.Image, size: int) -> bool:
+    """A camera MPO (JPEG with a second picture) whose later pictures are cut short."""
+    offsets = getattr(image, "_MpoImageFile__mpoffsets", None)
+    entries = (getattr(image, "mpinfo", None) or {}).get(0xB002) or []
+    if not offsets or len(offsets) != len(entries):
+        return False
+    for offset, entry in zip(offsets[1:], entries[1:], strict=False):
+        try:
+            end = int(offset) + int(entry["Size"])
+        except (KeyError, TypeError, ValueError):
+            return False
+        if end > size:
+            return True
+    return False
 
 
 def riff_cut_short(path: Path) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import struct
 import threading
 import warnings
 from collections.abc import Iterator
@@ -41,7 +42,9 @@ from engine.io.exif import (
     swaps_axes,
 )
 from engine.io.formats import PILLOW_OPEN_FORMATS, RAW_SUFFIXES
+from engine.io.icc import is_valid as valid_icc
 from engine.io.photo import DEFAULT_MAX_MEGAPIXELS, MIN_SIDE_PX, Photo
+from engine.io.quiet import native_stderr_silenced
 
 _PIL_GLOBALS = threading.Lock()
 _DECODE_ERRORS = (
@@ -53,6 +56,8 @@ _DECODE_ERRORS = (
     KeyError,
     TypeError,
     ZeroDivisionError,
+    OverflowError,
+    struct.error,
     MemoryError,
     cv2.error,
     Image.DecompressionBombError,
@@ -74,7 +79,7 @@ def load_photo(
     if path.suffix.lower() in RAW_SUFFIXES:
         raise ImageReadError(f"{name}: {RAW_ADVICE}")
     limit = int(max_megapixels * 1_000_000)
-    with _pillow_guard(limit):
+    with native_stderr_silenced(), _pillow_guard(limit):
         try:
             image = Image.open(path, formats=PILLOW_OPEN_FORMATS)
         except Image.DecompressionBombError as err:
@@ -86,7 +91,12 @@ def load_photo(
                 raise ImageReadError(f"{name}: {TRUNCATED}") from None
             raise ImageReadError(decode_failure(name, err)) from None
         with image:
-            return _decode(image, path, name, limit, max_megapixels)
+            try:
+                return _decode(image, path, name, limit, max_megapixels)
+            except ImageReadError:
+                raise
+            except _DECODE_ERRORS as err:  # metadata or frames past the header are damaged
+                raise ImageReadError(decode_failure(name, err)) from None
 
 
 @contextlib.contextmanager
@@ -164,6 +174,9 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
     icc = image.info.get("icc_profile") or None
     if decoded.icc_override is not None:
         icc = decoded.icc_override or None
+    if icc is not None and not valid_icc(icc):
+        icc = None  # random bytes would travel into the output as a "profile"
+        notes.append("the embedded colour profile is damaged and was left out")
     notes.extend(decoded.notes)
 
     gray, pixels, alpha = decoded.gray, decoded.pixels, decoded.alpha

@@ -11,11 +11,15 @@ Each such change is logged on the ``engine.io`` logger.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
 import os
-from collections.abc import Callable, Iterable
+import stat
+import struct
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -34,6 +38,7 @@ from engine.io.formats import (
     output_format_for,
 )
 from engine.io.photo import Photo
+from engine.io.quiet import native_stderr_silenced
 from engine.io.tiff import write_tiff
 from engine.pixels import to_uint8
 
@@ -42,6 +47,18 @@ log = logging.getLogger("engine.io")
 _JPEG_MAX_SIDE = 65_500
 _WEBP_MAX_SIDE = 16_383
 _JPEG_MAX_EXIF = 65_533
+# What an encoder (or Pillow serialising odd metadata) raises on a photo it cannot write.
+_ENCODE_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    SyntaxError,
+    ZeroDivisionError,
+    struct.error,
+    cv2.error,
+)
 
 
 def save_photo(
@@ -51,6 +68,7 @@ def save_photo(
     format: str | None = None,
     quality: int = 95,
     protected: Iterable[str | os.PathLike[str]] = (),
+    notes: list[str] | None = None,
 ) -> Path:
     """Write ``photo`` to ``path`` atomically and return the path written.
 
@@ -58,10 +76,12 @@ def save_photo(
     photo's own (GIF -> PNG); a suffix naming another format is refused.
     Refuses (ImageWriteError) to write onto the photo's source or any
     ``protected`` path, including through symbolic or hard links. On any
-    failure nothing is left behind.
+    failure nothing is left behind. What the format made change (transparency
+    flattened, 8 bits, a profile left out) is logged and appended to ``notes``.
     """
     target = Path(path)
     name = target.name or str(target)
+    job = _Job(name, notes if notes is not None else [])
     fmt = _output_format(format, target, photo, name)
     if not 1 <= quality <= 100:
         raise ImageWriteError(f"{name}: quality must be between 1 and 100, not {quality}")
@@ -71,13 +91,13 @@ def save_photo(
                 f"{name}: refusing to overwrite the input photo {Path(guarded).name}; "
                 "choose another output name or folder"
             )
-    if target.is_dir():
+    if _is_dir(target):
         raise ImageWriteError(f"{name}: is a folder; give a file name for the output")
 
     writer = _WRITERS[fmt]
     try:
-        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-            writer(fh, photo, quality, name)
+        with _quiet(), atomic_path(target) as tmp, open(tmp, "wb") as fh:
+            writer(fh, photo, quality, job)
     except ReviveError:
         raise
     except PermissionError:
@@ -87,11 +107,36 @@ def save_photo(
     except OSError as err:
         if err.errno == errno.ENOSPC:
             raise ImageWriteError(f"{name}: the disk is full") from None
+        if err.errno == errno.ENAMETOOLONG:
+            raise ImageWriteError(f"{name}: the file name is too long") from None
         reason = err.strerror or str(err) or type(err).__name__
         raise ImageWriteError(f"{name}: could not be written ({reason})") from None
-    except (ValueError, TypeError, cv2.error) as err:
-        raise ImageWriteError(f"{name}: {fmt} could not encode this image ({err})") from None
+    except _ENCODE_ERRORS as err:
+        reason = (str(err).splitlines() or [type(err).__name__])[0][:160]
+        raise ImageWriteError(f"{name}: {fmt} could not encode this image ({reason})") from None
     return target
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """No library warnings on the terminal: what matters reaches the notes."""
+    with warnings.catch_warnings(), native_stderr_silenced():
+        warnings.simplefilter("ignore")
+        yield
+
+
+class _Job:
+    """The output's name (for messages) and the notes of what saving had to change."""
+
+    def __init__(self, name: str, notes: list[str]) -> None:
+        self.name, self.notes = name, notes
 
 
 def _output_format(asked: str | None, target: Path, photo: Photo, name: str) -> str:
@@ -130,26 +175,28 @@ def same_file(a: Path, b: Path) -> bool:
 # ---------------------------------------------------------------- pixel layout
 
 
-def _note(name: str, text: str) -> None:
-    log.warning("%s: %s", name, text)
+def _note(job: _Job, text: str) -> None:
+    log.warning("%s: %s", job.name, text)
+    if text not in job.notes:
+        job.notes.append(text)
 
 
 def _layout(
-    photo: Photo, name: str, *, gray_ok: bool, alpha_ok: bool, bits16_ok: bool, fmt: str
+    photo: Photo, job: _Job, *, gray_ok: bool, alpha_ok: bool, bits16_ok: bool, fmt: str
 ) -> np.ndarray:
     """H x W x C array (C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) the format can hold."""
     pixels, alpha = photo.pixels, photo.alpha
     if alpha is not None and not alpha_ok:
         pixels = _flatten_on_white(pixels, alpha, photo.max_value)
         alpha = None
-        _note(name, f"{fmt} cannot hold transparency: flattened on white")
+        _note(job, f"{fmt} cannot hold transparency: flattened on white")
     if photo.bit_depth == 16 and not bits16_ok:
         pixels = to_uint8(pixels)
         alpha = None if alpha is None else to_uint8(alpha)
-        _note(name, f"{fmt} holds 8 bits per channel: saved at 8 bits")
+        _note(job, f"{fmt} holds 8 bits per channel: saved at 8 bits")
     planes = [_gray(pixels)[..., None]] if photo.is_grayscale and gray_ok else [pixels]
     if photo.is_grayscale and not gray_ok:
-        _note(name, f"{fmt} has no gray mode: saved as RGB")
+        _note(job, f"{fmt} has no gray mode: saved as RGB")
     if alpha is not None:
         planes.append(alpha[..., None])
     return planes[0] if len(planes) == 1 else np.concatenate(planes, axis=2)
@@ -169,7 +216,7 @@ def _flatten_on_white(pixels: np.ndarray, alpha: np.ndarray, top: int) -> np.nda
     return np.rint(flat).astype(pixels.dtype)
 
 
-def _profile_for(photo: Photo, channels: int, name: str) -> bytes | None:
+def _profile_for(photo: Photo, channels: int, job: _Job) -> bytes | None:
     """The photo's ICC profile if it describes this pixel layout; else none, with a note."""
     profile = photo.icc_profile
     if not profile:
@@ -177,7 +224,9 @@ def _profile_for(photo: Photo, channels: int, name: str) -> bytes | None:
     colour_channels = 1 if channels in (1, 2) else 3
     if icc.fits(profile, colour_channels):
         return profile
-    _note(name, f"the {icc.colour_space(profile)} colour profile does not fit the output: left out")
+    space = icc.colour_space(profile)
+    what = f"{icc.describe(space)} colour profile" if space else "damaged colour profile"
+    _note(job, f"the {what} does not fit the output: left out")
     return None
 
 
@@ -199,18 +248,18 @@ def _check_side(array: np.ndarray, limit: int, fmt: str) -> None:
 # ---------------------------------------------------------------- one writer per format
 
 
-def _write_jpeg(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
-    array = _layout(photo, name, gray_ok=True, alpha_ok=False, bits16_ok=False, fmt="JPEG")
+def _write_jpeg(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
+    array = _layout(photo, job, gray_ok=True, alpha_ok=False, bits16_ok=False, fmt="JPEG")
     _check_side(array, _JPEG_MAX_SIDE, "JPEG")
     options: dict[str, object] = {
         "quality": quality,
         # Chroma at full resolution for high quality: no colour bleeding on edges.
         "subsampling": 0 if quality >= 90 else 2,
     }
-    profile = _profile_for(photo, array.shape[2], name)
+    profile = _profile_for(photo, array.shape[2], job)
     if profile:
         options["icc_profile"] = profile
-    exif = _jpeg_exif(photo.exif, name)
+    exif = _jpeg_exif(photo.exif, job)
     if exif:
         options["exif"] = exif
     if photo.xmp and len(photo.xmp) <= 65_000:
@@ -220,7 +269,7 @@ def _write_jpeg(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
     _pil_image(array).save(fh, "JPEG", **options)
 
 
-def _jpeg_exif(exif: bytes | None, name: str) -> bytes | None:
+def _jpeg_exif(exif: bytes | None, job: _Job) -> bytes | None:
     """EXIF that fits one JPEG APP1 segment (64 KiB), compacted or left out if needed."""
     if not exif or len(exif) <= _JPEG_MAX_EXIF:
         return exif
@@ -232,12 +281,12 @@ def _jpeg_exif(exif: bytes | None, name: str) -> bytes | None:
         compact = b""
     if compact and len(compact) <= _JPEG_MAX_EXIF:
         return compact
-    _note(name, "the EXIF data is larger than JPEG allows: left out")
+    _note(job, "the EXIF data is larger than JPEG allows: left out")
     return None
 
 
-def _write_png(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
-    array = _layout(photo, name, gray_ok=True, alpha_ok=True, bits16_ok=True, fmt="PNG")
+def _write_png(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
+    array = _layout(photo, job, gray_ok=True, alpha_ok=True, bits16_ok=True, fmt="PNG")
     channels = array.shape[2]
     if array.dtype == np.uint8 or channels == 1:
         buffer = io.BytesIO()
@@ -253,7 +302,7 @@ def _write_png(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
             raise ValueError("the PNG encoder failed")
         encoded = memoryview(buf).cast("B")
     extra = png.metadata_chunks(
-        icc_profile=_profile_for(photo, channels, name),
+        icc_profile=_profile_for(photo, channels, job),
         exif=photo.exif,
         xmp=photo.xmp,
         dpi=photo.dpi,
@@ -261,30 +310,30 @@ def _write_png(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
     png.write_with_metadata(fh, encoded, extra)
 
 
-def _write_tiff(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
-    array = _layout(photo, name, gray_ok=True, alpha_ok=True, bits16_ok=True, fmt="TIFF")
+def _write_tiff(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
+    array = _layout(photo, job, gray_ok=True, alpha_ok=True, bits16_ok=True, fmt="TIFF")
     if array.shape[2] == 2 and array.dtype == np.uint16:
         # Neither Pillow nor OpenCV reads 16-bit gray+alpha TIFF: write RGBA instead.
         array = np.concatenate([np.repeat(array[..., :1], 3, axis=2), array[..., 1:]], axis=2)
-        _note(name, "16-bit gray with transparency is written as 16-bit RGBA TIFF")
+        _note(job, "16-bit gray with transparency is written as 16-bit RGBA TIFF")
     write_tiff(
         fh,
         array,
-        icc_profile=_profile_for(photo, array.shape[2], name),
+        icc_profile=_profile_for(photo, array.shape[2], job),
         exif=photo.exif,
         xmp=photo.xmp,
         dpi=photo.dpi,
     )
 
 
-def _write_webp(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
-    array = _layout(photo, name, gray_ok=False, alpha_ok=True, bits16_ok=False, fmt="WebP")
+def _write_webp(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
+    array = _layout(photo, job, gray_ok=False, alpha_ok=True, bits16_ok=False, fmt="WebP")
     _check_side(array, _WEBP_MAX_SIDE, "WebP")
     options: dict[str, object] = {"quality": quality, "method": 4}
     if quality >= 100:
         options["lossless"] = True
         options["exact"] = True  # keep the colour under transparent pixels too
-    profile = _profile_for(photo, array.shape[2], name)
+    profile = _profile_for(photo, array.shape[2], job)
     if profile:
         options["icc_profile"] = profile
     if photo.exif:
@@ -294,12 +343,12 @@ def _write_webp(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
     _pil_image(array).save(fh, "WEBP", **options)
 
 
-def _write_bmp(fh: IO[bytes], photo: Photo, quality: int, name: str) -> None:
+def _write_bmp(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
     # Pillow writes 32-bit BMPs with a header most readers (Pillow included) take
     # as "no alpha": flattening is what the photographer would see anyway.
-    array = _layout(photo, name, gray_ok=True, alpha_ok=False, bits16_ok=False, fmt="BMP")
+    array = _layout(photo, job, gray_ok=True, alpha_ok=False, bits16_ok=False, fmt="BMP")
     if photo.exif or photo.icc_profile or photo.xmp:
-        _note(name, "BMP cannot hold EXIF or a colour profile: they are left out")
+        _note(job, "BMP cannot hold EXIF or a colour profile: they are left out")
     options: dict[str, object] = {}
     if photo.dpi:
         options["dpi"] = _int_dpi(photo.dpi)
@@ -310,7 +359,7 @@ def _int_dpi(dpi: tuple[float, float]) -> tuple[int, int]:
     return (max(1, round(dpi[0])), max(1, round(dpi[1])))
 
 
-_WRITERS: dict[str, Callable[[IO[bytes], Photo, int, str], None]] = {
+_WRITERS: dict[str, Callable[[IO[bytes], Photo, int, _Job], None]] = {
     "JPEG": _write_jpeg,
     "PNG": _write_png,
     "TIFF": _write_tiff,

@@ -3,21 +3,24 @@
 Files, folders and glob patterns; one summary line per photo; a photo that fails
 (unreadable, no face) is reported in one line and the batch goes on; the exit code is 0
 only when every photo succeeded (1 otherwise, 130 when interrupted). Outputs are
-``<stem>_revived.<ext>``, written atomically, never over an input; Ctrl+C stops cleanly,
-keeping the photos already finished and leaving no partial file.
+``<stem>_revived.<ext>``, written atomically, never over an input (nor is the report);
+Ctrl+C stops cleanly, keeping the photos already finished and leaving no partial file.
+Every setting is checked before the first photo; torch is imported (and the weights and
+the device checked) when the first photo that decodes needs a network.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from ...device import DEVICE_CHOICES, PRECISION_CHOICES
 from ...errors import ReviveError
 from ...progress import CancelToken, ProgressEvent
+from .common import collect, device_name
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -35,8 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="auto | sparnethd | sparnet | cagface | a preset | installed weights (default auto)",
     )
-    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
-    p.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
+    p.add_argument(
+        "--device", default="auto", type=device_name, help="auto | cuda | cuda:N | mps | cpu"
+    )
+    p.add_argument("--precision", default="auto", help="auto | fp32 | fp16 | bf16")
     p.add_argument("--scale", type=int, default=1, choices=(1, 2, 4), help="enlarge the photo")
     p.add_argument(
         "--strength", type=float, default=1.0, help="0 = original, 1 = fully restored faces"
@@ -59,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", dest="fmt", help="output format (jpeg, png, tiff, webp, bmp)")
     p.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality (default 95)")
     p.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders")
+    p.add_argument(
+        "--allow-no-faces",
+        action="store_true",
+        help="save photos without a face too (unchanged, or only enlarged by --scale)",
+    )
     p.set_defaults(handler=cmd_restore)
 
 
@@ -78,6 +88,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
         batch_size=args.batch_size,
         tile_size=args.tile_size,
         compile=args.compile,
+        allow_no_faces=getattr(args, "allow_no_faces", False),
     )
 
 
@@ -136,6 +147,20 @@ def _extras(args: argparse.Namespace):
     return write
 
 
+def _restorer_maker(options: Any):
+    """The Restorer, made when the first photo needs it: the torch import, the weights
+    and the device are checked then (a batch of refused files never loads them)."""
+
+    def make() -> Any:
+        from ...pipeline import Restorer
+
+        restorer = Restorer(options)
+        restorer.check(options)  # no weights or no such device: one line, ends the batch
+        return restorer
+
+    return make
+
+
 def restore_paths(
     paths: list[Path],
     args: argparse.Namespace,
@@ -144,18 +169,17 @@ def restore_paths(
 ) -> int:
     """Restore ``paths`` one by one (``engine.batch``); the exit code of the whole batch."""
     from ...batch import BatchItem, restore_batch
-    from ...pipeline import Restorer
 
     options = options_from_args(args)
     save = save_options_from_args(args)
-    restorer = restorer or Restorer(options)
+    restorer = restorer or _restorer_maker(options)
     bar = _Bar(len(paths))
 
     def on_photo(outcome: Any) -> None:
         name = outcome.item.name
         if outcome.status == "ok":
             result = outcome.result
-            warnings = [*result.warnings, *([outcome.note] if outcome.note else [])]
+            warnings = [*result.warnings, *outcome.notes, *([outcome.note] if outcome.note else [])]
             warn = f" ({'; '.join(warnings)})" if warnings else ""
             bar.write(
                 f"{name}: {len(result.faces)} face(s) restored in {outcome.seconds:.1f} s "
@@ -202,6 +226,8 @@ def _entry(outcome: Any) -> dict[str, Any]:
         )
         if outcome.note:
             entry["note"] = outcome.note
+        if outcome.notes:
+            entry["notes"] = list(outcome.notes)
         entry.update(outcome.result.to_report())
     else:
         entry["error"] = outcome.error
@@ -223,35 +249,39 @@ def _write_report(path: Path, entries: list[dict[str, Any]], interrupted: bool) 
         raise ReviveError(f"{path.name}: the report could not be written ({err})") from None
 
 
-def collect(args: argparse.Namespace) -> tuple[list[Path], int]:
-    """Photos named by the arguments, and how many arguments named none (reported)."""
-    from ...io import collect_photos
+def check_report(args: argparse.Namespace, paths: list[Path], save: Any) -> None:
+    """Refuse, before any work, a report that would replace a photo or a folder."""
+    if not args.report:
+        return
+    from ...batch import BatchItem, plan_outputs
+    from ...io.formats import RAW_SUFFIXES, SUPPORTED_SUFFIXES
+    from ...io.write import same_file
 
-    paths: list[Path] = []
-    bad = 0
-    for arg in args.paths:
-        try:
-            found = collect_photos([arg], recursive=args.recursive)
-        except ReviveError as err:
-            print(f"revive: {err}", file=sys.stderr)
-            bad += 1
-            continue
-        if not found:
-            print(f"revive: {arg}: no photos in this folder", file=sys.stderr)
-            bad += 1
-        paths.extend(p for p in found if p not in paths)
-    return paths, bad
+    report = Path(args.report)
+    name = report.name or args.report
+    if os.path.isdir(report):
+        raise ReviveError(f"{name}: is a folder; give a file name for the report")
+    for path in paths:
+        if same_file(report, path):
+            raise ReviveError(
+                f"{name}: refusing to write the report over the input photo {path.name}"
+            )
+    for target, _ in plan_outputs([BatchItem.of(p) for p in paths], save):
+        if same_file(report, target):
+            raise ReviveError(f"{name}: refusing to write the report over the output {target.name}")
+    if report.suffix.lower() in SUPPORTED_SUFFIXES | RAW_SUFFIXES:
+        raise ReviveError(
+            f"{name}: the report is a JSON file; give it a .json name, not a photo's "
+            "(it would replace that photo)"
+        )
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from ...pipeline import Restorer
-
-    options = options_from_args(args)  # bad settings: one line, before any work
-    save_options_from_args(args)
-    restorer = Restorer(options)
-    restorer.check(options)  # no weights or no such device: one line, before any work
+    options_from_args(args)  # bad settings: one line, before any work
+    save = save_options_from_args(args)
     paths, bad = collect(args)
+    check_report(args, paths, save)
     if not paths:
         return EXIT_FAILED
-    code = restore_paths(paths, args, restorer=restorer)
+    code = restore_paths(paths, args)
     return code if code != EXIT_OK or not bad else EXIT_FAILED
