@@ -28,8 +28,8 @@ from engine.progress import CancelToken
 
 from .checkpoint import latest_checkpoint
 from .config import TrainConfig
-from .trainers import TRAINERS, resolve_model, trainable_presets
 from .loop import TrainingEvent, TrainResult, train
+from .trainers import TRAINERS, resolve_model, trainable_presets
 
 __all__ = [
     "TRAINERS",

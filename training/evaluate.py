@@ -15,14 +15,14 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from engine.atomic import write_text_atomic
 from engine.errors import ReviveError
-from engine.models import get_preset
+from engine.models import ModelKind, get_preset
 from engine.progress import CancelToken, ProgressCallback, check, report
 
 from .data import load_faces
@@ -137,12 +137,12 @@ def restore_faces(
     from .tasks.sparnet import run_in_batches
 
     device = next(net.parameters()).device
-    family = get_preset(preset).family
+    kind = get_preset(preset).kind
     size = lq_up.shape[1]
-    if family == "sparnet":
+    if kind in (ModelKind.RESTORER, ModelKind.TINY_FACE):
         return run_in_batches(net, lq_up, device, opts.batch)
-    if family == "cagface":
-        from engine.models.cagface import component_attention_block
+    if kind is ModelKind.REGION:
+        from engine.models.cagface import CAGFace, component_attention_block
         from engine.models.parsing import ComponentSmoothing, component_maps
 
         from .task import to_uint8, to_unit
@@ -150,7 +150,7 @@ def restore_faces(
         segmenter, _, parse_size = load_segmenter(opts.components)
         segmenter = segmenter.to(device)
         smoothing = ComponentSmoothing().to(device)
-        wrapper = CAGFaceTrainNet(net).eval()
+        wrapper = CAGFaceTrainNet(cast(CAGFace, net)).eval()
         side = size // 4
         outs = []
         with torch.no_grad():
@@ -193,13 +193,13 @@ def evaluate(
     from engine.weights import find_weights, load_model
 
     info = find_weights(opts.weights) if opts.weights else None
-    if info is not None and get_preset(info.preset).family == "parsing":
+    if info is not None and get_preset(info.preset).kind is ModelKind.COMPONENTS:
         return evaluate_segmentation_weights(opts, info)
     started = time.perf_counter()
     preset = info.preset if info else None
     size = opts.size or (get_preset(preset).size if preset else 0) or 128
     degradation = evaluation_degradation(opts, info.card if info else {}, size)
-    if preset and get_preset(preset).family == "cagface" and degradation.factor != 4:
+    if preset and get_preset(preset).kind is ModelKind.REGION and degradation.factor != 4:
         raise ReviveError("CAGFace is a x4 model: evaluate it with --degradation bicubic4x")
     faces = load_faces(
         opts.data,
