@@ -28,7 +28,16 @@ from torch import nn
 from .device import OomFallback, autocast_dtype, resolve_device
 from .errors import NoFaceError
 from .face_engines import ENGINES, Engine, PreparedFace, RestoredFace, RunSettings
-from .faces.crops import RegionCrop
+from .faces.crops import (
+    DETAIL_FROM,
+    NATIVE_MAX_SIDE,
+    AlignedCrop,
+    CropPlan,
+    RegionCrop,
+    add_correction,
+    native_crop,
+    native_side,
+)
 from .faces.detect import DetectedFace, FaceDetector
 from .faces.paste import (
     PasteItem,
@@ -288,7 +297,7 @@ class Restorer:
         return _Engines(self._engine(plan.main, plan, o), tiny)
 
     @staticmethod
-    def _crop_plan(engine: Engine, photo: PhotoOptions):
+    def _crop_plan(engine: Engine, photo: PhotoOptions) -> CropPlan:
         plan = engine.preset.crop
         if isinstance(plan, RegionCrop):
             plan = dataclasses.replace(plan, region=photo.cagface_region)
@@ -411,7 +420,9 @@ class Restorer:
         records = []
         for index, (engine, prep), output in zip(indices, prepared, outputs, strict=True):
             assert output is not None
-            records.append(self._record(index, engine, prep, output, o.photo, keep_chroma))
+            records.append(
+                self._record(index, engine, prep, output, photo.pixels, o.photo, keep_chroma)
+            )
         return records
 
     def _record(
@@ -420,18 +431,34 @@ class Restorer:
         engine: Engine,
         prep: PreparedFace,
         out: RestoredFace,
+        pixels: np.ndarray,
         o: PhotoOptions,
         keep_chroma: bool,
     ) -> FaceRecord:
-        crop = out.crop
+        crop, before, to_crop, mask = out.crop, prep.crop.pixels, prep.crop.to_crop, prep.crop.mask
+        masks, note = out.masks, ""
+        plan = self._crop_plan(engine, o)
+        size = engine.preset.size
+        if isinstance(plan, AlignedCrop) and native_side(prep.crop, o.scale) > DETAIL_FROM * size:
+            # Larger in the output than the network's side: keep the photo's own detail
+            # and add what the network corrected (engine.faces.crops).
+            side = int(min(NATIVE_MAX_SIDE, round(native_side(prep.crop, o.scale))))
+            native = native_crop(plan, pixels, prep.face, o.feather, side)
+            crop = add_correction(native.pixels, before, crop)
+            before, to_crop, mask = native.pixels, native.to_crop, native.mask
+            if masks is not None:  # the same square, at the crop's new resolution
+                masks = {k: cv2.resize(v, (side, side), cv2.INTER_LINEAR) for k, v in masks.items()}
+            note = (
+                f"this face is {side} px in the result, larger than the {size} px the "
+                "network works at: its own detail was kept and the network's repair added"
+            )
         h, w = crop.shape[:2]
-        before = prep.crop.pixels
         original = before
         if original.shape[:2] != (h, w):  # CAGFace: the region at the photo's resolution
             original = cv2.resize(original, (w, h), interpolation=cv2.INTER_CUBIC)
         if keep_chroma:
             crop = keep_luminance_only(crop, original)
-        pasted = match_colors(crop, before, prep.crop.mask) if o.color_match else crop
+        pasted = match_colors(crop, before, mask) if o.color_match else crop
         return FaceRecord(
             index=index,
             box=prep.face.box,
@@ -439,15 +466,16 @@ class Restorer:
             score=prep.face.score,
             crop_before=to_uint8(before),
             crop_after=to_uint8(crop),
-            to_crop=prep.crop.to_crop,
+            to_crop=to_crop,
             model=engine.preset.name,
             attention=out.attention,
-            masks=out.masks,
+            masks=masks,
             timings={"align": prep.crop.seconds, "network": out.seconds},
             strength=o.strength,
             weights=engine.name,
             restored=pasted.astype(np.float32),
-            paste_mask=np.asarray(prep.crop.mask, np.float32),
+            paste_mask=np.asarray(mask, np.float32),
+            note=note,
         )
 
     @staticmethod

@@ -53,6 +53,9 @@ class FaceRecord:
     accepted: bool = True  # rejected faces are not pasted
     strength: float = 1.0  # 0 = original, 1 = fully restored
     weights: str = ""  # name of the weight set that restored it
+    # How the network's output reached the photo: "" (as it came out), or a sentence for
+    # the user, e.g. the face was larger than the network's size and kept its own detail.
+    note: str = ""
     # What recompose pastes (no network run): the crop as pasted (crop_after's geometry,
     # float32 [0, 1], colour-matched, full precision for 16-bit photos) and its feathered
     # face-region mask (float32 [0, 1], exactly 0 on the crop's border).
@@ -67,6 +70,7 @@ class FaceRecord:
             "score": round(self.score, 4),
             "model": self.model,
             "weights": self.weights,
+            "note": self.note,
             "accepted": self.accepted,
             "strength": self.strength,
             "crop_size": list(self.crop_after.shape[:2]),

@@ -15,6 +15,13 @@ network runs, so the engines only run networks. Three plans, one per kind of mod
 Each gives a :class:`FaceCrop`: the input pixels, the 2x3 map from photo pixels to
 the network's *output* crop (what paste-back inverts), and the feathered paste mask
 at the output crop's size.
+
+A face bigger in the output than an aligned network's size would lose the detail the
+photo already has if it went through the network at that size and back. For such a
+face :func:`native_crop` cuts the same aligned square at the face's own output
+resolution; the pipeline then adds only the network's *correction* (its output minus
+its input, enlarged) to that crop (``add_correction``), so the photo's finer detail
+stays and the network's repair is added where it works.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -48,6 +56,15 @@ class FaceCrop:
     def photo_side(self) -> float:
         """The output crop's side measured in photo pixels (how big the face really is)."""
         return self.output_side / similarity_scale(self.to_crop)
+
+
+@dataclass
+class NativeCrop:
+    """An aligned face at its own output resolution (larger than the network's side)."""
+
+    pixels: np.ndarray  # N x N x 3 float32 [0, 1]
+    to_crop: np.ndarray  # 2x3: photo pixels -> this crop's pixels
+    mask: np.ndarray  # N x N paste mask
 
 
 class CropPlan(Protocol):
@@ -116,3 +133,38 @@ class RegionCrop:
         mask = face_mask(side * self.factor, None, feather)
         to_crop = compose(scale_matrix(self.factor), shift)
         return FaceCrop(pixels, to_crop, mask, time.perf_counter() - start)
+
+
+# Faces up to this much larger than the network's side go through it as they are;
+# larger ones keep their own detail and get the network's correction added.
+DETAIL_FROM = 1.25
+NATIVE_MAX_SIDE = 1024  # the largest native crop (memory: 12 MiB of float32)
+
+
+def native_side(crop: FaceCrop, scale: int) -> float:
+    """How many output pixels the network's crop side covers (photo side x output scale)."""
+    return crop.photo_side() * scale
+
+
+def native_crop(
+    plan: AlignedCrop, image: np.ndarray, face: DetectedFace, feather: float, side: int
+) -> NativeCrop:
+    """The plan's aligned square cut from the photo at ``side`` px (the same square as
+    the network's crop, at a higher resolution)."""
+    matrix = alignment_matrix(face.landmarks, plan.template, side)
+    pixels = to_float01(warp_to_template(image, matrix, side))
+    return NativeCrop(pixels, matrix, face_mask(side, plan.template, feather))
+
+
+def add_correction(
+    native: np.ndarray, network_in: np.ndarray, network_out: np.ndarray
+) -> np.ndarray:
+    """``native + enlarge(network_out - network_in)``: the repair without the blur.
+
+    The network saw the face shrunk to its side; its output minus its input is what it
+    changed at that resolution. Enlarged (bicubic) to the native side and added, it
+    repairs what the network repairs while the photo's finer detail stays.
+    """
+    n = native.shape[0]
+    correction = cv2.resize(network_out - network_in, (n, n), interpolation=cv2.INTER_CUBIC)
+    return np.clip(native + correction, 0.0, 1.0).astype(np.float32)
