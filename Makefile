@@ -17,7 +17,18 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# Linux without an NVIDIA GPU (no /proc/driver/nvidia): torch's CPU build first, from
+# PyTorch's CPU index, which pip then keeps (a 1.9 GB .venv instead of 6.3 GB: README,
+# "Install size"). TORCH=cuda or TORCH=cpu decides instead; an unreachable index falls back.
+TORCH ?= $(if $(filter Linux,$(shell uname -s)),$(if $(wildcard /proc/driver/nvidia),cuda,cpu),default)
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+
 $(STAMP): pyproject.toml | $(PY)
+	@if [ "$(TORCH)" = cpu ]; then \
+		echo "No NVIDIA GPU: installing torch's CPU build ($(TORCH_CPU_INDEX); TORCH=cuda for the GPU build)"; \
+		$(PY) -m pip install --quiet --timeout 30 --retries 2 --index-url $(TORCH_CPU_INDEX) torch torchvision \
+		|| echo "make: $(TORCH_CPU_INDEX) cannot be reached: installing the default torch"; \
+	fi
 	$(PY) -m pip install --quiet -e ".[dev,identity]"
 	touch $(STAMP)
 
@@ -25,12 +36,19 @@ $(STAMP): pyproject.toml | $(PY)
 run: $(STAMP)
 	@$(VENV)/bin/revive
 
-# The README's pictures of the app (needs xvfb-run, or a display). WEIGHTS=name picks the
-# weights; without trained ones, RANDOM=sparnethd_tiny installs untrained ones (layout only).
+# The README's pictures of the app (needs xvfb-run, or a display): a large screen and a
+# 1366 x 768 laptop, light and dark. WEIGHTS=name picks the weights; without trained
+# ones, RANDOM=sparnet_blind128_m installs untrained ones (layout only).
 WEIGHTS ?= auto
+SHOTS_RUN = $(PY) -m gui.screenshots docs/screenshots --weights $(WEIGHTS) $(if $(RANDOM),--random-weights $(RANDOM))
 screenshots: $(STAMP)
-	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m gui.screenshots docs/screenshots \
-		--weights $(WEIGHTS) $(if $(RANDOM),--random-weights $(RANDOM))
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(SHOTS_RUN) --size 1920x1080
+	REVIVE_COLOR_SCHEME=dark xvfb-run -a -s "-screen 0 1920x1080x24" $(SHOTS_RUN) --size 1920x1080 \
+		--prefix dark- --shots main-window,attention-inspector,no-weights
+	xvfb-run -a -s "-screen 0 1366x768x24" $(SHOTS_RUN) --size 1366x768 --suffix -1366 \
+		--shots main-window,main-window-inspector,no-weights
+	REVIVE_COLOR_SCHEME=dark xvfb-run -a -s "-screen 0 1366x768x24" $(SHOTS_RUN) --size 1366x768 \
+		--prefix dark- --suffix -1366 --shots main-window
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

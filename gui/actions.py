@@ -72,6 +72,9 @@ class ActionSet(QObject):
             self.mode_group.addAction(action)
             self.modes[mode] = action
         self.toggle = self._action("&Toggle Before / After", "\\")
+        self.face_boxes = self._action(
+            "Show Face &Outlines", "B", "Outline the faces found in the photo", checkable=True
+        )
         self.zoom_in = self._action("Zoom &In", [sk.ZoomIn, "Ctrl+="])
         self.zoom_out = self._action("Zoom &Out", sk.ZoomOut)
         self.zoom_fit = self._action("&Fit in Window", "Ctrl+0")
@@ -89,6 +92,7 @@ class ActionSet(QObject):
         self.sample = self._action(
             "&Try a Sample", None, "Degrade and restore a public-domain photo"
         )
+        self.sample_tip = self.sample.toolTip()
         self.shortcuts = self._action("&Keyboard Shortcuts", sk.HelpContents)
         self.about = self._action("&About Revive")
 
@@ -120,8 +124,18 @@ class ActionSet(QObject):
         busy: bool,
     ) -> None:
         """Enable what can run: ``photo`` current, ``loaded`` / ``restored`` it, ``count``."""
-        self.restore.setEnabled(loaded and has_weights is not False)
-        self.restore_all.setEnabled(bool(count and has_weights))
+        can_restore = has_weights is not False
+        self.restore.setEnabled(loaded and can_restore)
+        self.restore_all.setEnabled(bool(count) and can_restore)
+        why = "" if can_restore else " (needs a face-restoration model: Models ▸ Manage Models…)"
+        for action, tip in (
+            (self.restore, "Restore the faces of this photo"),
+            (self.restore_all, "Restore every photo of the queue"),
+            (self.sample, self.sample_tip),
+        ):
+            action.setToolTip(tip + why)
+            action.setStatusTip(tip + why)
+        self.sample.setEnabled(can_restore)
         self.save.setEnabled(restored)
         self.save_as.setEnabled(restored)
         self.export.setEnabled(count > 0)
@@ -145,6 +159,7 @@ class ActionSet(QObject):
             self.previous,
             *self.modes.values(),
             self.toggle,
+            self.face_boxes,
             self.zoom_in,
             self.zoom_out,
             self.zoom_fit,
@@ -185,7 +200,7 @@ class ActionSet(QObject):
 
         view_menu = menu.addMenu("&View")
         view_menu.addActions(list(self.modes.values()))
-        view_menu.addAction(self.toggle)
+        view_menu.addActions([self.toggle, self.face_boxes])
         view_menu.addSeparator()
         view_menu.addActions([self.zoom_in, self.zoom_out, self.zoom_fit, self.zoom_actual])
         view_menu.addSeparator()
@@ -196,6 +211,7 @@ class ActionSet(QObject):
         models_menu.setToolTipsVisible(True)
 
         help_menu = menu.addMenu("&Help")
+        help_menu.setToolTipsVisible(True)
         help_menu.addActions([self.sample, self.shortcuts, self.about])
 
     def build_toolbar(self, add_choices: Callable[[QToolBar], None]) -> QToolBar:

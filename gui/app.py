@@ -1,7 +1,9 @@
 """Start the desktop app: ``revive`` (no arguments) or ``revive gui PHOTO...``.
 
 Without a display (a server, an SSH session) Qt would abort; instead we print
-how to use the command line and return non-zero. Colours follow the system's
+how to use the command line and return non-zero. On Linux, the system libraries
+Qt's X11 plugin needs are checked first (``engine.app.qt_check``): a missing one is
+named, with the ``apt install`` line, instead of Qt's misleading abort. Colours follow the system's
 light / dark scheme (Qt 6.5+ reports it); where the platform gives Qt no dark
 palette, Revive builds one, so dark mode looks right everywhere.
 """
@@ -174,6 +176,11 @@ def main(files: Sequence[str] | None = None) -> int:
     """Open the main window (with ``files`` queued); return the exit status."""
     if not display_available():
         print(NO_DISPLAY_HINT, file=sys.stderr)
+        return 2
+    from engine.app.qt_check import startup_problem
+
+    if problem := startup_problem():  # before Qt aborts with a misleading message
+        print(problem, file=sys.stderr)
         return 2
     if signal_emit_leaks_true():
         import PySide6

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QImage
 
-from engine.errors import ReviveError
+from engine.errors import ReviveError, WeightsError
 from engine.options import RestoreOptions
 from engine.progress import CancelToken, ProgressCallback
 
@@ -26,6 +26,7 @@ from .imaging import display_image, qimage_from_array
 
 if TYPE_CHECKING:  # the engine's heavy modules (torch) load on the worker, when first used
     from engine.batch import BatchOutcome
+    from engine.catalogue import CatalogueEntry
     from engine.io import Photo
     from engine.models import ModelKind
     from engine.pipeline import Restorer
@@ -54,6 +55,23 @@ class Restored:
 class Recomposed:
     result: RestoreResult
     after: QImage
+
+
+@dataclass
+class Found:
+    """The faces of a photo found without restoring it: boxes (photo pixels) and crops."""
+
+    faces: list
+    crops: list[np.ndarray]
+
+
+@dataclass
+class Available:
+    """The model catalogue for the model manager: entries, which are installed, or why not."""
+
+    entries: list[CatalogueEntry]
+    installed: set[str]
+    problem: str = ""  # the catalogue could not be read
 
 
 @dataclass
@@ -98,6 +116,34 @@ def sample(progress: ProgressCallback | None = None) -> Loaded:
     from engine.app.demo import demo_photo
 
     return _loaded(demo_photo(progress))
+
+
+def face_crop(pixels: np.ndarray, box: np.ndarray, side: int = 96) -> np.ndarray:
+    """The face of ``box`` with a margin, at most ``side`` px (for the faces panel)."""
+    h, w = pixels.shape[:2]
+    x0, y0, x1, y1 = (float(v) for v in box)
+    margin = 0.2 * max(x1 - x0, y1 - y0)
+    left, top = max(0, int(x0 - margin)), max(0, int(y0 - margin))
+    right, bottom = min(w, int(x1 + margin) + 1), min(h, int(y1 + margin) + 1)
+    crop = pixels[top:bottom, left:right]
+    if crop.size == 0:
+        return np.zeros((side, side, 3), np.uint8)
+    from engine.pixels import to_uint8
+
+    crop = to_uint8(crop)
+    if crop.ndim == 2:
+        crop = np.repeat(crop[..., None], 3, axis=2)
+    factor = side / max(crop.shape[:2])
+    if factor < 1.0:
+        size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(crop[..., :3])
+
+
+def detect(restorer: Restorer, photo: Photo, options: RestoreOptions) -> Found:
+    """Find the faces of a photo (MTCNN: works with no restoration model installed)."""
+    faces = restorer.detect(photo, options)
+    return Found(faces, [face_crop(photo.pixels, f.box) for f in faces])
 
 
 # --- restoration ----------------------------------------------------------------------
@@ -241,9 +287,35 @@ def has_restoration_weights(rows: list[ModelRow]) -> bool:
 
 
 def import_checkpoint(path: Path) -> WeightsInfo:
+    """Import a release ``.pth``; a damaged file is said in words, not the unpickler's."""
+    from engine.catalogue import explain_import_error
     from engine.checkpoint_import import import_official_checkpoint
 
-    return import_official_checkpoint(path)
+    try:
+        return import_official_checkpoint(path)
+    except WeightsError as err:
+        raise WeightsError(explain_import_error(str(err))) from None
+
+
+def available_models() -> Available:
+    """The catalogue, and which of its models are installed (catalogue problems: words)."""
+    from engine.catalogue import installed_entry_names, load_catalogue
+    from engine.weights import installed_weights
+
+    try:
+        entries = load_catalogue()
+    except ReviveError as err:
+        return Available([], set(), str(err))
+    return Available(entries, installed_entry_names(entries, installed_weights()))
+
+
+def download_model(
+    name: str, progress: ProgressCallback | None, cancel: CancelToken | None
+) -> WeightsInfo:
+    """Download, check and install a catalogue model (resumes an earlier try)."""
+    from engine.catalogue import find_entry, install
+
+    return install(find_entry(name), progress=progress, cancel=cancel)
 
 
 def devices() -> list[str]:

@@ -56,6 +56,12 @@ class ExportDialog(QDialog):
         self.folder = folder
         self.setWindowTitle("Export all photos" if folder else "Save restored photo as")
         self.path_edit = QLineEdit(str(suggestion))
+        # Room for a whole path: the name at the end must never be cut off.
+        metrics = self.path_edit.fontMetrics()
+        self.path_edit.setMinimumWidth(
+            min(900, max(420, metrics.horizontalAdvance(str(suggestion)) + 24))
+        )
+        self.path_edit.setCursorPosition(len(str(suggestion)))  # the name shows, not the root
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()
@@ -89,6 +95,7 @@ class ExportDialog(QDialog):
         form.addRow(buttons)
         self.format_combo.currentIndexChanged.connect(self._on_format)
         self._on_format()
+        self.path_edit.setCursorPosition(len(self.path_edit.text()))
 
     def _on_format(self) -> None:
         fmt = self.format_combo.currentData()

@@ -1,16 +1,22 @@
-"""The faces panel: one card per detected face, before / after, score, and its controls.
+"""The faces panel: one card per face, before / after, its size, and its controls.
 
 A card's check box accepts or rejects the face (rejected faces are not pasted),
-its slider blends original and restored, and its Re-run button restores that
-face again. Clicking a card selects the face (the main window frames it and
-shows its attention maps). The panel only emits requests; the main window
-sends them to the engine worker.
+its slider blends original and restored (a click on the track jumps there), and its
+Re-run button restores that face again. *Use all* / *Use none* tick or untick every
+face at once; the header counts the faces in use as they change. Clicking a card
+selects the face (the window frames it and shows its attention maps). Before a photo
+is restored (or with no restoration model installed) the panel shows the faces that
+were found, each with its crop. The panel only emits requests; the window sends them
+to the engine worker.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPalette, QPen
+from PySide6.QtGui import QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -19,6 +25,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSlider,
+    QStyle,
+    QStyleOptionSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -26,8 +34,42 @@ from PySide6.QtWidgets import (
 from engine.results import FaceRecord
 
 from .imaging import pixmap_from_array
+from .model_names import friendly_model
 
 THUMB = 88
+NO_FACES_YET = "No faces yet: open a photo to see its faces here."
+
+
+def face_width(box: Sequence[float] | np.ndarray) -> int:
+    """A face's width in the photo's pixels."""
+    return max(1, round(float(box[2]) - float(box[0])))
+
+
+class JumpSlider(QSlider):
+    """A slider that jumps to where its track is clicked (not a page step towards it)."""
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            option = QStyleOptionSlider()
+            self.initStyleOption(option)
+            style = self.style()
+            control = QStyle.ComplexControl.CC_Slider
+            handle = style.subControlRect(control, option, QStyle.SubControl.SC_SliderHandle, self)
+            if not handle.contains(event.position().toPoint()):
+                groove = style.subControlRect(
+                    control, option, QStyle.SubControl.SC_SliderGroove, self
+                )
+                if self.orientation() == Qt.Orientation.Horizontal:
+                    pos = event.position().x() - groove.x() - handle.width() / 2
+                    span = groove.width() - handle.width()
+                else:
+                    pos = event.position().y() - groove.y() - handle.height() / 2
+                    span = groove.height() - handle.height()
+                value = QStyle.sliderValueFromPosition(
+                    self.minimum(), self.maximum(), round(pos), max(1, span), option.upsideDown
+                )
+                self.setValue(value)  # then the handle is under the mouse: a drag may follow
+        super().mousePressEvent(event)
 
 
 class _Thumb(QLabel):
@@ -63,7 +105,7 @@ class FaceCard(QFrame):
         self.title.setWordWrap(True)
         self.accept_box = QCheckBox("Use this face")
         self.accept_box.setToolTip("Unchecked faces are left as in the original photo")
-        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength = JumpSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)
         self.strength.setToolTip("Blend between the original (0%) and the restored face (100%)")
         self.strength_label = QLabel()
@@ -107,8 +149,14 @@ class FaceCard(QFrame):
         self.face = face
         self.before.set_image(face.crop_before)
         self.after.set_image(face.crop_after)
-        self.title.setText(f"Face {face.index + 1} · score {face.score:.2f} · {face.model}")
-        self.title.setToolTip(f"Restored by {face.weights or face.model} ({face.model})")
+        self.title.setText(
+            f"Face {face.index + 1} · {face_width(face.box)} px wide\n{friendly_model(face.model)}"
+        )
+        self.title.setToolTip(
+            f"Restored by {friendly_model(face.model)} (weights {face.weights or face.model}). "
+            f"The face is {face_width(face.box)} px wide in the photo; face detector's "
+            f"confidence {face.score:.3f}."
+        )
         for widget in (self.accept_box, self.strength):
             widget.blockSignals(True)
         self.accept_box.setChecked(face.accepted)
@@ -163,22 +211,59 @@ class FaceCard(QFrame):
         painter.end()
 
 
+class FoundCard(QFrame):
+    """A face found but not restored: its crop and its size."""
+
+    clicked = Signal(int)
+
+    def __init__(self, index: int, box: Sequence[float], crop: np.ndarray | None) -> None:
+        super().__init__()
+        self.index = index
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.picture = _Thumb("The face as found in the photo")
+        if crop is not None and crop.size:
+            self.picture.set_image(crop)
+        self.title = QLabel(f"Face {index + 1} · {face_width(box)} px wide\nnot restored yet")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.picture)
+        layout.addWidget(self.title, 1)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit(self.index)
+        super().mousePressEvent(event)
+
+
 class FacesPanel(QWidget):
     """Every face of the current photo, top to bottom."""
 
-    faceSelected = Signal(int)
+    faceSelected = Signal(int, bool)  # index, frame it in the view (a click on its card)
     acceptedChanged = Signal(int, bool)
+    allAcceptedRequested = Signal(bool)  # Use all (True) / Use none (False)
     strengthChanged = Signal(int, float)
     rerunRequested = Signal(int)
     inspectRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.header = QLabel("No faces yet: restore a photo to see them here.")
+        self.header = QLabel(NO_FACES_YET)
         self.header.setWordWrap(True)
-        self.inspect_button = QPushButton("Attention maps…")
+        self.use_all_button = QPushButton("Use all")
+        self.use_all_button.setToolTip("Paste every restored face")
+        self.use_none_button = QPushButton("Use none")
+        self.use_none_button.setToolTip("Leave every face as in the original")
+        self.use_all_button.clicked.connect(lambda: self._set_all(True))
+        self.use_none_button.clicked.connect(lambda: self._set_all(False))
+        bulk = QHBoxLayout()
+        bulk.addWidget(self.use_all_button)
+        bulk.addWidget(self.use_none_button)
+        bulk.addStretch(1)
+        self.inspect_button = QPushButton("Where the network looked…")
         self.inspect_button.setToolTip(
-            "Show the selected face's attention maps and component masks (Ctrl+I)"
+            "Show where the network looked on the selected face: its attention maps and "
+            "the face parts it found (Ctrl+I)"
         )
         self.inspect_button.setEnabled(False)
         self.inspect_button.clicked.connect(self.inspectRequested)
@@ -196,37 +281,92 @@ class FacesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
+        layout.addLayout(bulk)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.inspect_button)
         self.cards: list[FaceCard] = []
+        self.found_cards: list[FoundCard] = []
+        self._selected = -1
+        self._message: str | None = None
+        self._show_bulk(False)
+
+    def _show_bulk(self, on: bool) -> None:
+        self.use_all_button.setVisible(on)
+        self.use_none_button.setVisible(on)
+
+    def _clear(self) -> None:
+        for card in [*self.cards, *self.found_cards]:
+            card.deleteLater()
+        self.cards, self.found_cards = [], []
         self._selected = -1
 
     def set_faces(self, faces: list[FaceRecord], message: str | None = None) -> None:
-        for card in self.cards:
-            card.deleteLater()
-        self.cards = []
+        """Restored faces (with a message instead of the count when there are none)."""
+        self._clear()
         for face in faces:
             card = FaceCard(face)
-            card.clicked.connect(self.select)
-            card.acceptedChanged.connect(self.acceptedChanged)
+            card.clicked.connect(lambda index: self.select(index, frame=True))
+            card.acceptedChanged.connect(self._on_accepted)
             card.strengthChanged.connect(self.strengthChanged)
             card.rerunRequested.connect(self.rerunRequested)
             self._list_layout.insertWidget(self._list_layout.count() - 1, card)
             self.cards.append(card)
-        self._selected = -1
         self.inspect_button.setEnabled(bool(faces))
-        if message is not None:
-            self.header.setText(message)
-        elif faces:
-            used = sum(f.accepted for f in faces)
-            self.header.setText(f"{len(faces)} face(s) found, {used} used. Click one to inspect.")
+        self._show_bulk(len(faces) > 1)
+        self._message = message
+        self._update_header()
+
+    def set_found(
+        self,
+        boxes: Sequence[Sequence[float]],
+        crops: Sequence[np.ndarray | None],
+        message: str,
+    ) -> None:
+        """Faces found but not restored: their crops, and ``message`` (what to do)."""
+        self._clear()
+        for i, (box, crop) in enumerate(zip(boxes, crops, strict=True)):
+            card = FoundCard(i, box, crop)
+            card.clicked.connect(lambda index: self.select(index, frame=True))
+            self._list_layout.insertWidget(self._list_layout.count() - 1, card)
+            self.found_cards.append(card)
+        self.inspect_button.setEnabled(False)
+        self._show_bulk(False)
+        self._message = message
+        self.header.setText(message)
+
+    def _update_header(self) -> None:
+        if not self.cards:
+            self.header.setText(self._message or NO_FACES_YET)
+            return
+        used = sum(card.accept_box.isChecked() for card in self.cards)
+        total = len(self.cards)
+        if used == total:
+            words = f"{total} face(s) restored, all used."
+        elif used == 0:
+            words = f"{total} face(s) restored, none used: the photo stays as it was."
         else:
-            self.header.setText("No faces yet: restore a photo to see them here.")
+            words = f"{total} face(s) restored, {used} used."
+        self.header.setText(f"{words} Click one to see where the network looked.")
+
+    def _on_accepted(self, index: int, accepted: bool) -> None:
+        self._update_header()
+        self.acceptedChanged.emit(index, accepted)
+
+    def _set_all(self, accepted: bool) -> None:
+        """Tick or untick every card (quietly), then one request for all of them."""
+        for card in self.cards:
+            card.accept_box.blockSignals(True)
+            card.accept_box.setChecked(accepted)
+            card.strength.setEnabled(accepted)
+            card.accept_box.blockSignals(False)
+        self._update_header()
+        self.allAcceptedRequested.emit(accepted)
 
     def update_face(self, face: FaceRecord) -> None:
         for card in self.cards:
             if card.index == face.index:
                 card.set_face(face)
+        self._update_header()
 
     def card(self, index: int) -> FaceCard:
         return next(c for c in self.cards if c.index == index)
@@ -235,13 +375,16 @@ class FacesPanel(QWidget):
     def selected(self) -> int:
         return self._selected
 
-    def select(self, index: int) -> None:
+    def select(self, index: int, frame: bool = False) -> None:
+        """Select face ``index``; ``frame``: the view zooms to it (a click on its card)."""
         self._selected = index
         for card in self.cards:
             card.set_selected(card.index == index)
-        if index >= 0:
-            self.scroll_area.ensureWidgetVisible(self.card(index))
-        self.faceSelected.emit(index)
+        cards: list[FaceCard | FoundCard] = [*self.cards, *self.found_cards]
+        target = next((c for c in cards if c.index == index), None)
+        if target is not None:
+            self.scroll_area.ensureWidgetVisible(target)
+        self.faceSelected.emit(index, frame)
 
     def set_busy(self, busy: bool) -> None:
         for card in self.cards:

@@ -65,6 +65,7 @@ class JobRunner(QObject):
         run: Callable[[JobContext], T],
         *,
         label: str = "",
+        batch: tuple[int, int] | None = None,
         busy: bool = False,
         stale: Callable[[], bool] | None = None,
         on_started: Callable[[], None] | None = None,
@@ -75,7 +76,7 @@ class JobRunner(QObject):
         on_done: Callable[[], None] | None = None,
     ) -> Job:
         """Queue ``run`` on the worker thread; the callbacks run on the GUI thread."""
-        job = Job(kind, run, label=label)
+        job = Job(kind, run, label=label, batch=batch)
         self._handlers[job.id] = _Handlers(
             on_started,
             on_progress,

@@ -22,14 +22,16 @@ import gc
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QRect, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
+    QGuiApplication,
     QImage,
+    QShowEvent,
 )
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
 
@@ -37,6 +39,7 @@ from . import engine_calls as calls
 from .actions import ActionSet, RecentMenu
 from .jobs import JobRunner
 from .messages import Messages
+from .model_names import friendly_model
 from .models_panel import ModelsPanel, training_available
 from .options_bar import OptionsBar
 from .photo_controller import Change, PhotoController, PhotoEntry
@@ -51,6 +54,21 @@ from .window_parts import NO_WEIGHTS_TEXT, Banner
 log = logging.getLogger(__name__)
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
+DEFAULT_SIZE = (1400, 900)
+SCREEN_MARGIN = 24  # px kept free around the window (title bar, panels)
+
+
+def fitted_geometry(window: QRect, area: QRect, frame: tuple[int, int] = (8, 40)) -> QRect:
+    """``window`` made to fit ``area`` (a screen's free part), moved inside it if needed.
+
+    ``frame``: the width and height the window manager adds (borders, title bar).
+    """
+    width = min(window.width(), max(320, area.width() - frame[0]))
+    height = min(window.height(), max(240, area.height() - frame[1]))
+    x = min(max(window.x(), area.left()), area.left() + area.width() - width - frame[0])
+    y = min(max(window.y(), area.top()), area.top() + area.height() - height - frame[1])
+    return QRect(max(area.left(), x), max(area.top(), y), width, height)
+
 
 Entry = PhotoEntry[QImage]
 
@@ -83,7 +101,7 @@ class MainWindow(QMainWindow):
             self.settings,
             self.status_panel,
             self.messages,
-            lambda: self.models.has_weights,
+            lambda: self.models.believed,
             self,
         )
         self.saving = Saving(
@@ -99,6 +117,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("Revive")
         self.setAcceptDrops(True)
+        self._shown_once = False
         self._build_layout()
         self.action_set = ActionSet(
             self, self.inspector_dock.toggleViewAction(), training_available()
@@ -112,6 +131,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_status_labels()
 
+        self._on_weights_checked(self.models.believed)  # at once, from the manifests
         self.models.refresh()
         self.options.refresh_device()
         self.warmed_up = False
@@ -146,7 +166,8 @@ class MainWindow(QMainWindow):
         self.banner = Banner(
             NO_WEIGHTS_TEXT,
             [
-                ("Manage models…", self.models.open_model_manager),
+                ("Download a model…", self.models.open_downloads),
+                ("Import a checkpoint…", self.models.open_import),
                 ("How to train", self.models.show_train_help),
             ],
         )
@@ -196,6 +217,8 @@ class MainWindow(QMainWindow):
         for mode, action in a.modes.items():
             action.triggered.connect(lambda _=False, m=mode: self.set_view_mode(m))
         a.toggle.triggered.connect(compare.toggle_before_after)
+        a.face_boxes.setChecked(self.settings.show_face_boxes)
+        a.face_boxes.toggled.connect(self.view.set_face_boxes_visible)
         a.zoom_in.triggered.connect(compare.zoom_in)
         a.zoom_out.triggered.connect(compare.zoom_out)
         a.zoom_fit.triggered.connect(compare.zoom_fit)
@@ -213,7 +236,7 @@ class MainWindow(QMainWindow):
         self.jobs.busyChanged.connect(self._update_actions)
         self.jobs.unhandledError.connect(self.messages.error)
         work.loaded.connect(self._on_loaded)
-        work.stateChanged.connect(view.show_faces)
+        work.stateChanged.connect(view.show_state)
         work.resultChanged.connect(view.show_result)
         work.resultChanged.connect(self._update_status_labels)
         work.afterChanged.connect(view.show_after)
@@ -221,6 +244,7 @@ class MainWindow(QMainWindow):
         work.faceRerun.connect(view.face_rerun)
         work.rerunning.connect(faces.set_busy)
         faces.acceptedChanged.connect(work.set_face_accepted)
+        faces.allAcceptedRequested.connect(work.set_all_accepted)
         faces.strengthChanged.connect(work.set_face_strength)
         faces.rerunRequested.connect(work.rerun_face)
         faces.inspectRequested.connect(self.show_inspector)
@@ -234,13 +258,40 @@ class MainWindow(QMainWindow):
         self.models.weightsChecked.connect(self._on_weights_checked)
 
     def _restore_window(self) -> None:
+        """The last size and place, the docks as they were; always inside this screen."""
         self.set_view_mode(self.settings.view_mode)
         if (geometry := self.settings.geometry()) is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 900)
+            self.resize(*DEFAULT_SIZE)
         if (state := self.settings.window_state()) is not None:
             self.restoreState(state)
+        self.fit_to_screen()
+
+    def fit_to_screen(self, area: QRect | None = None) -> None:
+        """Shrink and move the window into ``area`` (default: its screen's free part).
+
+        A size remembered on a larger screen, or the default 1400 x 900 on a
+        1366 x 768 laptop (or a 2x screen of that logical size), would put the status
+        bar, Cancel and the faces panel off the screen.
+        """
+        if area is None:
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is None:
+                return
+            area = screen.availableGeometry()
+        if self.isMaximized() or self.isFullScreen():
+            return
+        frame = (8, 40)  # a guess until the window manager has framed the window
+        if self.isVisible():
+            outer = self.frameGeometry()
+            frame = (outer.width() - self.width(), outer.height() - self.height())
+        current = QRect(self.pos(), self.size())
+        fitted = fitted_geometry(current, area, frame)
+        if fitted.size() != self.size():
+            self.resize(fitted.size())
+        if fitted.topLeft() != self.pos():
+            self.move(fitted.topLeft())
 
     # --- what the parts tell ------------------------------------------------------------
     def _on_photos_changed(self, entry: Entry | None, change: Change) -> None:
@@ -252,6 +303,7 @@ class MainWindow(QMainWindow):
     def _show_current(self) -> None:
         entry = self.photos.current
         self.view.show_current()
+        self.work.find_faces(entry)
         self.setWindowTitle("Revive" if entry is None else f"{entry.name} — Revive")
         self._update_actions()
         self._update_status_labels()
@@ -261,8 +313,9 @@ class MainWindow(QMainWindow):
         if entry is self.photos.current:
             self._show_current()
 
-    def _on_weights_checked(self, has_weights: bool) -> None:
-        self.banner.setVisible(not has_weights)
+    def _on_weights_checked(self, has_weights: bool | None) -> None:
+        self.banner.setVisible(has_weights is False)
+        self.view.set_has_weights(has_weights)
         self._update_actions()
         self._update_status_labels()
 
@@ -273,16 +326,19 @@ class MainWindow(QMainWindow):
             loaded=entry is not None and entry.photo is not None,
             restored=entry is not None and entry.result is not None,
             count=len(self.photos),
-            has_weights=self.models.has_weights,
+            has_weights=self.models.believed,
             busy=self.jobs.is_busy(),
         )
 
     def _update_status_labels(self) -> None:
+        """The model chosen, or, for a restored photo, the model(s) that restored it."""
         model = self.options.model_text()
+        if self.models.believed is False:
+            model = "none installed"
         entry = self.photos.current
         if entry is not None and entry.result is not None and entry.result.faces:
-            used = sorted({f.model for f in entry.result.faces})
-            model = f"{model} → {', '.join(used)}"
+            used = sorted({friendly_model(f.model) for f in entry.result.faces})
+            model = ", ".join(used)
         self.status_panel.show_model(model)
 
     # --- commands of the window itself --------------------------------------------------
@@ -326,10 +382,12 @@ class MainWindow(QMainWindow):
         self.inspector_dock.raise_()
 
     def _size_inspector(self, visible: bool) -> None:
-        """The first time it opens, give the inspector room for three rows of maps."""
+        """The first time it opens, give the inspector a third of the height (the photo
+        keeps the rest: at 768 px high it stays well above half the window)."""
         if visible and not self._inspector_sized and not self.inspector_dock.isFloating():
             self._inspector_sized = True
-            self.resizeDocks([self.inspector_dock], [480], Qt.Orientation.Vertical)
+            height = max(250, min(340, self.height() // 3))
+            self.resizeDocks([self.inspector_dock], [height], Qt.Orientation.Vertical)
 
     def show_shortcuts(self) -> None:
         self.messages.info(self.action_set.shortcuts_table(), "Keyboard shortcuts")
@@ -370,6 +428,12 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             # Leave the drop handler first (the drag source waits for it to return).
             QTimer.singleShot(0, lambda: self.open_paths(paths))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._shown_once:  # now the frame is known: fit it, frame included
+            self._shown_once = True
+            QTimer.singleShot(0, self.fit_to_screen)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.save_window(self.saveGeometry(), self.saveState())

@@ -2,10 +2,11 @@
 
 ``ModelsPanel`` asks the engine (on the worker) which weight sets are installed and
 which model choices can run, remembers whether any face restorer is installed
-(the window shows a banner until one is), and opens the two dialogs. Both dialogs
-get a ``JobRunner``: the model manager shares the window's (listing and importing
-are quick), Retrain gets one of its own (a second worker thread), so restoring
-photos goes on while a model trains.
+(the window shows a banner until one is), and opens the two dialogs. Whether one is
+installed is known at once from the weight manifests (``believed``; no torch), then
+confirmed by the engine (``has_weights``). The model manager shares the window's
+``JobRunner`` for listing and importing (quick), and has one of its own for downloads
+(minutes), as Retrain has for training, so restoring photos goes on meanwhile.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from engine.paths import user_weights_dir
 from . import engine_calls as calls
 from .jobs import JobRunner
 from .messages import Messages
+from .model_names import restorer_installed_quickly
 from .settings import MODEL_CHOICES, Settings
 from .worker import JobContext
 
@@ -59,9 +61,15 @@ class ModelsPanel(QObject):
         self.messages = messages
         self.rows: list[calls.ModelRow] = []
         self.availability: dict[str, str | None] = {}
-        self.has_weights: bool | None = None  # None until the first check answers
+        self.has_weights: bool | None = None  # None until the engine's check answers
+        self.quick: bool | None = _quick_check()
         self.model_manager: ModelManagerDialog | None = None
         self.retrain_dialog: RetrainDialog | None = None
+
+    @property
+    def believed(self) -> bool | None:
+        """The engine's answer once there is one, the manifests' until then."""
+        return self.has_weights if self.has_weights is not None else self.quick
 
     def refresh(self) -> None:
         """Re-read the installed weights (worker thread); say what was found."""
@@ -77,23 +85,35 @@ class ModelsPanel(QObject):
         self.has_weights = calls.has_restoration_weights(self.rows)
         self.listed.emit(self.rows, self.availability)
         self.weightsChecked.emit(self.has_weights)
+        if self.model_manager is not None:
+            self.model_manager.set_has_restorer(self.has_weights)
 
     def weights_changed(self) -> None:
         """After an import or a training run: forget the cached networks, re-list weights."""
         self.jobs.submit("models", lambda ctx: ctx.forget_restorer())
         self.refresh()
 
-    def open_model_manager(self) -> None:
+    def open_model_manager(self) -> ModelManagerDialog:
         from .model_manager import ModelManagerDialog
 
         if self.model_manager is None:
-            manager = ModelManagerDialog(self.jobs, self.settings, self.dialog_parent)
+            manager = ModelManagerDialog(
+                self.jobs, self.settings, self.dialog_parent, downloads=JobRunner()
+            )
             manager.weightsChanged.connect(self.weights_changed)
             manager.failed.connect(lambda message: self.messages.error(message, "Models"))
             self.model_manager = manager
         self.model_manager.show()
         self.model_manager.raise_()
         self.model_manager.refresh()
+        return self.model_manager
+
+    def open_downloads(self) -> None:
+        """The model manager, at its list of models to download."""
+        self.open_model_manager().show_downloads()
+
+    def open_import(self) -> None:
+        self.open_model_manager().import_dialog()
 
     def open_retrain(self) -> None:
         if not training_available():
@@ -111,6 +131,15 @@ class ModelsPanel(QObject):
         self.messages.info(TRAIN_HELP.format(folder=user_weights_dir()), "Training")
 
     def shutdown(self) -> None:
-        """A running training checkpoints first, then its thread ends."""
+        """A running training checkpoints first, a download keeps its part; threads end."""
         if self.retrain_dialog is not None:
             self.retrain_dialog.shutdown()
+        if self.model_manager is not None:
+            self.model_manager.shutdown()
+
+
+def _quick_check() -> bool | None:
+    try:
+        return restorer_installed_quickly()
+    except Exception:  # an odd manifest: the engine's check answers in a moment
+        return None

@@ -8,7 +8,7 @@ reason; which devices exist is asked of the engine on the worker thread.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QToolBar
 
@@ -16,6 +16,7 @@ from engine.options import RestoreOptions
 
 from . import engine_calls as calls
 from .jobs import JobRunner
+from .model_names import friendly_model, friendly_weights
 from .settings import DEVICE_CHOICES, MODEL_CHOICES, SCALE_CHOICES, Settings
 from .worker import JobContext
 
@@ -46,7 +47,7 @@ class OptionsBar(QObject):
         self.availability: dict[str, str | None] = {}
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Which network restores the faces")
-        self.model_combo.setMinimumContentsLength(20)
+        self.model_combo.setMinimumContentsLength(28)
         self.device_combo = QComboBox()
         self.device_combo.setToolTip("Where the network runs")
         for value, text in DEVICE_CHOICES:
@@ -78,7 +79,11 @@ class OptionsBar(QObject):
         toolbar.addWidget(self.color_box)
 
     def restore_options(self) -> RestoreOptions:
-        """The GUI's choices as ``RestoreOptions`` (attention maps always on)."""
+        """The GUI's choices as ``RestoreOptions`` (attention maps always on).
+
+        A photo without a face is not an error in the app: it is enlarged by the output
+        scale and kept, like any other result (``allow_no_faces``).
+        """
         return RestoreOptions.of(
             model=self.model_combo.currentData() or "auto",
             device=self.device_combo.currentData() or "auto",
@@ -86,6 +91,7 @@ class OptionsBar(QObject):
             color_match=self.color_box.isChecked(),
             attention=True,
             masks=True,
+            allow_no_faces=True,
         )
 
     def model_text(self) -> str:
@@ -123,9 +129,20 @@ class OptionsBar(QObject):
         restorers = [r for r in self.model_rows if r.kind is not None and r.kind.restores_faces]
         if restorers:
             combo.insertSeparator(combo.count())
+            presets = [r.info.preset for r in restorers]
             for model_row in restorers:
-                combo.addItem(
-                    f"{model_row.info.name} ({model_row.info.preset})", model_row.info.name
+                info = model_row.info
+                # The model's name alone, unless two installed sets share it.
+                text = (
+                    friendly_model(info.preset)
+                    if presets.count(info.preset) == 1
+                    else friendly_weights(info.name, info.preset)
+                )
+                combo.addItem(text, info.name)
+                combo.setItemData(
+                    combo.count() - 1,
+                    f"Weights {info.name} ({info.preset})",
+                    Qt.ItemDataRole.ToolTipRole,
                 )
         index = combo.findData(wanted)
         combo.setCurrentIndex(index if index >= 0 else 0)

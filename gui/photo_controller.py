@@ -17,7 +17,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from engine.io import Photo
@@ -68,6 +68,11 @@ class PhotoEntry(Generic[ImageT]):
     generation: int = 0  # bumped by every change to the faces and every new result
     image_generation: int = -1  # the generation ``result.image`` was pasted for
     saved_to: Path | None = None
+    # The faces found before any restoration (detection runs without a restoration
+    # model): the detector's faces (``.box`` in photo pixels) and a crop of each.
+    found: list[Any] | None = None
+    found_crops: list[Any] | None = None
+    detecting: bool = False
 
     @property
     def fresh(self) -> bool:
@@ -208,6 +213,28 @@ class PhotoController(Generic[ImageT]):
         self._set(entry, PhotoStatus.LOADED)
         return True
 
+    # --- finding faces (no restoration) --------------------------------------------------
+    def start_detecting(self, entry: PhotoEntry[ImageT]) -> Ticket[ImageT] | None:
+        """Faces of a loaded photo are looked for once (None: not loaded, or done already)."""
+        if entry not in self or entry.photo is None or entry.found is not None:
+            return None
+        if entry.detecting:
+            return None
+        entry.detecting = True
+        return Ticket(entry)
+
+    def faces_found(self, ticket: Ticket[ImageT], faces: list[Any], crops: list[Any]) -> bool:
+        entry = ticket.entry
+        entry.detecting = False
+        if not self.is_live(ticket):
+            return False
+        entry.found, entry.found_crops = list(faces), list(crops)
+        self._tell(entry, Change.CHANGED)
+        return True
+
+    def detection_failed(self, ticket: Ticket[ImageT]) -> None:
+        ticket.entry.detecting = False
+
     def failed(self, ticket: Ticket[ImageT], message: str) -> bool:
         """Loading or restoring the photo failed with ``message``."""
         if not self.is_live(ticket):
@@ -281,6 +308,16 @@ class PhotoController(Generic[ImageT]):
         entry.generation += 1
         changed = next(f for f in faces if f.index == index)
         return changed, Ticket(entry, entry.generation)
+
+    def change_all(self, entry: PhotoEntry[ImageT], accepted: bool) -> Ticket[ImageT] | None:
+        """Accept (or reject) every face at once; the ticket is for the one re-paste."""
+        result = entry.result
+        if entry not in self or result is None or not result.faces:
+            return None
+        faces = [dataclasses.replace(f, accepted=bool(accepted)) for f in result.faces]
+        entry.result = dataclasses.replace(result, faces=faces)
+        entry.generation += 1
+        return Ticket(entry, entry.generation)
 
     def start_rerun(self, entry: PhotoEntry[ImageT]) -> Ticket[ImageT] | None:
         """A face of ``entry`` is restored again: earlier re-pastes go stale."""

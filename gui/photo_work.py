@@ -1,11 +1,13 @@
-"""The work done on photos: open, load, restore, re-paste and re-run faces, the sample.
+"""The work done on photos: open, load, find faces, restore, re-paste and re-run faces, the sample.
 
 ``PhotoWork`` sends each step to the engine worker through the ``JobRunner`` and
 records its answer in the ``PhotoController``, with the ticket the controller gave
 for it, so that an answer for a photo removed since, or for faces changed since,
 is dropped. It touches no widget: it says what changed through its signals (the
 window connects them to the ``PhotoView``), and puts words in the status bar and
-errors in a dialog.
+errors in a dialog. Faces are found (MTCNN, no restoration model needed) for the photo
+shown while it is not restored, so the faces panel can show them before Restore, and
+with no model installed at all.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ from .worker import Job, JobContext
 Entry = PhotoEntry[QImage]
 
 NO_WEIGHTS_FOR_SAMPLE = (
-    "The sample needs trained weights to restore it. Import a released "
-    "Face-SPARNet checkpoint in Models ▸ Manage models… first."
+    "Try a sample restores a photo, which needs a face-restoration model. Download one "
+    "first: Models ▸ Manage Models… ▸ Download."
 )
+
+
+_BUSY = (PhotoStatus.QUEUED, PhotoStatus.RESTORING)
 
 
 def device_words(device: str) -> str:
@@ -45,7 +50,7 @@ class PhotoWork(QObject):
     """Sends photo work to the worker; records the answers in the ``PhotoController``."""
 
     loaded = Signal(object)  # Entry: decoded, its picture can be shown
-    stateChanged = Signal(object)  # Entry: queued / restoring / failed / cancelled
+    stateChanged = Signal(object)  # Entry: queued / restoring / failed / cancelled / faces found
     resultChanged = Signal(object)  # Entry: a new result and "after" picture
     afterChanged = Signal(object)  # Entry: its faces were pasted again
     faceEdited = Signal(object, object)  # Entry, FaceRecord: accepted / strength changed
@@ -127,9 +132,35 @@ class PhotoWork(QObject):
         self.loaded.emit(entry)
         if self.settings.restore_on_open and self.has_weights():
             self.restore(entry)
+        elif entry is self.photos.current:
+            self.find_faces(entry)
+
+    def find_faces(self, entry: Entry | None) -> Job | None:
+        """Find the faces of a loaded, unrestored photo (once), to show them before Restore."""
+        if entry is None or entry.result is not None:
+            return None
+        if entry.status in (PhotoStatus.QUEUED, PhotoStatus.RESTORING):
+            return None  # restoring finds them anyway
+        ticket = self.photos.start_detecting(entry)
+        if ticket is None or entry.photo is None:
+            return None
+        photo, options = entry.photo, self.options()
+        return self.jobs.submit(
+            "detect",
+            lambda ctx: calls.detect(ctx.restorer(), photo, options),
+            stale=self._stale(ticket),
+            on_result=lambda found: self._on_found(ticket, found),
+            on_error=lambda message: self.photos.detection_failed(ticket),
+            on_cancelled=lambda: self.photos.detection_failed(ticket),
+        )
+
+    def _on_found(self, ticket: Ticket[QImage], found: calls.Found) -> None:
+        if self.photos.faces_found(ticket, found.faces, found.crops):
+            self.stateChanged.emit(ticket.entry)
 
     def _on_load_error(self, ticket: Ticket[QImage], message: str) -> None:
-        self.photos.failed(ticket, message)
+        if self.photos.failed(ticket, message):
+            self.stateChanged.emit(ticket.entry)
         self.status.set_status(f"Error: {message}")
         self.messages.error(message)
 
@@ -161,10 +192,12 @@ class PhotoWork(QObject):
             self.restore(self.photos.current)
 
     def restore_all(self) -> None:
-        for entry in self.photos.restorable():
-            self.restore(entry)
+        """Every photo of the list, one job each, counted as one batch ("photo 3 of 7")."""
+        entries = [e for e in self.photos.restorable() if e.status not in _BUSY]
+        for i, entry in enumerate(entries, 1):
+            self.restore(entry, batch=(i, len(entries)) if len(entries) > 1 else None)
 
-    def restore(self, entry: Entry) -> Job | None:
+    def restore(self, entry: Entry, batch: tuple[int, int] | None = None) -> Job | None:
         """Queue ``entry`` for restoration (loading it first if it is not loaded)."""
         if entry.photo is None:
             if self.photos.needs_loading(entry):
@@ -182,6 +215,7 @@ class PhotoWork(QObject):
             "restore",
             run,
             label=entry.name,
+            batch=batch,
             busy=True,
             stale=self._stale(ticket),
             on_started=lambda: self._on_restoring(ticket),
@@ -201,9 +235,13 @@ class PhotoWork(QObject):
             return
         entry, result = ticket.entry, restored.result
         self.resultChanged.emit(entry)
-        self.status.set_status(
-            f"{entry.name}: {len(result.faces)} face(s) restored on {device_words(result.device)}"
-        )
+        if result.faces:
+            done = f"{len(result.faces)} face(s) restored on {device_words(result.device)}"
+        elif result.scale > 1:
+            done = f"no face found: enlarged {result.scale}× only"
+        else:
+            done = "no face found: nothing changed"
+        self.status.set_status(f"{entry.name}: {done}")
         if result.device:
             self.status.show_device(device_words(result.device))
 
@@ -250,6 +288,25 @@ class PhotoWork(QObject):
             on_result=lambda done: self._repasted(ticket, done),
         )
         self.faceEdited.emit(entry, face)
+
+    def set_all_accepted(self, accepted: bool) -> None:
+        """Use all / Use none: every face of the current photo, then one re-paste."""
+        entry = self.photos.current
+        if entry is None or entry.result is None:
+            return
+        ticket = self.photos.change_all(entry, accepted)
+        if ticket is None:
+            return
+        result = entry.result
+        self.jobs.cancel(kinds=("recompose",))
+        self.jobs.submit(
+            "recompose",
+            lambda ctx: calls.recompose(ctx.restorer(), result),
+            stale=self._stale(ticket),
+            on_result=lambda done: self._repasted(ticket, done),
+        )
+        for face in result.faces:
+            self.faceEdited.emit(entry, face)
 
     def _repasted(self, ticket: Ticket[QImage], done: calls.Recomposed) -> None:
         if self.photos.recomposed(ticket, done.result, done.after):

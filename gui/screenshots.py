@@ -1,12 +1,15 @@
-"""Take the README's screenshots: ``python -m gui.screenshots docs/ [--weights NAME]``.
+"""Take the README's screenshots: ``python -m gui.screenshots docs/screenshots [options]``.
 
 Runs the real app on the sample photo (scikit-image's public-domain astronaut,
 degraded by ``engine.app.demo``), restores it, and grabs the main window, the faces
-panel and the attention inspector; then a second window with no weights
-installed, to show the start-up message. Run it under a display (``xvfb-run``)
-or ``QT_QPA_PLATFORM=offscreen``. Settings go to a temporary file, never the
-user's own; ``--random-weights PRESET`` installs untrained weights in a temporary
-data folder when no trained ones exist (the pictures then show layout only).
+panel, the attention inspector, the Models dialog's Download tab and the Retrain
+dialog; then a second window with no restoration model installed, with the same photo
+open (its face found, Restore explained). Run it under a display (``xvfb-run``, whose
+screen size is the one the window must fit) or ``QT_QPA_PLATFORM=offscreen``. Settings
+go to a temporary file, never the user's own; ``--random-weights PRESET`` installs
+untrained weights in a temporary data folder when no trained ones exist (the pictures
+then show layout only). ``--shots`` picks which pictures; ``--suffix`` / ``--prefix``
+name them (``dark-main-window-1366.png``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ from PySide6.QtCore import (
     QSettings,
     Qt,
     QTimer,
+)
+
+SHOTS = (
+    "main-window",
+    "faces-panel",
+    "main-window-inspector",
+    "attention-inspector",
+    "models-download",
+    "retrain",
+    "no-weights",
 )
 
 
@@ -61,14 +74,35 @@ def _settings(folder: Path):
     return Settings(QSettings(str(folder / "revive.ini"), QSettings.Format.IniFormat))
 
 
+def _sample_file(folder: Path) -> Path:
+    """The degraded astronaut as a file (to open it in the window without a model)."""
+    from PIL import Image
+
+    from engine.app.demo import demo_photo
+
+    path = folder / "astronaut-sample.png"
+    Image.fromarray(demo_photo().pixels).save(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="folder for the PNGs (e.g. docs/)")
+    parser.add_argument("out", type=Path, help="folder for the PNGs (e.g. docs/screenshots)")
     parser.add_argument("--weights", default="auto", help="model / weights name to restore with")
     parser.add_argument("--random-weights", metavar="PRESET", help="install untrained weights")
-    parser.add_argument("--size", default="1500x940", help="window size, WxH")
+    parser.add_argument(
+        "--size", default="1500x940", help="window size, WxH (fitted to the screen)"
+    )
     parser.add_argument("--prefix", default="", help="prefix of the file names (e.g. dark-)")
+    parser.add_argument("--suffix", default="", help="suffix of the file names (e.g. -1366)")
+    parser.add_argument(
+        "--shots", default=",".join(SHOTS), help=f"which pictures, of {', '.join(SHOTS)}"
+    )
     args = parser.parse_args(argv)
+    wanted = {s.strip() for s in args.shots.split(",") if s.strip()}
+    unknown = wanted - set(SHOTS)
+    if unknown:
+        parser.error(f"unknown shots: {', '.join(sorted(unknown))}")
     scratch = Path(tempfile.mkdtemp(prefix="revive-shots-"))
     if args.random_weights:
         os.environ["REVIVE_DATA_DIR"] = str(scratch / "data")
@@ -97,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         args.weights = name
     width, height = (int(v) for v in args.size.lower().split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
+    shots = {}
+
+    def take(name: str, grab) -> None:
+        if name in wanted:
+            shots[name] = grab()
 
     settings = _settings(scratch)
     settings.model = args.weights
@@ -104,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(settings)
     window.resize(width, height)
     window.show()
+    _settle()
+    window.fit_to_screen()  # the screen decides, as on a user's machine
     _wait(lambda: window.models.has_weights is not None)
     if not window.models.has_weights:
         print(
@@ -121,41 +162,64 @@ def main(argv: list[str] | None = None) -> int:
     if entry is None or entry.status is not PhotoStatus.RESTORED:
         print(f"restoration failed: {entry.detail if entry else ''}", file=sys.stderr)
         return 1
+    _wait(lambda: not window.jobs.is_busy())
     window.view.faces.select(0)
     window.view.compare.zoom_fit()
     _settle()
     _divider_through_face(window)
     _settle()
-    shots = {"main-window.png": window.grab()}
+    take("main-window", window.grab)
     cards = window.view.faces.cards
-    bottom = cards[-1].mapTo(window.faces_dock, cards[-1].rect().bottomLeft()).y() + 16
     dock = window.faces_dock
-    shots["faces-panel.png"] = dock.grab(QRect(0, 0, dock.width(), min(dock.height(), bottom)))
+    bottom = cards[-1].mapTo(dock, cards[-1].rect().bottomLeft()).y() + 16
+    take("faces-panel", lambda: dock.grab(QRect(0, 0, dock.width(), min(dock.height(), bottom))))
     window.show_inspector()
     _settle()
     window.view.compare.zoom_fit()
     _settle()
     _divider_through_face(window)
     _settle()
-    shots["main-window-inspector.png"] = window.grab()
+    take("main-window-inspector", window.grab)
     # The inspector alone, tall enough for every row of maps.
-    window.resizeDocks([window.inspector_dock], [height * 2 // 3], Qt.Orientation.Vertical)
+    window.resizeDocks([window.inspector_dock], [height // 2], Qt.Orientation.Vertical)
     _settle()
-    shots["attention-inspector.png"] = window.inspector_dock.grab()
+    take("attention-inspector", window.inspector_dock.grab)
+    window.inspector_dock.hide()
+
+    if "models-download" in wanted:
+        manager = window.models.open_model_manager()
+        manager.show_downloads()
+        _wait(lambda: manager.catalogue_table.rowCount() > 0, 120_000)
+        _settle()
+        take("models-download", manager.grab)
+        manager.close()
+    if "retrain" in wanted and window.action_set.retrain.isEnabled():
+        window.models.open_retrain()
+        dialog = window.models.retrain_dialog
+        if dialog is not None:
+            _settle()
+            take("retrain", dialog.grab)
+            dialog.close()
     window.close()
 
-    # The first start on a machine without weights.
-    os.environ["REVIVE_DATA_DIR"] = str(scratch / "empty")
-    empty = MainWindow(_settings(scratch / "empty-settings"))
-    empty.resize(width, height)
-    empty.show()
-    _wait(lambda: empty.models.has_weights is not None)
-    _settle()
-    shots["no-weights.png"] = empty.grab()
-    empty.close()
+    # The first start on a machine without a restoration model, a photo open.
+    if "no-weights" in wanted:
+        os.environ["REVIVE_DATA_DIR"] = str(scratch / "empty")
+        empty = MainWindow(_settings(scratch / "empty-settings"))
+        empty.resize(width, height)
+        empty.show()
+        _settle()
+        empty.fit_to_screen()
+        _wait(lambda: empty.models.has_weights is not None)
+        sample = _sample_file(scratch)
+        empty.open_paths([sample])
+        _wait(lambda: empty.current is not None and empty.current.found is not None)
+        _settle()
+        take("no-weights", empty.grab)
+        empty.close()
 
     for name, pixmap in shots.items():
-        path = args.out / f"{args.prefix}{name}"
+        path = args.out / f"{args.prefix}{name}{args.suffix}.png"
         pixmap.save(str(path), "PNG")
         print(f"wrote {path} ({pixmap.width()}x{pixmap.height()})")
     return 0

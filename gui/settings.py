@@ -181,6 +181,23 @@ class Settings:
     def overlay_attention(self, value: bool) -> None:
         self._set("view/overlay_attention", bool(value))
 
+    @property
+    def stretch_attention(self) -> bool:
+        """Each attention map on its own colour scale (off: one fixed scale for all)."""
+        return _to_bool(self.store.value("view/stretch_attention"), False)
+
+    @stretch_attention.setter
+    def stretch_attention(self, value: bool) -> None:
+        self._set("view/stretch_attention", bool(value))
+
+    @property
+    def show_face_boxes(self) -> bool:
+        return _to_bool(self.store.value("view/face_boxes"), True)
+
+    @show_face_boxes.setter
+    def show_face_boxes(self, value: bool) -> None:
+        self._set("view/face_boxes", bool(value))
+
     def geometry(self) -> QByteArray | None:
         value = self.store.value("window/geometry")
         return value if isinstance(value, QByteArray) else None

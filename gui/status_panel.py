@@ -1,29 +1,68 @@
-"""The status bar: the current step, a progress bar and Cancel; device and model on the right.
+"""The status bar: what is happening, one overall percentage, the time left, and Cancel.
 
-It follows a ``JobRunner``'s busy jobs by itself: their label and progress while one
-runs, "Ready" once none is left (unless a lasting message, such as "Saved …" or
-"Cancelled: …", was put up meanwhile).
+It follows a ``JobRunner``'s busy jobs by itself. The step is words on the left
+("Photo 3 of 7 · family.jpg · Restoring faces: 8 of 29 faces · about 2 min left"); the
+bar shows one percentage of the whole job (or of the whole batch, for Restore All and
+Export All: ``progress_text.OverallProgress``), so it never starts again at every
+stage. "Ready" comes back once no busy job is left (unless a lasting message, such
+as "Saved …" or "Cancelled: …", was put up meanwhile). The labels give way when the
+window is narrow (elided, never pushing Cancel off the screen).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
+from PySide6.QtCore import QObject, QSize, Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar
 
 from engine.progress import ProgressEvent
 
 from .jobs import JobRunner
+from .progress_text import STAGE_WORDS, OverallProgress
 from .worker import Job
 
-STAGE_WORDS = {
-    "decode": "Reading",
-    "detect": "Finding faces",
-    "align": "Aligning faces",
-    "restore": "Restoring faces",
-    "paste": "Pasting faces back",
-    "encode": "Saving",
-    "export": "Exporting",
-}
+__all__ = ["STAGE_WORDS", "ElidedLabel", "StatusPanel"]
+
+BAR_WIDTH = 220
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "…" instead of widening the window."""
+
+    def __init__(self, text: str = "", least: int = 40) -> None:
+        super().__init__()
+        self._full = ""
+        self._least = least
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - the whole text, as far as the maximum allows
+        width = self.fontMetrics().horizontalAdvance(self._full) + 8
+        return QSize(min(width, self.maximumWidth()), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - it may shrink to this, never widening
+        return QSize(self._least, super().minimumSizeHint().height())
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt override)
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+        self.updateGeometry()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def text(self) -> str:  # the whole text, whatever fits (tests and callers read it)
+        return self._full
+
+    def _elide(self) -> None:
+        width = max(10, self.width())
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        super().setText(shown)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
 
 
 class StatusPanel(QObject):
@@ -31,15 +70,20 @@ class StatusPanel(QObject):
 
     def __init__(self, bar: QStatusBar, jobs: JobRunner) -> None:
         super().__init__(bar)
-        self.step_label = QLabel("Ready")
+        self.step_label = ElidedLabel("Ready")
         self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setFixedWidth(BAR_WIDTH)
+        self.progress_bar.setRange(0, 100)
         self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("%p%")
         self.progress_bar.hide()
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop (Esc); what is finished is kept")
         self.cancel_button.hide()
-        self.device_label = QLabel()
-        self.model_label = QLabel()
+        self.device_label = ElidedLabel(least=70)
+        self.device_label.setMaximumWidth(200)
+        self.model_label = ElidedLabel(least=90)
+        self.model_label.setMaximumWidth(340)
         bar.addWidget(self.step_label, 1)
         bar.addWidget(self.progress_bar)
         bar.addWidget(self.cancel_button)
@@ -47,6 +91,7 @@ class StatusPanel(QObject):
         bar.addPermanentWidget(self.model_label)
         self.device_text = "…"
         self._transient = True
+        self.tracker: OverallProgress | None = None
         jobs.busyStarted.connect(self._on_started)
         jobs.busyProgress.connect(self._on_progress)
         jobs.busyChanged.connect(self._on_busy)
@@ -64,33 +109,45 @@ class StatusPanel(QObject):
     def show_model(self, text: str) -> None:
         self.model_label.setText(f"Model: {text}")
 
+    @property
+    def percent(self) -> int:
+        return self.progress_bar.value()
+
     def _on_started(self, job: Job) -> None:
-        self.set_status(job.label or "Working…", transient=True)
-        self.progress_bar.setRange(0, 0)
+        previous = self.tracker
+        same_batch = (
+            previous is not None
+            and job.batch is not None
+            and previous.batch is not None
+            and previous.batch[1] == job.batch[1]
+            and job.batch[0] > previous.batch[0]
+        )
+        if same_batch and previous is not None:  # Restore All: the next photo of the batch
+            previous.batch, previous.label, previous.step = job.batch, job.label, ""
+            self.tracker = previous
+        else:
+            self.tracker = OverallProgress(job.label, job.batch)
+        self._show(self.tracker.shown().line())
+        self.progress_bar.setValue(round(100 * self.tracker.fraction))
         self.progress_bar.show()
         self.cancel_button.show()
+
+    def _show(self, text: str) -> None:
+        self.set_status(text or "Working…", transient=True)
 
     def _on_progress(self, job: Job, event: object) -> None:
         if not isinstance(event, ProgressEvent):
             return
-        words = STAGE_WORDS.get(event.stage, event.stage.capitalize())
-        detail = f"{words}"
-        if event.stage in ("restore", "paste") and event.total:
-            detail += f": face {min(event.done, event.total)} of {event.total} done"
-        elif event.message:
-            detail += f": {event.message}"
-        prefix = f"{job.label} · " if job.label else ""
-        self.set_status(prefix + detail, transient=True)
-        if event.total:
-            self.progress_bar.setRange(0, event.total)
-            self.progress_bar.setValue(min(event.done, event.total))
-            self.progress_bar.setFormat(f"{words} %v/%m")
-        else:
-            self.progress_bar.setRange(0, 0)
+        if self.tracker is None:
+            self.tracker = OverallProgress(job.label, job.batch)
+        shown = self.tracker.update(event)
+        self._show(shown.line())
+        self.progress_bar.setValue(shown.percent)
 
     def _on_busy(self, busy: bool) -> None:
         if busy:
             return
+        self.tracker = None
         self.progress_bar.hide()
         self.cancel_button.hide()
         if self._transient:

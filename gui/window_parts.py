@@ -9,10 +9,13 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 NO_WEIGHTS_TEXT = (
-    "<b>No trained face-restoration weights are installed yet</b>, so Revive cannot "
-    "restore faces. Import a released Face-SPARNet checkpoint (<i>Models ▸ Manage "
-    "models…</i>), or train your own (<i>Models ▸ Retrain…</i> or "
-    "<code>revive train</code> on a GPU machine)."
+    "<b>No face-restoration model is installed yet</b>, so Revive can find faces but "
+    "not restore them. <b>Download one</b> (one click, e.g. SPARNetHD from its authors), "
+    "import a released Face-SPARNet checkpoint, or train your own (<i>Models ▸ Retrain…</i>)."
+)
+SAMPLE_NEEDS_WEIGHTS = (
+    "Try a sample restores a photo, which needs a face-restoration model: download one "
+    "first (Models ▸ Manage Models…)."
 )
 
 
@@ -46,7 +49,7 @@ class WelcomePage(QWidget):
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint = QLabel(
             "Every face is found, restored and pasted back. You can compare before and "
-            "after, keep or reject each face, and see the attention maps behind the result."
+            "after, keep or reject each face, and see where the network looked."
         )
         hint.setWordWrap(True)
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -54,6 +57,11 @@ class WelcomePage(QWidget):
         self.sample_button = QPushButton("Try a sample")
         self.open_button.clicked.connect(open_slot)
         self.sample_button.clicked.connect(sample_slot)
+        self.sample_note = QLabel(SAMPLE_NEEDS_WEIGHTS)
+        self.sample_note.setWordWrap(True)
+        self.sample_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.sample_note.setEnabled(False)  # greyed: a note, not an instruction
+        self.sample_note.hide()
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.open_button)
@@ -65,4 +73,12 @@ class WelcomePage(QWidget):
         layout.addWidget(hint)
         layout.addSpacing(12)
         layout.addLayout(buttons)
+        layout.addWidget(self.sample_note)
         layout.addStretch(3)
+
+    def set_has_weights(self, has_weights: bool | None) -> None:
+        """Try a sample is offered only when it can restore the sample."""
+        can = has_weights is not False
+        self.sample_button.setEnabled(can)
+        self.sample_button.setToolTip("" if can else SAMPLE_NEEDS_WEIGHTS)
+        self.sample_note.setVisible(not can)

@@ -56,12 +56,14 @@ class Job:
     """One unit of engine work; ``run`` executes on the worker thread only.
 
     ``kind`` names it for the GUI (restore, recompose, load, save...); ``label`` is what
-    the status bar says while it runs.
+    the status bar says while it runs; ``batch`` places it in a batch (Restore All), so
+    the status bar says "photo 3 of 7" and shows one percentage for the whole batch.
     """
 
     kind: str
     run: Callable[[JobContext], Any]
     label: str = ""
+    batch: tuple[int, int] | None = None  # (position from 1, count) in a batch of jobs
     cancel: CancelToken = field(default_factory=CancelToken)
     id: int = field(default_factory=lambda: next(_ids))
 

@@ -75,6 +75,10 @@ class CompareView(QStackedWidget):
         for view in self.views():
             view.set_selected_face(index)
 
+    def set_faces_visible(self, on: bool) -> None:
+        for view in self.views():
+            view.set_faces_visible(on)
+
     def views(self) -> tuple[ImageView, ...]:
         return (self.split, self.left, self.right)
 

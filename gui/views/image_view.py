@@ -52,6 +52,7 @@ class ImageView(QGraphicsView):
         self._base.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._base)
         self._selected_face = -1
+        self._faces_visible = True
         self._fit = True
         self._syncing = False
         self.horizontalScrollBar().valueChanged.connect(self._emit_changed)
@@ -87,6 +88,7 @@ class ImageView(QGraphicsView):
         for rect in boxes:
             item = QGraphicsRectItem(rect)
             item.setZValue(10)
+            item.setVisible(self._faces_visible)
             self.scene().addItem(item)
             self._face_items.append(item)
         self._style_faces()
@@ -94,6 +96,16 @@ class ImageView(QGraphicsView):
     def set_selected_face(self, index: int) -> None:
         self._selected_face = index
         self._style_faces()
+
+    def set_faces_visible(self, on: bool) -> None:
+        """Show or hide the face outlines (clicking a face still selects it)."""
+        self._faces_visible = bool(on)
+        for item in self._face_items:
+            item.setVisible(self._faces_visible)
+
+    @property
+    def faces_visible(self) -> bool:
+        return self._faces_visible
 
     def _style_faces(self) -> None:
         highlight = self.palette().color(QPalette.ColorRole.Highlight)

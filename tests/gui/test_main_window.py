@@ -26,6 +26,7 @@ from engine.weights import save_weights
 from gui import export
 from gui.export import ExportChoice
 from gui.main_window import MainWindow
+from gui.model_names import friendly_model
 from gui.photo_controller import PhotoStatus
 from tests.conftest import shared_path
 
@@ -131,10 +132,7 @@ def test_restore_reject_a_face_save_and_inspect_attention(qtbot, window, photo, 
     assert len(faces) == 3  # test_hzgg.jpg: three people
     assert [c.index for c in window.view.faces.cards] == [0, 1, 2]
     assert window.view.compare.split.has_after()
-    assert (
-        "Model:" in window.status_panel.model_label.text()
-        and PRESET in window.status_panel.model_label.text()
-    )
+    assert window.status_panel.model_label.text() == f"Model: {friendly_model(PRESET)}"
     assert window.status_panel.device_label.text() == "Device: CPU"
 
     # Reject face 1 (click its check box): recomposed without it.
@@ -160,7 +158,8 @@ def test_restore_reject_a_face_save_and_inspect_attention(qtbot, window, photo, 
     fau_count = sum(isinstance(m, FaceAttentionUnit) for m in create_model(PRESET).modules())
     window.action_set.inspector.trigger()
     qtbot.waitUntil(window.inspector_dock.isVisible)
-    window.view.select_face(1)
+    assert window.view.compare.split.is_fit  # the run ended on the whole photo
+    qtbot.mouseClick(window.view.faces.card(1), Qt.MouseButton.LeftButton, pos=QPoint(40, 6))
     assert window.view.inspector.face is not None and window.view.inspector.face.index == 1
     assert len(window.view.inspector.map_tiles) == fau_count == len(faces[1].attention)
     captions = [t.caption for t in window.view.inspector.map_tiles]
@@ -168,7 +167,7 @@ def test_restore_reject_a_face_save_and_inspect_attention(qtbot, window, photo, 
     assert any(c.startswith("body") for c in captions)
     assert any(c.startswith("decoder") for c in captions)
     assert all(c.endswith("px") for c in captions)
-    # Clicking a face frames it: the view zoomed in on its box.
+    # Clicking a face's card frames it: the view zoomed in on its box.
     assert not window.view.compare.split.is_fit
     box = faces[1].box
     centre = window.view.compare.split.view_state().center
@@ -321,7 +320,7 @@ def test_batch_export_restores_and_saves_every_photo(qtbot, window, photo, tmp_p
         timeout=TIMEOUT_MS,
     )
     assert sorted(p.name for p in out.iterdir()) == ["second_revived.jpg", "test_hzgg_revived.jpg"]
-    assert "2 photo(s) saved" in window.messages.info_box.text()
+    assert "2 of 2 photo(s) saved" in window.messages.info_box.text()
 
 
 def test_settings_are_remembered(qtbot, settings, tiny_weights):
@@ -350,10 +349,13 @@ def test_without_weights_the_app_says_what_to_do(qtbot, settings, user_data_dir)
     assert window.models.has_weights is False
     assert window.banner.isVisible()
     text = window.banner.label.text()
-    assert "No trained" in text and "Import" in text and "train" in text
+    assert "No face-restoration model" in text and "Download" in text and "import" in text
+    assert "train" in text
     assert not window.action_set.restore.isEnabled()
-    window.work.try_sample()
-    assert window.messages.error_box is not None and "weights" in window.messages.error_box.text()
+    assert not window.action_set.sample.isEnabled()  # greyed, with the reason
+    assert "face-restoration model" in window.action_set.sample.toolTip()
+    window.work.try_sample()  # even if called: a dialog says why
+    assert window.messages.error_box is not None and "model" in window.messages.error_box.text()
     window.close()
 
 
@@ -362,17 +364,20 @@ def test_model_manager_lists_cards_verifies_and_reports_a_bad_import(qtbot, wind
     dialog = window.models.model_manager
 
     def names() -> list[str]:
-        return [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+        return [row.info.name for row in dialog.rows]
 
-    # The test weights and the shipped component network, each listed once.
+    # The test weights and the shipped component network, each listed once, by the name
+    # a photographer reads (the set's own name in the tooltip).
     qtbot.waitUntil(lambda: WEIGHTS in names(), timeout=TIMEOUT_MS)
     assert "components_bisenet-fasseg" in names() and len(set(names())) == len(names())
     row = names().index(WEIGHTS)
+    assert dialog.table.item(row, 0).text().startswith(friendly_model(PRESET))
     dialog.table.selectRow(row)
-    assert "GUI test weights" in dialog.card.toPlainText()
+    card = dialog.card.toPlainText()
+    assert "GUI test weights" in card and "{" not in card and "Trained on" in card
     dialog.verify()
     qtbot.waitUntil(
-        lambda: all(dialog.table.item(r, 6).text() == "ok" for r in range(len(names()))),
+        lambda: all(dialog.table.item(r, 3).text() == "fine" for r in range(len(names()))),
         timeout=TIMEOUT_MS,
     )
 

@@ -1,8 +1,10 @@
-"""``revive models list | import | verify | presets``."""
+"""``revive models list | available | download | import | verify | presets``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
 from ...errors import WeightsError
 
@@ -14,6 +16,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ls = sub.add_parser("list", help="installed weights and whether they verify")
     ls.add_argument("--no-verify", action="store_true", help="skip the sha256 check")
     ls.set_defaults(handler=cmd_list)
+
+    avail = sub.add_parser(
+        "available", help="models Revive can download (the catalogue), and which are installed"
+    )
+    avail.set_defaults(handler=cmd_available)
+
+    down = sub.add_parser(
+        "download",
+        help="download, check and install a model of the catalogue (resumes after an interruption)",
+    )
+    down.add_argument("name", help="a name from `revive models available`")
+    down.add_argument("--force", action="store_true", help="download it again even if installed")
+    down.set_defaults(handler=cmd_download)
 
     imp = sub.add_parser("import", help="import a released Face-SPARNet .pth checkpoint")
     imp.add_argument("checkpoint", help="the .pth file")
@@ -38,7 +53,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  shipped folder: {shipped_weights_dir()}")
         print(f"  your folder:    {user_weights_dir()}")
         print(
-            "Import a released checkpoint with `revive models import FILE.pth`, "
+            "Download one with `revive models download NAME` (see `revive models "
+            "available`), import a released checkpoint with `revive models import FILE.pth`, "
             "or train one with `revive train`."
         )
         return 0
@@ -56,13 +72,99 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_available(args: argparse.Namespace) -> int:
+    from ...catalogue import catalogue_path, installed_entry_names, load_catalogue
+    from ...weights import installed_weights
+
+    entries = load_catalogue()
+    installed = installed_entry_names(entries, installed_weights())
+    rows = [("NAME", "SIZE", "STATUS", "LICENCE", "WHAT IT IS")]
+    for entry in entries:
+        status = "installed" if entry.name in installed else "available"
+        rows.append((entry.name, entry.size_text(), status, entry.licence, entry.title))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    print(f"Download one with `revive models download NAME` (catalogue: {catalogue_path()}).")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from ...catalogue import find_entry, install
+    from ...errors import Cancelled
+    from ...progress import CancelToken
+    from ...weights import human_size
+
+    entry = find_entry(args.name)
+    print(f"{entry.name}: {entry.title}, {entry.size_text()}, licence {entry.licence}")
+    print(f"  from {entry.source}; checked by {entry.checked_by}")
+    bar = _DownloadBar()
+    cancel = CancelToken()
+    try:
+        info = install(entry, progress=bar, cancel=cancel, force=args.force)
+    except (KeyboardInterrupt, Cancelled):
+        bar.close()
+        print(
+            "revive: download interrupted; what arrived is kept: run the same command "
+            "again to resume it",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        bar.close()
+    print(
+        f"installed {info.name} ({info.preset}, {human_size(info.total_bytes)}) "
+        f"into {info.manifest.parent}"
+    )
+    return 0
+
+
+class _DownloadBar:
+    """A tqdm bar over the bytes of a download, then one line per later step."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def __call__(self, event: Any) -> None:
+        from tqdm import tqdm
+
+        if event.stage == "download":
+            if self._bar is None:
+                self._bar = tqdm(
+                    total=event.total or None,
+                    initial=event.done,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1000,
+                    desc="download",
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                )
+            elif event.total and self._bar.total != event.total:
+                self._bar.total = event.total
+            self._bar.update(event.done - self._bar.n)
+        elif event.done == 0 and event.message:
+            self.close()
+            print(f"  {event.message}…", file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
 def cmd_import(args: argparse.Namespace) -> int:
+    from ...catalogue import explain_import_error
     from ...checkpoint_import import import_official_checkpoint
     from ...weights import human_size
 
-    info = import_official_checkpoint(
-        args.checkpoint, name=args.name, dtype="float16" if args.half else "float32"
-    )
+    try:
+        info = import_official_checkpoint(
+            args.checkpoint, name=args.name, dtype="float16" if args.half else "float32"
+        )
+    except WeightsError as err:
+        raise WeightsError(explain_import_error(str(err))) from None
     print(
         f"imported {info.name} ({info.preset}, {human_size(info.total_bytes)}) "
         f"into {info.manifest.parent}"

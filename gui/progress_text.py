@@ -1,0 +1,146 @@
+"""One overall percentage, the step in words, and the time left (no Qt here: tested plainly).
+
+A restoration reports its stages one after the other (decode, detect, align, restore,
+paste), each counting from 0 to its own total; shown as they come, a bar would fill
+and empty five times. ``OverallProgress`` turns them into one fraction of the whole
+job, weighting each stage by its usual share of the time, and, within a batch (Export
+All's ``photo`` events, or the position the app gave a job of Restore All), of the
+whole batch: photo 3 of 7 at half way is 36%. ``remaining_s`` extrapolates the time
+taken so far once there is enough of it to say something.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.progress import ProgressEvent
+
+# Each stage's share of one photo's time (a 2-core CPU, a few faces): the network
+# dominates. Stages not listed (a trainer's, "download") fill the bar on their own.
+STAGE_SHARE = {
+    "decode": 0.02,
+    "detect": 0.10,
+    "align": 0.03,
+    "restore": 0.75,
+    "paste": 0.08,
+    "encode": 0.02,
+}
+STAGE_WORDS = {
+    "decode": "Reading the photo",
+    "detect": "Finding faces",
+    "align": "Aligning faces",
+    "restore": "Restoring faces",
+    "paste": "Pasting faces back",
+    "encode": "Saving",
+    "export": "Exporting",
+    "download": "Downloading",
+    "verify": "Checking the download",
+    "install": "Installing",
+}
+MIN_ELAPSED_S = 2.0  # no estimate before this much time ...
+MIN_FRACTION = 0.03  # ... and this much progress
+
+
+def _start_of(stage: str) -> float:
+    total = 0.0
+    for name, share in STAGE_SHARE.items():
+        if name == stage:
+            return total
+        total += share
+    return 0.0
+
+
+def duration_words(seconds: float) -> str:
+    """``about 40 s`` / ``about 3 min`` / ``about 1 h 20 min`` left."""
+    if seconds < 60:
+        return f"about {max(5, round(seconds / 5) * 5)} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes} min" if minutes else f"about {hours} h"
+
+
+@dataclass
+class Shown:
+    """What the status bar shows: 0..100, the words, the time left (None: not yet)."""
+
+    percent: int
+    text: str
+    remaining_s: float | None
+
+    def line(self) -> str:
+        if self.remaining_s is None:
+            return self.text
+        return f"{self.text} · {duration_words(self.remaining_s)} left"
+
+
+class OverallProgress:
+    """Follows one busy job; ``batch`` = (position from 1, count) within a batch of jobs."""
+
+    def __init__(
+        self,
+        label: str = "",
+        batch: tuple[int, int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label = label
+        self.batch = batch
+        self.clock = clock
+        self.started = clock()
+        self.fraction = 0.0  # of the whole job (or the whole batch)
+        self.photo: tuple[int, int] | None = None  # Export All's "photo i of n"
+        self.step = ""
+
+    def _of_batch(self, within: float) -> float:
+        """``within`` (a fraction of one photo) as a fraction of the whole batch."""
+        position = self.photo or self.batch
+        if position is None:
+            return within
+        index, count = position
+        return (index - 1 + within) / max(1, count)
+
+    def update(self, event: ProgressEvent) -> Shown:
+        """Take one progress event; what to show now."""
+        part = min(1.0, event.done / event.total) if event.total else 0.0
+        if event.stage == "photo":  # Export All: photo i of n (counting from 0)
+            count = max(1, event.total)
+            self.photo = (min(event.done + 1, count), count)
+            within = 0.0
+            self.step = "Starting" if event.done < event.total else "Done"
+        elif event.stage in STAGE_SHARE:
+            within = _start_of(event.stage) + STAGE_SHARE[event.stage] * part
+            self.step = STAGE_WORDS[event.stage]
+            if event.stage in ("restore", "paste", "align") and event.total:
+                noun = "face" if event.total == 1 else "faces"
+                self.step += f": {min(event.done, event.total)} of {event.total} {noun}"
+        else:  # a stage of its own (a download, a trainer): it is the whole bar
+            within = part
+            self.step = STAGE_WORDS.get(event.stage, event.stage.capitalize())
+            if event.message and event.stage not in ("download",):
+                self.step += f": {event.message}"
+        if event.stage == "photo" and event.done >= event.total:
+            whole = 1.0
+        else:
+            whole = self._of_batch(within)
+        self.fraction = max(self.fraction, min(1.0, whole))  # never backwards
+        return self.shown()
+
+    def shown(self) -> Shown:
+        position = self.photo or self.batch
+        parts = []
+        if position is not None and position[1] > 1:
+            parts.append(f"Photo {position[0]} of {position[1]}")
+        if self.label:
+            parts.append(self.label)
+        if self.step:
+            parts.append(self.step)
+        return Shown(round(100 * self.fraction), " · ".join(parts), self.remaining())
+
+    def remaining(self) -> float | None:
+        elapsed = self.clock() - self.started
+        if elapsed < MIN_ELAPSED_S or self.fraction < MIN_FRACTION or self.fraction >= 1.0:
+            return None
+        return elapsed * (1.0 - self.fraction) / self.fraction
