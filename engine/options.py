@@ -60,6 +60,7 @@ class RuntimeOptions:
     cpu_workers: int = 0  # CPU: faces at once, one thread each; 0 = torch's thread count
     attention: bool = False  # return every FAU's attention map (costs memory, not time)
     masks: bool = True  # return the face-component masks (hair, skin, other parts)
+    identity: bool = True  # compare each restored face with its original (engine.identity)
     fold_batchnorm: bool = True  # fast paths (same function, see engine.optimize)
     subpixel_upconv: bool = True
     channels_last: bool = False

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import face_identity
 from .device import OomFallback, autocast_dtype, resolve_device
 from .errors import NoFaceError
 from .face_engines import ENGINES, Engine, PreparedFace, RestoredFace, RunSettings
@@ -349,6 +350,13 @@ class Restorer:
         run = _run_settings(o.runtime, device, batch, progress, cancel)
         keep_chroma = self._keep_chroma(photo, o.photo)
         records = self._restore_faces(photo, faces, engines, run, o, keep_chroma, timings)
+        if o.runtime.identity:
+            t = time.perf_counter()
+            for n, record in enumerate(records, 1):
+                check(cancel)
+                face_identity.measure(record)
+                report(progress, "identity", n, len(records))
+            timings["identity"] = time.perf_counter() - t
 
         t = time.perf_counter()
         base = upscale(photo.pixels, o.photo.scale)
@@ -526,6 +534,8 @@ class Restorer:
             photo, [face], engines, run, o, result.keep_chroma, timings, [old.index]
         )[0]
         record.accepted, record.strength = old.accepted, old.strength
+        if o.runtime.identity:
+            face_identity.measure(record)
         faces = [record if i == index else f for i, f in enumerate(result.faces)]
         fresh = dataclasses.replace(
             result,
@@ -547,9 +557,11 @@ def recompose(
     """
     if result.base is None:
         raise ValueError("this result keeps no base image to paste onto")
+    faces = [copy.copy(f) for f in result.faces]
+    face_identity.refresh(faces)  # figures follow the strengths (no-op when unchanged)
     items = [
         PasteItem(f.restored, f.paste_mask, f.to_crop, f.strength if f.accepted else 0.0)
-        for f in result.faces
+        for f in faces
         if f.restored is not None and f.paste_mask is not None
     ]
     image = paste_faces(
@@ -563,6 +575,6 @@ def recompose(
     return dataclasses.replace(
         result,
         image=image,
-        faces=[copy.copy(f) for f in result.faces],
+        faces=faces,
         timings=dict(result.timings),
     )

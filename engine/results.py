@@ -56,6 +56,10 @@ class FaceRecord:
     # How the network's output reached the photo: "" (as it came out), or a sentence for
     # the user, e.g. the face was larger than the network's size and kept its own detail.
     note: str = ""
+    # Did the restoration keep the person? dlib's face descriptors of the face as pasted
+    # and of the original, at ``identity_strength`` (None: the check is not installed).
+    identity: Any = None  # engine.identity.IdentityScore
+    identity_strength: float = 1.0
     # What recompose pastes (no network run): the crop as pasted (crop_after's geometry,
     # float32 [0, 1], colour-matched, full precision for 16-bit photos) and its feathered
     # face-region mask (float32 [0, 1], exactly 0 on the crop's border).
@@ -71,6 +75,9 @@ class FaceRecord:
             "model": self.model,
             "weights": self.weights,
             "note": self.note,
+            "identity": None
+            if self.identity is None
+            else {**self.identity.to_json(), "strength": round(self.identity_strength, 3)},
             "accepted": self.accepted,
             "strength": self.strength,
             "crop_size": list(self.crop_after.shape[:2]),

@@ -1,7 +1,7 @@
 """One overall percentage, the step in words, and the time left (no Qt here: tested plainly).
 
 A restoration reports its stages one after the other (decode, detect, align, restore,
-paste), each counting from 0 to its own total; shown as they come, a bar would fill
+identity, paste), each counting from 0 to its own total; shown as they come, a bar would fill
 and empty five times. ``OverallProgress`` turns them into one fraction of the whole
 job, weighting each stage by its usual share of the time, and, within a batch (Export
 All's ``photo`` events, or the position the app gave a job of Restore All), of the
@@ -23,7 +23,8 @@ STAGE_SHARE = {
     "decode": 0.02,
     "detect": 0.10,
     "align": 0.03,
-    "restore": 0.75,
+    "restore": 0.70,
+    "identity": 0.05,
     "paste": 0.08,
     "encode": 0.02,
 }
@@ -32,6 +33,7 @@ STAGE_WORDS = {
     "detect": "Finding faces",
     "align": "Aligning faces",
     "restore": "Restoring faces",
+    "identity": "Checking each face still looks like the person",
     "paste": "Pasting faces back",
     "encode": "Saving",
     "export": "Exporting",
