@@ -169,6 +169,13 @@ def recompose(restorer: Restorer, result: RestoreResult) -> Recomposed:
     return Recomposed(fresh, display_image(fresh.image))
 
 
+def strength_keeping_likeness(result: RestoreResult, index: int) -> float:
+    """The highest strength (up to the face's own) at which it still looks like the person."""
+    from engine.face_identity import strength_keeping_likeness as find
+
+    return find(next(f for f in result.faces if f.index == index))
+
+
 def rerun_face(
     restorer: Restorer,
     photo: Photo,

@@ -2,7 +2,11 @@
 
 A card's check box accepts or rejects the face (rejected faces are not pasted),
 its slider blends original and restored (a click on the track jumps there), and its
-Re-run button restores that face again. *Use all* / *Use none* tick or untick every
+Re-run button restores that face again. Its identity line says whether the restored
+face still looks like the person (dlib's face descriptors, engine.identity; the
+threshold is calibrated in docs/identity.md); a face that may not gets *Keep the
+likeness*, which lowers its strength until it passes. The faces can be ordered by
+that figure and filtered to the doubtful ones. *Use all* / *Use none* tick or untick every
 face at once; the header counts the faces in use as they change. Clicking a card
 selects the face (the window frames it and shows its attention maps). Before a photo
 is restored (or with no restoration model installed) the panel shows the faces that
@@ -19,6 +23,7 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -90,6 +95,7 @@ class FaceCard(QFrame):
     acceptedChanged = Signal(int, bool)
     strengthChanged = Signal(int, float)
     rerunRequested = Signal(int)
+    keepLikenessRequested = Signal(int)
 
     def __init__(self, face: FaceRecord, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,6 +118,12 @@ class FaceCard(QFrame):
         self.strength_label.setMinimumWidth(36)
         self.rerun = QPushButton("Re-run")
         self.rerun.setToolTip("Restore this face again with the current model settings")
+        self.identity_label = QLabel()
+        self.identity_label.setWordWrap(True)
+        self.keep_likeness = QPushButton("Keep the likeness")
+        self.keep_likeness.setToolTip(
+            "Lower this face's strength until it looks like the person again"
+        )
 
         thumbs = QHBoxLayout()
         thumbs.setSpacing(4)
@@ -131,6 +143,8 @@ class FaceCard(QFrame):
         layout.addWidget(self.title)
         layout.addLayout(thumbs)
         layout.addLayout(strength_row)
+        layout.addWidget(self.identity_label)
+        layout.addWidget(self.keep_likeness)
         layout.addLayout(controls)
 
         # While dragging, tell the window at most every 150 ms (each tells recomposes).
@@ -142,6 +156,7 @@ class FaceCard(QFrame):
         self.strength.valueChanged.connect(self._on_strength)
         self.strength.sliderReleased.connect(self._emit_strength)
         self.rerun.clicked.connect(lambda: self.rerunRequested.emit(self.index))
+        self.keep_likeness.clicked.connect(lambda: self.keepLikenessRequested.emit(self.index))
         self.set_face(face)
 
     def set_face(self, face: FaceRecord) -> None:
@@ -165,6 +180,34 @@ class FaceCard(QFrame):
             widget.blockSignals(False)
         self._update_strength_label()
         self.strength.setEnabled(face.accepted)
+        self.set_identity(face)
+
+    def set_identity(self, face: FaceRecord) -> None:
+        """The identity line (and Keep the likeness) for ``face``'s current figure."""
+        self.face = face
+        score = face.identity
+        if score is None:
+            self.identity_label.setText(
+                "Likeness not checked (the identity check is not installed)"
+            )
+            self.identity_label.setToolTip(
+                "Install Revive's identity extra (pip install 'revive[identity]') to see "
+                "whether each restored face still looks like the person"
+            )
+            self.keep_likeness.setVisible(False)
+            return
+        at = f" at {face.identity_strength:.0%}" if face.identity_strength < 0.995 else ""
+        if score.flagged:
+            text = f"⚠ May no longer look like the person: {score.cosine:.2f}{at}"
+        else:
+            text = f"Looks like the original: {score.cosine:.2f}{at}"
+        self.identity_label.setText(text)
+        self.identity_label.setToolTip(
+            "How alike the restored face and the original are to a face-recognition "
+            f"network (1 = the same; under {score.threshold:.2f} the restoration may have "
+            "changed who it looks like). Lower the strength, or press Keep the likeness."
+        )
+        self.keep_likeness.setVisible(score.flagged and face.accepted)
 
     def _on_accept(self, checked: bool) -> None:
         self.strength.setEnabled(checked)
@@ -244,6 +287,7 @@ class FacesPanel(QWidget):
     allAcceptedRequested = Signal(bool)  # Use all (True) / Use none (False)
     strengthChanged = Signal(int, float)
     rerunRequested = Signal(int)
+    keepLikenessRequested = Signal(int)
     inspectRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -260,6 +304,20 @@ class FacesPanel(QWidget):
         bulk.addWidget(self.use_all_button)
         bulk.addWidget(self.use_none_button)
         bulk.addStretch(1)
+        self.order_combo = QComboBox()
+        self.order_combo.addItem("Left to right", "position")
+        self.order_combo.addItem("Least alike first", "likeness")
+        self.order_combo.setToolTip("The order of the faces below")
+        self.doubtful_only = QCheckBox("Only faces that may look like someone else")
+        self.doubtful_only.setToolTip(
+            "Show only the faces whose identity figure is under the threshold"
+        )
+        self.order_combo.currentIndexChanged.connect(self._arrange)
+        self.doubtful_only.toggled.connect(self._arrange)
+        sorting = QHBoxLayout()
+        self.order_label = QLabel("Order")
+        sorting.addWidget(self.order_label)
+        sorting.addWidget(self.order_combo, 1)
         self.inspect_button = QPushButton("Where the network looked…")
         self.inspect_button.setToolTip(
             "Show where the network looked on the selected face: its attention maps and "
@@ -282,6 +340,8 @@ class FacesPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
         layout.addLayout(bulk)
+        layout.addLayout(sorting)
+        layout.addWidget(self.doubtful_only)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.inspect_button)
         self.cards: list[FaceCard] = []
@@ -293,6 +353,26 @@ class FacesPanel(QWidget):
     def _show_bulk(self, on: bool) -> None:
         self.use_all_button.setVisible(on)
         self.use_none_button.setVisible(on)
+        scored = any(card.face.identity is not None for card in self.cards)
+        for widget in (self.order_label, self.order_combo, self.doubtful_only):
+            widget.setVisible(on and scored)
+
+    def _arrange(self) -> None:
+        """Put the cards in the chosen order; hide the confident ones when filtering."""
+        by_likeness = self.order_combo.currentData() == "likeness"
+
+        def key(card: FaceCard) -> tuple[float, int]:
+            score = card.face.identity
+            likeness = score.cosine if (by_likeness and score is not None) else 0.0
+            return (likeness, card.index)
+
+        for card in self.cards:
+            self._list_layout.removeWidget(card)
+        for position, card in enumerate(sorted(self.cards, key=key)):
+            self._list_layout.insertWidget(position, card)
+            score = card.face.identity
+            doubtful = score is not None and score.flagged
+            card.setVisible(doubtful or not self.doubtful_only.isChecked())
 
     def _clear(self) -> None:
         for card in [*self.cards, *self.found_cards]:
@@ -309,10 +389,12 @@ class FacesPanel(QWidget):
             card.acceptedChanged.connect(self._on_accepted)
             card.strengthChanged.connect(self.strengthChanged)
             card.rerunRequested.connect(self.rerunRequested)
+            card.keepLikenessRequested.connect(self.keepLikenessRequested)
             self._list_layout.insertWidget(self._list_layout.count() - 1, card)
             self.cards.append(card)
         self.inspect_button.setEnabled(bool(faces))
         self._show_bulk(len(faces) > 1)
+        self._arrange()
         self._message = message
         self._update_header()
 
@@ -367,6 +449,14 @@ class FacesPanel(QWidget):
             if card.index == face.index:
                 card.set_face(face)
         self._update_header()
+
+    def update_identities(self, faces: Sequence[FaceRecord]) -> None:
+        """New identity figures after a re-paste (the strengths changed); sliders stay."""
+        by_index = {f.index: f for f in faces}
+        for card in self.cards:
+            if card.index in by_index:
+                card.set_identity(by_index[card.index])
+        self._arrange()
 
     def card(self, index: int) -> FaceCard:
         return next(c for c in self.cards if c.index == index)

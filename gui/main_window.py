@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
         faces.allAcceptedRequested.connect(work.set_all_accepted)
         faces.strengthChanged.connect(work.set_face_strength)
         faces.rerunRequested.connect(work.rerun_face)
+        faces.keepLikenessRequested.connect(work.keep_likeness)
         faces.inspectRequested.connect(self.show_inspector)
         view.openRequested.connect(self.open_files_dialog)
         view.sampleRequested.connect(work.try_sample)

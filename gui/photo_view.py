@@ -203,9 +203,12 @@ class PhotoView(QObject):
         self.show_faces(entry)
 
     def show_after(self, entry: Entry) -> None:
-        """``entry``'s faces were pasted again: only the "after" picture changes."""
+        """``entry``'s faces were pasted again: the "after" picture and the identity figures
+        (they follow the strengths) change."""
         if self._is_current(entry) and entry.after_image is not None:
             self.compare.set_after(QPixmap.fromImage(entry.after_image))
+            if entry.result is not None:
+                self.faces.update_identities(entry.result.faces)
 
     def show_state(self, entry: Entry) -> None:
         """Its status changed (queued, restoring, failed, faces found): the faces panel."""

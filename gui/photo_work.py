@@ -289,6 +289,25 @@ class PhotoWork(QObject):
         )
         self.faceEdited.emit(entry, face)
 
+    def keep_likeness(self, index: int) -> None:
+        """Lower face ``index``'s strength until it passes the identity check again."""
+        entry = self.photos.current
+        if entry is None or entry.result is None:
+            return
+        result = entry.result
+        self.status.set_status("Finding the strength that keeps the likeness…", transient=True)
+
+        def found(strength: float) -> None:
+            if self.photos.current is entry and entry.result is result:
+                self.set_face_strength(index, strength)
+                self.status.set_status(f"Face {index + 1}: strength {strength:.0%}")
+
+        self.jobs.submit(
+            "likeness",
+            lambda ctx: calls.strength_keeping_likeness(result, index),
+            on_result=lambda done: found(float(done)),
+        )
+
     def set_all_accepted(self, accepted: bool) -> None:
         """Use all / Use none: every face of the current photo, then one re-paste."""
         entry = self.photos.current

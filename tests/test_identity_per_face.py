@@ -82,3 +82,21 @@ def test_no_identity_skips_it(user_folder):
     result = Restorer().restore(astronaut(), RestoreOptions.of(model="identity128", identity=False))
     assert result.faces[0].identity is None
     assert np.isfinite(result.timings["total"]) and "identity" not in result.timings
+
+
+@pytest.mark.shared
+def test_the_strength_that_keeps_the_likeness(user_folder):
+    from engine.face_identity import measure, strength_keeping_likeness
+
+    photo = shared_path("real", "sparnet", "test_hzgg.jpg")
+    result = Restorer().restore(photo, RestoreOptions.of(model="test-sparnethd_tiny",
+                                                         min_face_size=40))  # fmt: skip
+    face = result.faces[0]
+    assert face.identity.flagged
+    keep = strength_keeping_likeness(face)
+    assert 0.0 <= keep < 1.0
+    measure(face, keep)
+    assert not face.identity.flagged
+    if keep < 0.95:  # a bit more would cross the line again
+        measure(face, min(1.0, keep + 0.1))
+        assert face.identity.flagged
