@@ -193,11 +193,16 @@ def train(
     cancel: CancelToken | None = None,
     export: bool = True,
     save_config: bool = True,
+    deadline: float | None = None,
 ) -> TrainResult:
-    """Run (or resume) one training run to ``config.steps``; see the module docstring."""
+    """Run (or resume) one training run to ``config.steps``; see the module docstring.
+
+    ``deadline`` (a ``time.time()`` value) ends the steps like the time limit does,
+    at a moment fixed before the set-up (a lent machine's clock, not the run's).
+    """
     rt = make_runtime(config.device, config.amp, config.channels_last)
     try:
-        return _train(config, rt, resume, progress, cancel, export, save_config)
+        return _train(config, rt, resume, progress, cancel, export, save_config, deadline)
     finally:
         rt.close()
 
@@ -221,8 +226,9 @@ def _train(
     cancel: CancelToken | None,
     export: bool,
     save_config: bool,
+    deadline: float | None = None,
 ) -> TrainResult:
-    session = _Session(config, rt, progress or (lambda event: None))
+    session = _Session(config, rt, progress or (lambda event: None), deadline)
     session.set_up(resume)
     session.open_logs(save_config)
     try:
@@ -240,8 +246,10 @@ class _Session:
     both carried over from the checkpoint a run resumes from).
     """
 
-    def __init__(self, config: TrainConfig, rt: Runtime, emit: EventCallback) -> None:
-        self.config, self.rt, self.emit = config, rt, emit
+    def __init__(
+        self, config: TrainConfig, rt: Runtime, emit: EventCallback, deadline: float | None = None
+    ) -> None:
+        self.config, self.rt, self.emit, self.deadline = config, rt, emit, deadline
         self.task: Task
         self.log: RunLog | None = None
         self.bar: _Progress
@@ -264,11 +272,12 @@ class _Session:
         return self.cpu_before + time.process_time() - self.c0
 
     def out_of_time(self) -> bool:
-        """Past this call's time limit, by every rank's agreement (they stop together)."""
+        """Past the time limit or the deadline, by every rank's agreement (they stop together)."""
         limit, rt = self.config.time_limit_s, self.rt
-        if limit is None:
+        if limit is None and self.deadline is None:
             return False
-        late = time.perf_counter() - self.t0 >= limit
+        late = limit is not None and time.perf_counter() - self.t0 >= limit
+        late = late or (self.deadline is not None and time.time() >= self.deadline)
         if not rt.distributed:
             return late
         flag = torch.tensor([float(late)], device=rt.device)
@@ -410,6 +419,7 @@ class _Session:
                     "wall_s": round(self.wall_now(), 3),
                     "cpu_s": round(self.cpu_now(), 3),
                     "samples_per_s": round(samples_seen / max(now - t_log, 1e-9), 3),
+                    **_device_memory(rt),
                 }
                 self.history.append({"step": step, **values})
                 if self.log is not None:
@@ -425,7 +435,12 @@ class _Session:
                 if step % config.checkpoint_every == 0:
                     self.save_checkpoint_now()
             if ending:
-                note = f"time limit of {config.time_limit_s:g} s reached at step {step}"
+                limit = config.time_limit_s
+                note = (
+                    f"time limit of {limit:g} s reached at step {step}"
+                    if limit is not None and time.perf_counter() - self.t0 >= limit
+                    else f"deadline reached at step {step}"
+                )
                 self.bar.write(f"note: {note}")
                 self.emit(TrainingEvent("note", step, config.steps, message=note))
                 break
@@ -435,6 +450,7 @@ class _Session:
     def close_steps(self, stopped: bool) -> None:
         if self.step > self.start or self.checkpoint is None:
             if not stopped:
+                self.task.final_validation = True
                 self.metrics = self.validate_now() or self.metrics
                 self.samples_now()
             self.save_checkpoint_now()
@@ -454,6 +470,7 @@ class _Session:
         export_path = None
         if not stopped and export and rt.is_main:
             if not self.metrics:
+                task.final_validation = True
                 self.metrics = task.validate()
             export_path = export_run(task, config, self.step, wall, self.metrics, self.cpu_now())
             self.emit(TrainingEvent("export", self.step, config.steps, path=str(export_path)))
@@ -469,6 +486,16 @@ class _Session:
         return TrainResult(
             config.run_dir, self.step, stopped, self.history, self.metrics, export_path, wall
         )
+
+
+def _device_memory(rt: Runtime) -> dict[str, float]:
+    """Peak GPU memory of this process so far (GiB), for the train log; none on a CPU."""
+    if rt.device.type != "cuda":
+        return {}
+    return {
+        "gpu_mem_gib": round(torch.cuda.max_memory_allocated(rt.device) / 2**30, 3),
+        "gpu_reserved_gib": round(torch.cuda.max_memory_reserved(rt.device) / 2**30, 3),
+    }
 
 
 def _fmt(values: dict[str, float]) -> str:

@@ -434,6 +434,18 @@ def subset_pack(
         total += size
     if not keep:
         raise PackError("no face fits in the subset's size")
+    subset = {"pack": str(pack.resolve()), "count": len(entries), "seed": seed}
+    return _write_subset(out, index, entries, keep, {"subset_of": subset})
+
+
+def _write_subset(
+    out: Path,
+    index: dict[str, Any],
+    entries: list[tuple[str, bytes]],
+    keep: Sequence[int],
+    extra: dict[str, Any],
+) -> Path:
+    """A pack of ``entries[keep]`` (in the pack's order), with the source's metadata."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("faces-*.bin"):
         stale.unlink()
@@ -442,16 +454,51 @@ def subset_pack(
         writer.add(*entries[i])
     shards = writer.finish()
     meta = {k: v for k, v in index.items() if k not in ("shards", "count", "bytes")}
+    meta.pop("subset_of", None)
+    meta.pop("part", None)
     new = {
         **meta,
         "count": len(keep),
         "bytes": sum(s["bytes"] for s in shards),
-        "subset_of": {"pack": str(pack.resolve()), "count": len(entries), "seed": seed},
+        **extra,
         "shards": shards,
     }
     path = out / INDEX
     write_text_atomic(path, json.dumps(new, separators=(",", ":")) + "\n")
     return path
+
+
+def pack_digest(index: dict[str, Any]) -> str:
+    """One sha256 for a pack's contents (its shards' sums, in order)."""
+    digest = hashlib.sha256()
+    for shard in index["shards"]:
+        digest.update(str(shard["sha256"]).encode())
+    return digest.hexdigest()
+
+
+def split_pack(pack: str | Path, outs: Sequence[str | Path], seed: int = 0) -> list[Path]:
+    """The faces of a pack in ``len(outs)`` disjoint parts of equal size (within one face).
+
+    A seeded permutation of the faces is cut in consecutive parts, so each part is a
+    random sample of the whole; faces are copied as encoded. Each index records
+    ``part`` (``index``, ``of``, ``seed`` and the source pack's digest): a GPU lease
+    that carries one part at a time sees every face over ``len(outs)`` leases.
+    """
+    pack = Path(pack)
+    index = read_index(pack)
+    if problems := verify_pack(pack):
+        raise PackError(f"pack {pack} is damaged: {'; '.join(problems)}")
+    entries = list(pack_entries(pack, index))
+    if len(entries) < len(outs):
+        raise PackError(f"pack {pack} has fewer faces than parts")
+    order = np.random.default_rng(seed).permutation(len(entries))
+    digest = pack_digest(index)
+    paths = []
+    for k, (out, keep) in enumerate(zip(outs, np.array_split(order, len(outs)), strict=True)):
+        part = {"index": k, "of": len(outs), "seed": seed, "pack": str(pack.resolve()),
+                "pack_count": len(entries), "pack_digest": digest}  # fmt: skip
+        paths.append(_write_subset(Path(out), index, entries, keep.tolist(), {"part": part}))
+    return paths
 
 
 @dataclass

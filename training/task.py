@@ -65,6 +65,9 @@ class Task:
         self.notes: list[str] = []
         self.data_card: dict[str, Any] = {}
         self.earlier_runs: list[dict[str, Any]] = []  # from ``init_weights``' model card
+        # The loop sets this for the last validation of a call (the model card's numbers):
+        # trainers may then add metrics too slow for every validation (identity).
+        self.final_validation = False
 
     # --- to implement ---------------------------------------------------------------------
 
@@ -183,13 +186,8 @@ class Task:
         if info.preset != self.preset:
             raise ConfigError(f"{info.name} is a {info.preset} weight set, not {self.preset}")
         state = load_state_dict(info)
-        target = self.export_module()
-        owners = [n for n, net in self.nets.items() if net is target]
-        owners += [n for n, ema in self.emas.items() if ema.shadow is target]
-        name = owners[0] if owners else "G"
-        for module in (self.nets.get(name), getattr(self.emas.get(name), "shadow", None)):
-            if module is not None:
-                load_fitting(module, state, f"{info.name} does not fit {self.preset}")
+        for module in self.init_modules():
+            load_fitting(module, state, f"{info.name} does not fit {self.preset}")
         card = info.card
         earlier = card.get("history")
         if not earlier and card.get("steps"):
@@ -205,6 +203,15 @@ class Task:
             ]
         self.earlier_runs = list(earlier or [])
         self.notes.append(f"started from the weights {info.name} ({len(self.earlier_runs)} runs)")
+
+    def init_modules(self) -> list[nn.Module]:
+        """What ``init_from_weights`` loads: the exported network and its training twin."""
+        target = self.export_module()
+        owners = [n for n, net in self.nets.items() if net is target]
+        owners += [n for n, ema in self.emas.items() if ema.shadow is target]
+        name = owners[0] if owners else "G"
+        found = (self.nets.get(name), getattr(self.emas.get(name), "shadow", None))
+        return [m for m in found if m is not None]
 
     def extra_state(self) -> dict[str, Any]:
         return {}

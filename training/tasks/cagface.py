@@ -12,6 +12,7 @@ x2 intermediate and the x4 output.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -87,10 +88,14 @@ class CAGFaceOptions(TrainerOptions):
     components: str | None = None  # component weights (default: the shipped ones)
     component_size: int | None = None  # segmenter input side (default: its trained size)
     smoothing_sigma: float = 1.5  # Gaussian smoothing of the component maps
+    stage1_seconds: float | None = None  # stage 1 alone for this long (a time-limited run)
+    warmup_steps: int = 0  # linear learning-rate warm-up (a run that starts from weights)
 
     def __post_init__(self) -> None:
         if self.patch < 2 or self.patch % 2:
             raise ValueError("the CAGFace patch side must be even")
+        if self.warmup_steps < 0:
+            raise ValueError("warmup_steps must be zero or more")
 
 
 class CAGFaceTask(FaceSRTask):
@@ -114,6 +119,9 @@ class CAGFaceTask(FaceSRTask):
         if self.patch % 2:
             raise ConfigError("the CAGFace patch side must be even")
         self.stage1_steps = o.stage1_steps if o.stage1_steps is not None else self.config.steps // 2
+        if o.stage1_seconds is not None:  # the step is known when the time has passed
+            self.stage1_steps = 2**62
+        self.stage1_clock: float | None = None
         self.val_x2 = np.stack([bicubic_resize(h, (h.shape[0] // 2,) * 2) for h in self.val_hq])
         self.val_small = np.stack([bicubic_resize(h, (lr_side, lr_side)) for h in self.val_hq])
         self.done_steps = 0
@@ -132,7 +140,13 @@ class CAGFaceTask(FaceSRTask):
         if c.ema_decay:
             from ..ema import EMA
 
-            self.emas["G"] = EMA(self.nets["G"], c.ema_decay)
+            self.emas["G"] = EMA(self.nets["G"], c.ema_decay, warmup=not c.init_weights)
+        self.base_lr = self.optimizers["G"].param_groups[0]["lr"]
+
+    def init_modules(self) -> list[nn.Module]:
+        """Weights name the CAGFace model itself, inside its training wrappers."""
+        wrappers = [self.nets["G"], *(e.shadow for e in self.emas.values())]
+        return [cast(CAGFaceTrainNet, w).model for w in wrappers]
 
     def find_unused(self, name: str) -> bool:
         return True  # stage 2 has no gradient during phase 1
@@ -141,6 +155,15 @@ class CAGFaceTask(FaceSRTask):
         return 1 if step < self.stage1_steps else 2
 
     def on_step_start(self, step: int) -> None:
+        seconds = self.opts.stage1_seconds
+        if seconds is not None and step < self.stage1_steps:
+            now = time.perf_counter()
+            self.stage1_clock = self.stage1_clock or now
+            if now - self.stage1_clock >= seconds:
+                self.stage1_steps = step
+        warmup = self.opts.warmup_steps
+        for group in self.optimizers["G"].param_groups:
+            group["lr"] = self.base_lr * (min(1.0, (step + 1) / warmup) if warmup else 1.0)
         if step == self.stage1_steps and step > 0:
             for net in (self.nets["G"], *(e.shadow for e in self.emas.values())):
                 cast(CAGFaceTrainNet, net).model.init_stage2_from_stage1()
@@ -148,7 +171,8 @@ class CAGFaceTask(FaceSRTask):
 
     def make_batch(self, step: int) -> dict[str, Any]:
         positions = self.positions(step)
-        hq = np.stack([self.pairs.sample(pos)[1] for pos in positions.tolist()])
+        hq_t, _ = self.pairs.batch_clean(positions, lambda rng, side: None)  # no wasted pairs
+        hq = hq_t.numpy()
         side = hq.shape[1] // 4
         small = np.stack([bicubic_resize(h, (side, side)) for h in hq])
         codes, offsets = [], []
@@ -199,10 +223,12 @@ class CAGFaceTask(FaceSRTask):
         return {"huber_x2": huber2.detach(), "huber_x4": huber4.detach(), "total": total.detach()}
 
     def extra_state(self) -> dict[str, Any]:
-        return {"done_steps": self.done_steps}
+        return {"done_steps": self.done_steps, "stage1_steps": min(self.stage1_steps, 2**62)}
 
     def load_extra_state(self, state: Any) -> None:
         self.done_steps = int(state.get("done_steps", 0))
+        if self.opts.stage1_seconds is not None and "stage1_steps" in state:
+            self.stage1_steps = int(state["stage1_steps"])
 
     def export_module(self) -> nn.Module:
         net = self.emas["G"].shadow if "G" in self.emas else self.nets["G"]
@@ -224,7 +250,7 @@ class CAGFaceTask(FaceSRTask):
         x4, x2 = self._run_val(self.val_small, phase)
         out = {f"{k}_x2": v for k, v in mean_quality(x2, self.val_x2).items()}
         if phase == 2:
-            out.update(mean_quality(x4, self.val_hq))
+            out.update(self.quality(x4))
         return out
 
     def sample_rows(self) -> list[list[np.ndarray]]:
@@ -249,6 +275,7 @@ class CAGFaceTask(FaceSRTask):
                 "name": "Adam",
                 "lr": self.config.lr or 1e-4,
                 "betas": list(self.opts.betas),
+                "warmup_steps": self.opts.warmup_steps,
             },
             "smoothing_sigma": self.opts.smoothing_sigma,
         }

@@ -1,11 +1,18 @@
-"""Blind face restoration at the preset's size, trained with a pixel loss: the CPU's default.
+"""Blind face restoration at the preset's size: a pixel loss, or SPARNetHD's GAN recipe.
 
 The input is the face after Eq. 14 with the photo ranges of ``degrade.RESTORER_EQ14``
 (blur, down-sampling by 2 to 8, noise, JPEG, some gray faces) brought back to the
 face size; the target is the clean face. The network is a SPARNet (Face Attention
-Units) without the SPARNetHD discriminator: on a CPU a GAN step costs about three
-generator steps and buys nothing in PSNR. Adam with an optional linear warm-up (a
-run that starts from earlier weights) and an EMA copy that is exported.
+Units). By default it trains on the pixel loss alone: on a CPU a GAN step costs about
+three generator steps and buys nothing in PSNR. Adam with an optional linear warm-up
+(a run that starts from earlier weights) and an EMA copy that is exported.
+
+``gan`` trains it as SPARNetHD (paper 001, Eq. 12 and 13; ``sparnethd.adversarial_step``):
+100 x pixel loss + hinge GAN + 10 x feature matching against a multi-scale patch
+discriminator (two scales of 32 base channels for 128 px faces by default), D with
+Adam 4e-4, betas (0.5, 0.99). A run that continues trained weights starts D from a
+saved discriminator (``disc_weights``) or trains D alone for its first
+``d_warmup_steps`` (the generator's learning-rate warm-up follows).
 
 ``patch`` trains on random square crops of each (input, target) pair: the networks
 are fully convolutional, so the same weights restore whole faces afterwards.
@@ -13,19 +20,25 @@ are fully convolutional, so the same weights restore whole faces afterwards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.models import create_model
+
 from ..augment import AugmentConfig
 from ..degrade import RESTORER_EQ14
 from ..errors import ConfigError
+from ..runtime import eval_mode
 from .sparnet import SPARNetOptions, SPARNetTask
+from .sparnethd import adversarial_step, discriminator_step
 
 LOSSES = ("l1", "l2", "charbonnier")
+GAN_WEIGHTS = {"pix": 100.0, "adv": 1.0, "fm": 10.0, "pcp": 0.0}  # SPARNetHD's, no VGG19
+DISC_128 = {"scales": 2, "base_channels": 32, "layers": 3}  # D for 128 px faces (1.4 M)
 
 
 def pixel_loss(kind: str, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -57,15 +70,24 @@ def random_crops(
 class RestorerOptions(SPARNetOptions):
     loss: str = "l1"  # l1 | l2 | charbonnier
     patch: int = 0  # train on random square crops of this side (0: whole faces)
-    warmup_steps: int = 0  # linear learning-rate warm-up (a run that starts from weights)
+    gan: bool = False  # SPARNetHD's adversarial training (pixel + hinge GAN + feature matching)
+    loss_weights: dict[str, float] = field(default_factory=dict)  # over GAN_WEIGHTS
+    d_lr: float = 4e-4
+    d_betas: tuple[float, float] = (0.5, 0.99)
+    disc_overrides: dict[str, Any] = field(default_factory=lambda: dict(DISC_128))
+    disc_weights: str | None = None  # start D from this discriminator weight set
+    d_warmup_steps: int = 0  # train D alone first (G frozen), e.g. a fresh D on trained G
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; use one of {', '.join(LOSSES)}")
         if self.patch < 0 or self.patch % 16:
             raise ValueError("the patch side must be a multiple of 16")
-        if self.warmup_steps < 0:
-            raise ValueError("warmup_steps must be zero or more")
+        if unknown := set(self.loss_weights) - set(GAN_WEIGHTS):
+            raise ValueError(f"unknown loss weights {sorted(unknown)}")
+        if self.d_warmup_steps < 0:
+            raise ValueError("d_warmup_steps must be zero or more")
 
 
 class RestorerTask(SPARNetTask):
@@ -82,16 +104,33 @@ class RestorerTask(SPARNetTask):
         return super().degradation()
 
     def build(self) -> None:
-        self.loss_kind, self.patch, self.warmup = (
-            self.opts.loss,
-            self.opts.patch,
-            self.opts.warmup_steps,
-        )
+        self.loss_kind, self.patch = self.opts.loss, self.opts.patch
         if self.config.ema_decay is None:
             self.config.ema_decay = 0.999
         super().build()
         self.emas["G"].warmup = not self.config.init_weights  # a trained start needs none
-        self.base_lr = self.optimizers["G"].param_groups[0]["lr"]
+        self.disc_from: str | None = None
+        if self.opts.gan:
+            o = self.opts
+            disc = create_model("sparnethd_discriminator", **o.disc_overrides).train()
+            self.nets["D"] = self.place(disc)
+            self.optimizers["D"] = torch.optim.Adam(
+                self.nets["D"].parameters(), lr=o.d_lr, betas=o.d_betas
+            )
+            self.weights = {**GAN_WEIGHTS, **o.loss_weights}
+            if o.disc_weights:
+                self.load_discriminator(o.disc_weights)
+
+    def load_discriminator(self, name_or_path: str) -> None:
+        from engine.models.fit import load_fitting
+        from engine.weights import find_weights, load_state_dict
+
+        info = find_weights(name_or_path)
+        if info.preset != "sparnethd_discriminator":
+            raise ConfigError(f"{info.name} is a {info.preset} weight set, not a discriminator")
+        load_fitting(self.nets["D"], load_state_dict(info), f"{info.name} does not fit D")
+        self.disc_from = info.name
+        self.notes.append(f"discriminator started from {info.name}")
 
     def extra_state(self) -> dict[str, Any]:
         return {"ema_updates": self.emas["G"].updates}
@@ -103,32 +142,49 @@ class RestorerTask(SPARNetTask):
         batch = super().make_batch(step)
         if self.patch:
             rng = np.random.default_rng([self.config.seed, step, 0x9A7C])
-            batch["lq"], batch["hq"] = random_crops(batch["lq"], batch["hq"], self.patch, rng)
+            if "draws" in batch:  # cut after the degradation, on the device
+                side = batch["hq"].shape[1] - self.patch + 1
+                batch["windows"] = rng.integers(0, max(1, side), (batch["hq"].shape[0], 2))
+            else:
+                batch["lq"], batch["hq"] = random_crops(batch["lq"], batch["hq"], self.patch, rng)
         return batch
 
-    def on_step_start(self, step: int) -> None:
-        """Linear warm-up over the run's first steps (fresh Adam moments on old weights)."""
-        factor = min(1.0, (step + 1) / self.warmup) if self.warmup else 1.0
-        for group in self.optimizers["G"].param_groups:
-            group["lr"] = self.base_lr * factor
+    def d_warmup(self) -> int:
+        return self.opts.d_warmup_steps if self.opts.gan else 0
+
+    def lr_factor(self, step: int) -> float:
+        """No generator step while D warms up; then the linear warm-up."""
+        if step < self.d_warmup():
+            return 0.0
+        return super().lr_factor(step - self.d_warmup())
 
     def train_step(self, batch: dict[str, Any], step: int) -> dict[str, torch.Tensor]:
-        from ..task import to_unit
-
+        lq, hq = self.device_pair(batch, step)
+        if "windows" in batch:
+            p = self.patch
+            rows = [(int(y), int(x)) for y, x in batch["windows"]]
+            lq = torch.stack([lq[i, :, y : y + p, x : x + p] for i, (y, x) in enumerate(rows)])
+            hq = torch.stack([hq[i, :, y : y + p, x : x + p] for i, (y, x) in enumerate(rows)])
+        pixel = lambda out, target: pixel_loss(self.loss_kind, out, target)  # noqa: E731
+        if self.opts.gan:
+            if step < self.d_warmup():
+                with torch.no_grad(), eval_mode(self.nets["G"]), self.rt.autocast():
+                    fake = self.net("G")(lq)
+                d_loss = discriminator_step(self, hq, fake)
+                return {"pix": pixel(fake.float(), hq).detach(), "d": d_loss.detach()}
+            return adversarial_step(self, lq, hq, self.weights, pixel)
         rt, opt = self.rt, self.optimizers["G"]
-        lq = rt.to_device(to_unit(batch["lq"].to(rt.device)))
-        hq = rt.to_device(to_unit(batch["hq"].to(rt.device)))
         opt.zero_grad(set_to_none=True)
         with rt.autocast():
             out = self.net("G")(lq)
-        loss = pixel_loss(self.loss_kind, out.float(), hq)
+        loss = pixel(out.float(), hq)
         rt.backward(loss)
         rt.step(opt)
         rt.update_scaler()
         return {"pix": loss.detach()}
 
     def card(self) -> dict[str, Any]:
-        return {
+        card = {
             **super().card(),
             "loss": f"pixel {self.loss_kind}",
             "patch": self.patch or None,
@@ -136,12 +192,26 @@ class RestorerTask(SPARNetTask):
                 "name": "Adam",
                 "lr": self.base_lr,
                 "betas": list(self.optimizers["G"].param_groups[0]["betas"]),
-                "warmup_steps": self.warmup,
+                "warmup_steps": self.opts.warmup_steps,
             },
             "ema_decay": self.emas["G"].decay,
             "exported": "EMA of G",
             "task": "blind restoration of aligned faces (Eq. 14 photo ranges)",
         }
+        if self.opts.gan:
+            card["loss"] = (
+                f"SPARNetHD Eq. 12: pixel {self.loss_kind} + hinge GAN + D feature matching"
+            )
+            card["loss_weights"] = self.weights
+            card["discriminator"] = {
+                "preset": "sparnethd_discriminator",
+                "overrides": dict(self.opts.disc_overrides),
+                "lr": self.opts.d_lr,
+                "betas": list(self.opts.d_betas),
+                "started_from": self.disc_from,
+                "warmup_steps": self.opts.d_warmup_steps,
+            }
+        return card
 
 
 __all__ = ["RestorerOptions", "RestorerTask", "pixel_loss", "random_crops"]

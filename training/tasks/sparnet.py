@@ -21,7 +21,7 @@ from ..ema import EMA
 from ..options import TrainerOptions
 from ..runtime import eval_mode
 from ..task import to_uint8, to_unit
-from .sr_base import FaceSRTask, mean_quality
+from .sr_base import FaceSRTask
 
 
 def run_in_batches(net: nn.Module, images: np.ndarray, device: torch.device, batch: int = 16):
@@ -38,6 +38,12 @@ def run_in_batches(net: nn.Module, images: np.ndarray, device: torch.device, bat
 @dataclass(frozen=True)
 class SPARNetOptions(TrainerOptions):
     betas: tuple[float, float] = (0.9, 0.99)  # Adam (the paper's)
+    gpu_degrade: bool = False  # degrade the training faces on the device (training.gpu_degrade)
+    warmup_steps: int = 0  # linear learning-rate warm-up (a run that starts from weights)
+
+    def __post_init__(self) -> None:
+        if self.warmup_steps < 0:
+            raise ValueError("warmup_steps must be zero or more")
 
 
 class SPARNetTask(FaceSRTask):
@@ -55,13 +61,27 @@ class SPARNetTask(FaceSRTask):
         self.optimizers["G"] = torch.optim.Adam(
             self.nets["G"].parameters(), lr=c.lr or 2e-4, betas=self.opts.betas
         )
-        if c.ema_decay:
-            self.emas["G"] = EMA(self.nets["G"], c.ema_decay)
+        if c.ema_decay:  # a fresh network's copy follows it closely at first (EMA warm-up)
+            self.emas["G"] = EMA(self.nets["G"], c.ema_decay, warmup=not c.init_weights)
+        self.base_lr = self.optimizers["G"].param_groups[0]["lr"]
+
+    def degrade_on_device(self) -> bool:
+        return self.opts.gpu_degrade
+
+    def lr_factor(self, step: int) -> float:
+        """The warm-up's share of the learning rate at ``step`` (1 without warm-up)."""
+        warmup = self.opts.warmup_steps
+        return min(1.0, (step + 1) / warmup) if warmup else 1.0
+
+    def on_step_start(self, step: int) -> None:
+        """Linear warm-up over the run's first steps (fresh Adam moments on old weights)."""
+        factor = self.lr_factor(step)
+        for group in self.optimizers["G"].param_groups:
+            group["lr"] = self.base_lr * factor
 
     def train_step(self, batch: dict[str, Any], step: int) -> dict[str, torch.Tensor]:
         rt, opt = self.rt, self.optimizers["G"]
-        lq = rt.to_device(to_unit(batch["lq"].to(rt.device)))
-        hq = rt.to_device(to_unit(batch["hq"].to(rt.device)))
+        lq, hq = self.device_pair(batch, step)
         opt.zero_grad(set_to_none=True)
         with rt.autocast():
             out = self.net("G")(lq)
@@ -76,7 +96,7 @@ class SPARNetTask(FaceSRTask):
 
     def validate(self) -> dict[str, float]:
         out = run_in_batches(self.export_module(), self.val_lq, self.rt.device)
-        return mean_quality(out, self.val_hq)
+        return self.quality(out)
 
     def sample_rows(self) -> list[list[np.ndarray]]:
         k = min(4, len(self.val_lq))
@@ -91,5 +111,7 @@ class SPARNetTask(FaceSRTask):
                 "name": "Adam",
                 "lr": self.config.lr or 2e-4,
                 "betas": list(self.opts.betas),
+                "warmup_steps": self.opts.warmup_steps,
             },
+            "degraded_on": "device" if self.on_device is not None else "cpu",
         }

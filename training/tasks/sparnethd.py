@@ -8,6 +8,7 @@ weights file (option ``vgg19``) the perceptual weight is 0 and the log says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +23,68 @@ from ..augment import AugmentConfig
 from ..ema import EMA
 from ..losses import VGGPerceptual, feature_matching_loss, hinge_d_loss, hinge_g_loss
 from ..options import TrainerOptions
-from ..task import to_unit
+from ..task import Task, to_unit
 from .sparnet import run_in_batches
-from .sr_base import FaceSRTask, mean_quality
+from .sr_base import FaceSRTask
 
 DEFAULT_WEIGHTS = {"pix": 100.0, "adv": 1.0, "fm": 10.0, "pcp": 1.0}
+
+
+def adversarial_step(
+    task: Task,
+    lq: torch.Tensor,
+    hq: torch.Tensor,
+    w: dict[str, float],
+    pixel: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    vgg: nn.Module | None = None,
+) -> dict[str, torch.Tensor]:
+    """One step of Eq. 12 / 13: G on pixel + hinge GAN + feature matching (+ VGG), then D.
+
+    ``task`` has networks ``G`` and ``D`` and their optimisers; ``w`` the loss weights.
+    """
+    rt, opt_g, d_raw = task.rt, task.optimizers["G"], task.nets["D"]
+    # Generator step; D is used unwrapped and frozen so no D gradient is reduced.
+    d_raw.requires_grad_(False)
+    opt_g.zero_grad(set_to_none=True)
+    with rt.autocast():
+        sr = task.net("G")(lq)
+        fake = d_raw(sr)
+        with torch.no_grad():
+            real = d_raw(hq)
+    sr32 = sr.float()
+    pix = pixel(sr32, hq)
+    adv = hinge_g_loss([f[-1].float() for f in fake])
+    fm = feature_matching_loss(
+        [[t.float() for t in f] for f in fake], [[t.float() for t in r] for r in real]
+    )
+    pcp = vgg(sr32, hq) if vgg is not None else sr32.new_zeros(())
+    g_total = w["pix"] * pix + w["adv"] * adv + w["fm"] * fm + w["pcp"] * pcp
+    rt.backward(g_total)
+    rt.step(opt_g)
+    d_raw.requires_grad_(True)
+    d_loss = discriminator_step(task, hq, sr.detach())
+    return {
+        "pix": pix.detach(),
+        "adv": adv.detach(),
+        "fm": fm.detach(),
+        "pcp": pcp.detach(),
+        "g_total": g_total.detach(),
+        "d": d_loss.detach(),
+    }
+
+
+def discriminator_step(task: Task, hq: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Eq. 13: one hinge step of D on real faces and (detached) restored ones."""
+    rt, opt_d = task.rt, task.optimizers["D"]
+    opt_d.zero_grad(set_to_none=True)
+    with rt.autocast():
+        both = task.net("D")(torch.cat([hq, fake]))
+    n = hq.shape[0]
+    d_loss = hinge_d_loss([s[-1][:n].float() for s in both], [s[-1][n:].float() for s in both])
+    rt.backward(d_loss)
+    rt.step(opt_d)
+    rt.update_scaler()
+    return d_loss
 
 
 @dataclass(frozen=True)
@@ -69,56 +127,16 @@ class SPARNetHDTask(FaceSRTask):
             self.weights["pcp"] = 0.0
 
     def train_step(self, batch: dict[str, Any], step: int) -> dict[str, torch.Tensor]:
-        rt, w = self.rt, self.weights
-        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
-        d_raw = self.nets["D"]
-        lq = rt.to_device(to_unit(batch["lq"].to(rt.device)))
-        hq = rt.to_device(to_unit(batch["hq"].to(rt.device)))
-
-        # Generator step; D is used unwrapped and frozen so no D gradient is reduced.
-        d_raw.requires_grad_(False)
-        opt_g.zero_grad(set_to_none=True)
-        with rt.autocast():
-            sr = self.net("G")(lq)
-            fake = d_raw(sr)
-            with torch.no_grad():
-                real = d_raw(hq)
-        sr32 = sr.float()
-        pix = F.l1_loss(sr32, hq)
-        adv = hinge_g_loss([f[-1].float() for f in fake])
-        fm = feature_matching_loss(
-            [[t.float() for t in f] for f in fake], [[t.float() for t in r] for r in real]
-        )
-        pcp = self.vgg(sr32, hq) if self.vgg is not None else sr32.new_zeros(())
-        g_total = w["pix"] * pix + w["adv"] * adv + w["fm"] * fm + w["pcp"] * pcp
-        rt.backward(g_total)
-        rt.step(opt_g)
-        d_raw.requires_grad_(True)
-
-        # Discriminator step on the detached SR image.
-        opt_d.zero_grad(set_to_none=True)
-        with rt.autocast():
-            both = self.net("D")(torch.cat([hq, sr.detach()]))
-        n = hq.shape[0]
-        d_loss = hinge_d_loss([s[-1][:n].float() for s in both], [s[-1][n:].float() for s in both])
-        rt.backward(d_loss)
-        rt.step(opt_d)
-        rt.update_scaler()
-        return {
-            "pix": pix.detach(),
-            "adv": adv.detach(),
-            "fm": fm.detach(),
-            "pcp": pcp.detach(),
-            "g_total": g_total.detach(),
-            "d": d_loss.detach(),
-        }
+        lq = self.rt.to_device(to_unit(batch["lq"].to(self.rt.device)))
+        hq = self.rt.to_device(to_unit(batch["hq"].to(self.rt.device)))
+        return adversarial_step(self, lq, hq, self.weights, F.l1_loss, self.vgg)
 
     def export_module(self) -> nn.Module:
         return self.emas["G"].shadow
 
     def validate(self) -> dict[str, float]:
         out = run_in_batches(self.export_module(), self.val_lq, self.rt.device, batch=4)
-        return mean_quality(out, self.val_hq)
+        return self.quality(out)
 
     def sample_rows(self) -> list[list[np.ndarray]]:
         k = min(3, len(self.val_lq))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,9 +16,10 @@ from ..augment import AugmentConfig
 from ..data import train_val_split
 from ..degrade import Degradation, Eq14Config, epoch_rng, sample_rng
 from ..errors import ConfigError
+from ..gpu_degrade import DeviceDegradation
 from ..metrics import psnr_y, ssim_y
 from ..pack import FaceSet
-from ..task import Task
+from ..task import Task, to_unit
 
 VAL_SEED_OFFSET = 1_000_003  # validation draws never coincide with training draws
 
@@ -64,6 +66,25 @@ class PairSampler:
         hq = augment_face(face, rng, self.augment)
         lq, hq = self.degradation(hq, rng)
         return lq, hq
+
+    def clean(self, position: int, draw: Callable[[np.random.Generator, int], Any]) -> tuple:
+        """Sample ``position`` augmented but not degraded, and ``draw`` of its generator.
+
+        ``draw`` takes the generator where the degradation would (``gpu_degrade``), so
+        the degradation's choices are those the CPU path makes for the same sample.
+        """
+        from ..augment import augment_face
+
+        rng = sample_rng(self.seed, position)
+        hq = augment_face(self.faces[self.face_index(position)], rng, self.augment)
+        return hq, draw(rng, hq.shape[0])
+
+    def batch_clean(
+        self, positions: np.ndarray, draw: Callable[[np.random.Generator, int], Any]
+    ) -> tuple[torch.Tensor, list[Any]]:
+        """uint8 N x H x W x 3 clean faces and the draws (degraded on the device later)."""
+        items = list(self._pool.map(lambda p: self.clean(p, draw), positions.tolist()))
+        return torch.from_numpy(np.stack([i[0] for i in items])), [i[1] for i in items]
 
     def batch(self, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 tensors N x H x W x 3: (network input, target)."""
@@ -140,6 +161,7 @@ class FaceSRTask(Task):
         self.pairs = PairSampler(
             self.train_faces.images, self.deg, self.augment_config(), c.seed, c.workers
         )
+        self.on_device = DeviceDegradation(self.deg, size) if self.degrade_on_device() else None
         self.val_lq, self.val_hq = fixed_pairs(self.val_faces, self.deg, c.seed)
         self.baseline = mean_quality(self.val_lq, self.val_hq)
         self.notes.append(
@@ -164,9 +186,60 @@ class FaceSRTask(Task):
             "bicubic_baseline": {k: round(v, 5) for k, v in self.baseline.items()},
         }
 
+    def degrade_on_device(self) -> bool:
+        """Whether training pairs are degraded on the device (option ``gpu_degrade``)."""
+        return False
+
+    def quality(self, outputs: np.ndarray, targets: np.ndarray | None = None) -> dict[str, float]:
+        """PSNR / SSIM on Y against the validation targets; at the final validation also
+        the identity figures (dlib, when installed: about 0.1 s a face)."""
+        targets = self.val_hq if targets is None else targets
+        values = mean_quality(outputs, targets)
+        if self.final_validation:
+            values.update(self.identity_of(outputs, targets))
+            baseline = self.data_card.get("bicubic_baseline")
+            first = baseline is not None and "identity_cos" not in baseline
+            if first and targets is self.val_hq and "identity_cos" in values:
+                found = self.identity_of(self.val_lq, targets)  # the network's input, alike
+                baseline.update({k: round(v, 5) for k, v in found.items()})
+        return values
+
+    def identity_of(self, outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        if not hasattr(self, "_identity_metric"):
+            from ..optional_metrics import make_identity
+
+            template = self.train_faces.meta.get("template", self.config.template)
+            self._identity_metric, note = make_identity(None, template)
+            if self._identity_metric is None:
+                self.notes.append(note)
+        if self._identity_metric is None:
+            return {}
+        return self._identity_metric(outputs, targets)
+
     def make_batch(self, step: int) -> dict[str, Any]:
+        if self.on_device is not None:
+            hq, draws = self.pairs.batch_clean(self.positions(step), self.on_device.draw)
+            return {"hq": hq, "draws": self.on_device.collate(draws)}
         lq, hq = self.pairs.batch(self.positions(step))
         return {"lq": lq, "hq": hq}
+
+    def device_pair(self, batch: dict[str, Any], step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input, target) of a batch on the device, in [-1, 1], channels-last when set.
+
+        Batches of ``gpu_degrade`` are degraded here, with noise drawn from a generator
+        seeded by (seed, step, rank): the run is reproducible on its device.
+        """
+        rt = self.rt
+        if "draws" in batch:
+            assert self.on_device is not None
+            generator = torch.Generator(device=rt.device)
+            generator.manual_seed((self.config.seed * 0x9E3779B1 + step * 4099 + rt.rank) % 2**62)
+            hq = batch["hq"].to(rt.device, non_blocking=True)
+            lq, target = self.on_device(hq, batch["draws"], generator)
+            return rt.to_device(lq), rt.to_device(target)
+        lq = rt.to_device(to_unit(batch["lq"].to(rt.device)))
+        hq = rt.to_device(to_unit(batch["hq"].to(rt.device)))
+        return lq, hq
 
     def card(self) -> dict[str, Any]:
         return dict(self.data_card)
