@@ -197,8 +197,8 @@ class FaceSRTask(Task):
         values = mean_quality(outputs, targets)
         if self.final_validation:
             values.update(self.identity_of(outputs, targets))
-            baseline = self.data_card.get("bicubic_baseline")
-            first = baseline is not None and "identity_cos" not in baseline
+            baseline: dict[str, float] = self.data_card.get("bicubic_baseline") or {}
+            first = bool(baseline) and "identity_cos" not in baseline
             if first and targets is self.val_hq and "identity_cos" in values:
                 found = self.identity_of(self.val_lq, targets)  # the network's input, alike
                 baseline.update({k: round(v, 5) for k, v in found.items()})
