@@ -455,7 +455,10 @@ class Restorer:
             crop = add_correction(native.pixels, before, crop)
             before, to_crop, mask = native.pixels, native.to_crop, native.mask
             if masks is not None:  # the same square, at the crop's new resolution
-                masks = {k: cv2.resize(v, (side, side), cv2.INTER_LINEAR) for k, v in masks.items()}
+                masks = {
+                    k: np.asarray(cv2.resize(v, (side, side), interpolation=cv2.INTER_LINEAR))
+                    for k, v in masks.items()
+                }
             note = (
                 f"this face is {side} px in the result, larger than the {size} px the "
                 "network works at: its own detail was kept and the network's repair added"

@@ -64,6 +64,7 @@ def make_lpips(weights: str | None) -> tuple[Metric | None, str]:
     if reason := _need_file(weights, "LPIPS", "--lpips-weights"):
         return None, reason
     net = lpips.LPIPS(net="alex", pretrained=True, pnet_rand=True, verbose=False)
+    assert weights is not None  # _need_file said it is there
     state = torch.load(weights, map_location="cpu", weights_only=True)
     feats = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
     from torchvision.models import alexnet
@@ -111,6 +112,7 @@ def make_fid(weights: str | None) -> tuple[Metric | None, str]:
         return None, reason
     from torchvision.models import inception_v3
 
+    assert weights is not None  # _need_file said it is there
     net = inception_v3(weights=None, aux_logits=True, init_weights=False)
     net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     net.fc = torch.nn.Identity()
@@ -225,7 +227,7 @@ def nme_auc(errors: np.ndarray, limit: float = 0.1, bins: int = 1000) -> float:
     """Area under the cumulative error curve of normalised errors, up to ``limit``, in [0, 1]."""
     thresholds = np.linspace(0, limit, bins + 1)
     curve = [(errors <= t).mean() for t in thresholds]
-    trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2 has only trapz
+    trapezoid = getattr(np, "trapezoid", None) or getattr(np, "trapz")  # noqa: B009 - numpy < 2
     return float(trapezoid(curve, thresholds) / limit)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ from engine.io import png
 from engine.io.diagnose import TRUNCATED
 from engine.io.exif import EXIF_PREFIX, reset_orientation
 from engine.io.icc import SRGB_PROFILE, colour_space
+from engine.io.tiff import tiff_tags
 
 
 class Decoded:
@@ -49,9 +51,9 @@ def needs_opencv(image: Image.Image, fmt: str, path: Path) -> bool:
             header = png.ihdr(fh.read(64))
         return header is not None and header[2] == 16 and header[3] in (2, 4, 6)
     if fmt == "TIFF":
-        bits = image.tag_v2.get(258, (1,))
+        bits = tiff_tags(image).get(258, (1,))
         bits = bits if isinstance(bits, tuple) else (bits,)
-        samples = image.tag_v2.get(277, 1)
+        samples = tiff_tags(image).get(277, 1)
         return max(bits) > 8 and samples >= 2
     return False
 
@@ -69,7 +71,7 @@ def decode_opencv(path: Path, name: str, fmt: str, image: Image.Image) -> Decode
                     exif_chunk = payload
         except EOFError:
             raise ImageReadError(f"{name}: {TRUNCATED}") from None
-    elif fmt == "TIFF" and image.tag_v2.get(0x0112, 1) != 1:
+    elif fmt == "TIFF" and tiff_tags(image).get(0x0112, 1) != 1:
         # OpenCV turns TIFFs by their orientation tag itself (and fails on the
         # quarter turns): hand it an upright-tagged copy, we apply the tag after.
         upright = reset_orientation(data)
@@ -179,8 +181,8 @@ def _decode_32bit(image: Image.Image) -> Decoded:
 
 def _decode_palette(image: Image.Image) -> Decoded:
     has_alpha = image.mode == "PA" or image.has_transparency_data
-    used = image.getcolors(256) or []
-    palette = image.getpalette("RGB") or []
+    used: list[tuple[int, Any]] = list(image.getcolors(256) or [])  # (count, index)
+    palette: list[int] = list(image.getpalette("RGB") or [])
     gray = bool(used) and all(
         palette[3 * i : 3 * i + 3] == [palette[3 * i]] * 3
         for _, i in used

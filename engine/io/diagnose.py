@@ -16,6 +16,7 @@ from PIL import Image
 
 from engine.errors import ImageReadError
 from engine.io import png
+from engine.io.tiff import tiff_tags
 
 TRUNCATED = "the file is truncated (it may not have finished downloading)"
 READS = "Revive reads JPEG, PNG, TIFF, WebP, BMP and GIF"
@@ -263,7 +264,7 @@ def riff_cut_short(path: Path) -> bool:
 
 def _check_tiff_extent(image: Image.Image, size: int, name: str) -> None:
     """A TIFF whose strips or tiles point past the end of the file was cut short."""
-    tags = image.tag_v2
+    tags = tiff_tags(image)
     for offsets_tag, counts_tag in ((273, 279), (324, 325)):
         offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
         if offsets is None or counts is None:

@@ -22,7 +22,7 @@ _IDAT_SIZE = 1 << 20
 _METADATA_CHUNKS = {b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"eXIf", b"pHYs", b"iTXt", b"tEXt"}
 
 
-def ihdr(data: bytes) -> tuple[int, int, int, int] | None:
+def ihdr(data: bytes | memoryview) -> tuple[int, int, int, int] | None:
     """(width, height, bit depth, colour type) from a PNG's header, or None."""
     data = bytes(data[:_IHDR_END])
     if not data.startswith(SIGNATURE) or len(data) < _IHDR_END or data[12:16] != b"IHDR":
@@ -31,7 +31,7 @@ def ihdr(data: bytes) -> tuple[int, int, int, int] | None:
     return width, height, depth, colour
 
 
-def chunk_spans(data: bytes) -> Iterable[tuple[bytes, int, int]]:
+def chunk_spans(data: bytes | memoryview) -> Iterable[tuple[bytes, int, int]]:
     """(type, start, end) of every serialised chunk; EOFError if the file ends before IEND."""
     pos = len(SIGNATURE)
     while True:
@@ -81,7 +81,7 @@ def metadata_chunks(
     return out
 
 
-def write_with_metadata(fh: IO[bytes], png: bytes, extra: list[bytes]) -> None:
+def write_with_metadata(fh: IO[bytes], png: bytes | memoryview, extra: list[bytes]) -> None:
     """Write ``png`` with its own metadata chunks replaced by ``extra``, right after IHDR.
 
     The image chunks are copied as they are (no re-encoding, no extra copy).

@@ -14,8 +14,9 @@ import re
 import struct
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -45,6 +46,7 @@ from engine.io.formats import PILLOW_OPEN_FORMATS, RAW_SUFFIXES
 from engine.io.icc import is_valid as valid_icc
 from engine.io.photo import DEFAULT_MAX_MEGAPIXELS, MIN_SIDE_PX, Photo
 from engine.io.quiet import native_stderr_silenced
+from engine.io.tiff import tiff_tags
 
 _PIL_GLOBALS = threading.Lock()
 _DECODE_ERRORS = (
@@ -143,14 +145,14 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
     if frames > 1 and source_format in ("GIF", "TIFF"):
         what = "frame of the animation" if source_format == "GIF" else "page"
         notes.append(f"only the first {what} of {frames} is read")
-    if source_format == "TIFF" and 50706 in image.tag_v2:  # DNGVersion
+    if source_format == "TIFF" and 50706 in tiff_tags(image):  # DNGVersion
         raise ImageReadError(f"{name}: {RAW_ADVICE}")
 
     if source_format == "TIFF":
         # Read before decoding: Pillow rotates TIFFs itself while loading and then
         # deletes the orientation from this same Exif object.
-        tiff_tags = image.getexif()
-        exif_raw, orientation = exif_from_tiff_tags(tiff_tags), _tiff_orientation(tiff_tags)
+        tags = image.getexif()
+        exif_raw, orientation = exif_from_tiff_tags(tags), _tiff_orientation(tags)
     check_complete(image, source_format, path, name)
     try:
         if needs_opencv(image, source_format, path):
@@ -163,7 +165,7 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
         raise ImageReadError(decode_failure(name, err)) from None
     stated_orientation = orientation if source_format == "TIFF" else 1
     if source_format == "TIFF":
-        if orientation != 1 and 0x0112 not in image.tag_v2:
+        if orientation != 1 and 0x0112 not in tiff_tags(image):
             orientation = 1  # Pillow turned the TIFF upright itself while loading it
     else:
         exif_raw = image.info.get("exif") or decoded.exif_chunk
@@ -186,7 +188,7 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
     if gray:
         pixels = np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
     dpi = _dpi(image.info.get("dpi"))
-    if source_format == "TIFF" and 282 not in image.tag_v2:
+    if source_format == "TIFF" and 282 not in tiff_tags(image):
         dpi = None  # Pillow reports 1 dpi for TIFFs that state no resolution
     if dpi and swaps_axes(stated_orientation):
         dpi = (dpi[1], dpi[0])
@@ -237,7 +239,7 @@ def _xmp_upright(xmp: bytes | str | None) -> bytes | None:
 
 def _dpi(value: object) -> tuple[float, float] | None:
     try:
-        x, y = (float(v) for v in value)  # type: ignore[union-attr]
+        x, y = (float(v) for v in cast(Iterable[Any], value))
     except (TypeError, ValueError):
         return None
     return (x, y) if x > 0 and y > 0 else None

@@ -10,7 +10,7 @@ taken), XMP and resolution. Pillow's IFD serialiser lays out the tags.
 from __future__ import annotations
 
 import zlib
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 from PIL import TiffImagePlugin, TiffTags
@@ -18,6 +18,11 @@ from PIL import TiffImagePlugin, TiffTags
 from engine.io.exif import exif_tags_for_tiff
 
 _STRIP_BYTES = 1 << 20
+
+
+def tiff_tags(image: Any) -> Any:
+    """The TIFF tags of a Pillow TIFF image (Pillow's stubs do not know ``tag_v2``)."""
+    return image.tag_v2
 
 
 def write_tiff(

@@ -288,6 +288,7 @@ def _jpeg_exif(exif: bytes | None, job: _Job) -> bytes | None:
 def _write_png(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
     array = _layout(photo, job, gray_ok=True, alpha_ok=True, bits16_ok=True, fmt="PNG")
     channels = array.shape[2]
+    encoded: bytes | memoryview
     if array.dtype == np.uint8 or channels == 1:
         buffer = io.BytesIO()
         _pil_image(array).save(buffer, "PNG", compress_level=6)
@@ -300,7 +301,7 @@ def _write_png(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
         del bgr
         if not ok:
             raise ValueError("the PNG encoder failed")
-        encoded = memoryview(buf).cast("B")
+        encoded = buf.data.cast("B")
     extra = png.metadata_chunks(
         icc_profile=_profile_for(photo, channels, job),
         exif=photo.exif,
