@@ -12,7 +12,6 @@ to do instead. Only the standard library is used (``urllib``), no new dependency
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import socket
 import ssl
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import WeightsError
+from .hashing import sha256_file
 from .progress import CancelToken, ProgressCallback, check, report
 
 CHUNK = 1 << 16
@@ -68,14 +68,6 @@ def _reason(reason: object) -> str:
         return "no answer in time"
     text = str(getattr(reason, "strerror", None) or reason).strip()
     return text or type(reason).__name__
-
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _total_from(response, have: int, partial: bool) -> int | None:
@@ -152,7 +144,7 @@ def download(
         )
     if sha256:
         report(progress, "verify", 0, 1, "checking the sha256 sum")
-        if sha256_of(part) != sha256.lower():
+        if sha256_file(part) != sha256.lower():
             with contextlib.suppress(OSError):
                 part.unlink()
             raise DownloadError(

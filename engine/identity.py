@@ -40,7 +40,7 @@ import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import cv2
 import numpy as np
@@ -258,15 +258,30 @@ def cut_chip(face: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return warp_affine(as_rgb8(face), matrix, (CHIP_SIZE, CHIP_SIZE), cv2.BORDER_REFLECT_101)
 
 
-class IdentityModel:
+S = TypeVar("S", bound="_Shared")
+
+
+class _Shared:
+    """One process-wide instance per class, created on first use (dlib models are big)."""
+
+    _instances: dict[type, Any] = {}
+    _instances_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls: type[S]) -> S:
+        """The instance (raises IdentityUnavailable when dlib or a model is missing)."""
+        with _Shared._instances_lock:
+            if cls not in _Shared._instances:
+                _Shared._instances[cls] = cls()
+            return cast(S, _Shared._instances[cls])
+
+
+class IdentityModel(_Shared):
     """dlib's face-recognition ResNet and 5-point shape predictor, loaded once.
 
     Thread-safe: dlib's network keeps per-call state, so calls into dlib hold a lock
     (about 25 ms a face on one CPU core); the warps run outside it.
     """
-
-    _shared: IdentityModel | None = None
-    _shared_lock = threading.Lock()
 
     def __init__(self) -> None:
         dlib = _dlib()
@@ -274,14 +289,6 @@ class IdentityModel:
         self._net = dlib.face_recognition_model_v1(str(model_file("recognition")))
         self._predictor = dlib.shape_predictor(str(model_file("landmarks5")))
         self._lock = threading.Lock()
-
-    @classmethod
-    def shared(cls) -> IdentityModel:
-        """One process-wide instance, created on first use (raises IdentityUnavailable)."""
-        with cls._shared_lock:
-            if cls._shared is None:
-                cls._shared = cls()
-            return cls._shared
 
     # -- geometry --------------------------------------------------------------------
     def chip_matrix(
@@ -372,11 +379,8 @@ class IdentityModel:
         return IdentityScore(cosine(a, b), distance(a, b))
 
 
-class LandmarkModel:
+class LandmarkModel(_Shared):
     """dlib's 68-point shape predictor (iBUG 300-W order), loaded once; thread-safe."""
-
-    _shared: LandmarkModel | None = None
-    _shared_lock = threading.Lock()
 
     def __init__(self) -> None:
         dlib = _dlib()
@@ -384,13 +388,6 @@ class LandmarkModel:
         self._predictor = dlib.shape_predictor(str(model_file("landmarks68")))
         self._detector = dlib.get_frontal_face_detector()
         self._lock = threading.Lock()
-
-    @classmethod
-    def shared(cls) -> LandmarkModel:
-        with cls._shared_lock:
-            if cls._shared is None:
-                cls._shared = cls()
-            return cls._shared
 
     def face_box(
         self,

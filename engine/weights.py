@@ -13,7 +13,6 @@ per-user data folder and are found by their manifests.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -26,6 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path, write_text_atomic
 from .errors import WeightsError
+from .hashing import sha256_file
 from .models import create_model, get_preset
 from .models.fit import load_fitting
 from .paths import shipped_weights_dir, user_weights_dir
@@ -54,14 +54,6 @@ class WeightsInfo:
 
     def shard_paths(self) -> list[Path]:
         return [self.manifest.parent / f["file"] for f in self.files]
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def split_into_shards(

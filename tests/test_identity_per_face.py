@@ -7,16 +7,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from engine.app.cli.main import main
 from engine.app.demo import astronaut
 from engine.face_identity import identity_reason
-from engine.models import create_model
 from engine.pipeline import RestoreOptions, Restorer
-from engine.weights import save_weights
 from tests.conftest import shared_path
-from tests.tiny_models import install_tiny_weights, one_torch_thread
+from tests.tiny_models import install_identity_restorer, install_tiny_weights, one_torch_thread
 
 pytestmark = pytest.mark.skipif(identity_reason() is not None, reason=str(identity_reason()))
 
@@ -26,11 +23,7 @@ def user_folder(tmp_path_factory):
     """The tiny random test nets, and an identity restorer (its correction is zero)."""
     folder = tmp_path_factory.mktemp("user-data")
     install_tiny_weights(folder, ("hd", "components"))
-    net = create_model("sparnet_blind128_s")
-    with torch.no_grad():
-        net.out_conv.conv2d.weight.zero_()
-        net.out_conv.conv2d.bias.zero_()
-    save_weights(net.state_dict(), folder / "weights", "identity128", "sparnet_blind128_s")
+    install_identity_restorer(folder)
     with one_torch_thread(), pytest.MonkeyPatch.context() as mp:
         mp.setenv("REVIVE_DATA_DIR", str(folder))
         yield folder

@@ -10,13 +10,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from engine.app.demo import astronaut
-from engine.models import create_model
 from engine.pipeline import RestoreOptions, Restorer
-from engine.weights import save_weights
-from tests.tiny_models import one_torch_thread
+from tests.tiny_models import install_identity_restorer, one_torch_thread
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -28,11 +25,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def identity_restorer(tmp_path_factory):
     """`sparnet_blind128_s` whose last convolution is zero: output = input."""
     folder = tmp_path_factory.mktemp("user-data")
-    net = create_model("sparnet_blind128_s")
-    with torch.no_grad():
-        net.out_conv.conv2d.weight.zero_()
-        net.out_conv.conv2d.bias.zero_()
-    save_weights(net.state_dict(), folder / "weights", "identity128", "sparnet_blind128_s")
+    install_identity_restorer(folder)
     with one_torch_thread(), pytest.MonkeyPatch.context() as mp:
         mp.setenv("REVIVE_DATA_DIR", str(folder))
         yield Restorer(RestoreOptions.of(model="identity128", masks=False, color_match=False))

@@ -147,7 +147,9 @@ def test_cagface_restores_face_regions_x4_with_component_masks(restorer, group):
 
 
 def test_rerun_one_face_with_another_model_changes_only_that_face(restorer, restored, group):
-    again = restorer.rerun_face(group, restored, 1, RestoreOptions.of(**FAST, model="sparnet_x8_tiny"))
+    again = restorer.rerun_face(
+        group, restored, 1, RestoreOptions.of(**FAST, model="sparnet_x8_tiny")
+    )
     assert [f.model for f in again.faces] == ["sparnethd_tiny", "sparnet_x8_tiny", "sparnethd_tiny"]
     assert again.faces[0] is not restored.faces[0]
     np.testing.assert_array_equal(again.faces[0].crop_after, restored.faces[0].crop_after)

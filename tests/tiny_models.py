@@ -35,6 +35,21 @@ def install_tiny_weights(data_dir: Path, which: tuple[str, ...] = tuple(TINY)) -
         save_weights(net.state_dict(), data_dir / "weights", f"test-{preset}", preset)
 
 
+IDENTITY_RESTORER = "identity128"
+
+
+def install_identity_restorer(data_dir: Path) -> str:
+    """``sparnet_blind128_s`` with a zero last convolution: its output is its input
+    exactly (a residual preset), so tests can tell the pipeline's effects from the
+    network's. Saved as ``identity128``; returns that name."""
+    net = create_model("sparnet_blind128_s")
+    with torch.no_grad():
+        net.out_conv.conv2d.weight.zero_()
+        net.out_conv.conv2d.bias.zero_()
+    save_weights(net.state_dict(), data_dir / "weights", IDENTITY_RESTORER, "sparnet_blind128_s")
+    return IDENTITY_RESTORER
+
+
 @contextlib.contextmanager
 def tiny_user_folder(folder: Path, which: tuple[str, ...] = tuple(TINY)) -> Iterator[Path]:
     """Point REVIVE_DATA_DIR at ``folder`` holding the tiny sets, for a module's tests.
