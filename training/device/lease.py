@@ -334,6 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown model {unknown[0]!r}; choose among {', '.join(ROLES)}")
     seconds = args.seconds
+    from training.pack import is_pack
+
+    missing = [p for p in (args.data, args.val_data) if not is_pack(p)]
+    if missing:  # nothing to train on: say so before a minute of the lease goes
+        say(
+            f"no pack at {', '.join(missing)}: run `make gpu-data` and carry "
+            f'["{LEASE_PACK}", "{VAL_PACK}"]'
+        )
+        return 2
     out, work = Path(args.out), Path(args.work)
     if work.exists():
         shutil.rmtree(work)

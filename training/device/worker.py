@@ -48,8 +48,11 @@ def options_for(plan: ModelPlan, spec: dict[str, Any], attempt: str) -> dict[str
         elif init:
             options["d_warmup_steps"] = plan.d_warmup_steps
     if plan.role == "cagface" and not init and "stage1_steps" not in options:
-        left = max(1.0, float(spec["deadline"]) - time.time() - float(spec.get("setup_s", 20)))
-        options["stage1_seconds"] = round(plan.stage1_fraction * left, 1)
+        # Stage 2 gets the last (1 - fraction) of the planned window, however long the
+        # set-up takes; stage 1 has the rest (at least one step).
+        deadline = float(spec["deadline"])
+        window = max(1.0, deadline - time.time() - float(spec.get("setup_s", 20)))
+        options["stage1_until"] = round(deadline - (1 - plan.stage1_fraction) * window, 2)
     if attempt == "plain":
         options.pop("gpu_degrade", None)
     return options

@@ -89,6 +89,7 @@ class CAGFaceOptions(TrainerOptions):
     component_size: int | None = None  # segmenter input side (default: its trained size)
     smoothing_sigma: float = 1.5  # Gaussian smoothing of the component maps
     stage1_seconds: float | None = None  # stage 1 alone for this long (a time-limited run)
+    stage1_until: float | None = None  # ... or until this time.time() (a run with a deadline)
     warmup_steps: int = 0  # linear learning-rate warm-up (a run that starts from weights)
 
     def __post_init__(self) -> None:
@@ -119,8 +120,8 @@ class CAGFaceTask(FaceSRTask):
         if self.patch % 2:
             raise ConfigError("the CAGFace patch side must be even")
         self.stage1_steps = o.stage1_steps if o.stage1_steps is not None else self.config.steps // 2
-        if o.stage1_seconds is not None:  # the step is known when the time has passed
-            self.stage1_steps = 2**62
+        if o.stage1_seconds is not None or o.stage1_until is not None:
+            self.stage1_steps = 2**62  # the step is known when the time has come
         self.stage1_clock: float | None = None
         self.val_x2 = np.stack([bicubic_resize(h, (h.shape[0] // 2,) * 2) for h in self.val_hq])
         self.val_small = np.stack([bicubic_resize(h, (lr_side, lr_side)) for h in self.val_hq])
@@ -155,11 +156,14 @@ class CAGFaceTask(FaceSRTask):
         return 1 if step < self.stage1_steps else 2
 
     def on_step_start(self, step: int) -> None:
-        seconds = self.opts.stage1_seconds
-        if seconds is not None and step < self.stage1_steps:
-            now = time.perf_counter()
+        seconds, until = self.opts.stage1_seconds, self.opts.stage1_until
+        if step < self.stage1_steps and (seconds is not None or until is not None):
+            now = time.time()
             self.stage1_clock = self.stage1_clock or now
-            if now - self.stage1_clock >= seconds:
+            due = (seconds is not None and now - self.stage1_clock >= seconds) or (
+                until is not None and now >= until
+            )
+            if due and step >= 1:  # at least one step of stage 1 to start stage 2 from
                 self.stage1_steps = step
         warmup = self.opts.warmup_steps
         for group in self.optimizers["G"].param_groups:
@@ -227,7 +231,8 @@ class CAGFaceTask(FaceSRTask):
 
     def load_extra_state(self, state: Any) -> None:
         self.done_steps = int(state.get("done_steps", 0))
-        if self.opts.stage1_seconds is not None and "stage1_steps" in state:
+        timed = self.opts.stage1_seconds is not None or self.opts.stage1_until is not None
+        if timed and "stage1_steps" in state:
             self.stage1_steps = int(state["stage1_steps"])
 
     def export_module(self) -> nn.Module:
@@ -268,7 +273,7 @@ class CAGFaceTask(FaceSRTask):
         return {
             **super().card(),
             "loss": "Huber (delta 1) on the x2 intermediate and the x4 output",
-            "stage1_steps": self.stage1_steps,
+            "stage1_steps": self.stage1_steps if self.stage1_steps < 2**62 else None,
             "patch_lr": self.patch,
             "components": self.segmenter_name,
             "optimizer": {
