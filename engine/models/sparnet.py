@@ -55,6 +55,7 @@ class SPARNet(nn.Module):
         down_steps = int(math.log2(in_size // min_feat_size))
         up_steps = int(math.log2(out_size // min_feat_size))
         self.down_steps = down_steps
+
         def unit(c_in: int, c_out: int, scale: Scale, depth: int) -> FaceAttentionUnit:
             return FaceAttentionUnit(
                 clip(c_in), clip(c_out), scale, depth, attention, norm_type, act_type,
