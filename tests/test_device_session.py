@@ -220,3 +220,36 @@ def test_a_returned_file_over_16_mib_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr("training.device.worker.MAX_FILE_BYTES", 1000)
     with pytest.raises(RuntimeError, match="16 MiB"):
         hand_over(manifest, tmp_path / "out")
+
+
+def test_a_loss_that_is_not_a_number_stops_the_run(tmp_path):
+    """On the device a NaN under bf16 must end the fast path early (the kit retries fp32)."""
+    from tests.training_util import tiny_config
+    from training.loop import DivergedError, train
+
+    data = make_pack(tmp_path / "faces", n=6, size=32)
+    config = tiny_config("sparnet_x8_tiny", data, tmp_path / "run", steps=50, size=32, lr=1e12,
+                         model_overrides=TINY_SPARNET)  # fmt: skip
+    with pytest.raises(DivergedError, match="not a number"):
+        train(config)
+
+
+def test_install_can_take_a_replaced_set_out(tmp_path):
+    import torch
+
+    from engine.errors import ReviveError
+    from training.device.install import remove_set
+
+    weights = tmp_path / "weights"
+    for name in ("old", "new"):
+        save_weights({"w": torch.zeros(4)}, weights, name, "sparnet_x8_tiny")
+    (weights / "registry.json").write_text(
+        json.dumps({"weights": ["old", "new"], "defaults": {"tiny": "new"}})
+    )
+    with pytest.raises(ReviveError, match="default"):
+        remove_set(weights, "new")
+    remove_set(weights, "old")
+    assert json.loads((weights / "registry.json").read_text())["weights"] == ["new"]
+    assert sorted(p.name for p in weights.iterdir()) == [
+        "new.safetensors", "new.weights.json", "registry.json"
+    ]  # fmt: skip

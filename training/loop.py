@@ -13,6 +13,7 @@ of the last finished step, so ``resume`` continues exactly where it stopped.
 from __future__ import annotations
 
 import json
+import math
 import random
 import sys
 import time
@@ -26,6 +27,7 @@ import torch
 from PIL import Image
 
 from engine.atomic import atomic_path
+from engine.errors import ReviveError
 from engine.progress import CancelToken
 from engine.weights import save_weights
 
@@ -43,6 +45,10 @@ from .runlog import RunLog
 from .runtime import Runtime, hardware_text, make_runtime
 from .task import Task
 from .trainers import resolve_model
+
+
+class DivergedError(ReviveError):
+    """A loss became NaN or infinite: the weights are lost, the run stops at once."""
 
 
 @dataclass
@@ -426,6 +432,11 @@ class _Session:
                     self.log.log_train(step, row)
                 self.emit(TrainingEvent("step", step, config.steps, values=values))
                 sums, count, t_log, samples_seen = {}, 0, now, 0
+                if bad := [k for k, v in values.items() if not math.isfinite(v)]:
+                    raise DivergedError(
+                        f"the {bad[0]} loss is not a number at step {step}: training stopped "
+                        "(try --amp off or a lower learning rate)"
+                    )
             self.bar.update(step, config.steps, values, logged)
             if step < config.steps:
                 if step % config.val_every == 0:

@@ -8,6 +8,9 @@
   evaluations, GPU samples) and its discriminator goes to ``training/device/state/``,
   where the next lease starts D from;
 * the lease's table is printed, with the size of the shipped restorers (24 MiB at most).
+
+``--remove NAME`` takes a shipped set out (files and registry), e.g. the CPU-trained
+restorer once the GPU one has been compared with it.
 """
 
 from __future__ import annotations
@@ -66,6 +69,17 @@ def install_set(info: WeightsInfo, weights_dir: Path, drop_replaced: bool) -> tu
     return role, replaced if replaced != info.name else ""
 
 
+def remove_set(weights_dir: Path, name: str) -> None:
+    """Take a set out of the shipped folder and its registry (never a role's default)."""
+    registry_path = weights_dir / REGISTRY_FILE
+    registry = json.loads(registry_path.read_text(encoding="utf-8"))
+    if name in registry.get("defaults", {}).values():
+        raise ReviveError(f"{name} is a default: install its successor first")
+    registry["weights"] = [n for n in registry.get("weights", []) if n != name]
+    write_text_atomic(registry_path, json.dumps(registry, indent=2) + "\n")
+    _remove_set(weights_dir, name)
+
+
 def unpack_results(archive: Path, runs: Path, state: Path) -> dict:
     """The archive into ``runs/lease-N``; its discriminator into the kit's state folder."""
     with tarfile.open(archive) as tar:
@@ -92,7 +106,14 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("folder", help="where the lease's files were fetched to")
+    parser.add_argument("folder", nargs="?", help="where the lease's files were fetched to")
+    parser.add_argument(
+        "--remove",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="take a shipped set out (files and registry), e.g. a replaced one",
+    )
     parser.add_argument("--weights", help="the shipped weights folder (default resources/weights)")
     parser.add_argument("--state", default=STATE_DIR, help="where the discriminator goes")
     parser.add_argument("--runs", default="runs", help="the lease's logs go to RUNS/lease-N")
@@ -102,8 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         help="remove the defaults the new sets replace (files and registry)",
     )
     args = parser.parse_args(argv)
-    folder = Path(args.folder)
     weights_dir = Path(args.weights) if args.weights else shipped_weights_dir()
+    for name in args.remove:
+        remove_set(weights_dir, name)
+        print(f"{name}: removed")
+    if args.folder is None:
+        return 0
+    folder = Path(args.folder)
     manifests = sorted(folder.glob(f"*{MANIFEST_SUFFIX}"))
     if not manifests:
         raise SystemExit(f"no weight sets in {folder}")

@@ -27,6 +27,7 @@ from typing import Any
 
 LEASE_SECONDS = 540.0  # the whole command: training, export, evaluation, archive
 PARTS = 3  # the training faces are split in this many parts; a lease carries one
+MAX_PARTS = 8  # ... or in more (smaller) parts when the tracked files leave less room
 PART_SEED = 0
 FULL_PACK = "packs/utk128-train"  # every UTKFace training face, aligned, 128 px
 VAL_PACK = "packs/utk128-val"  # the 1,000 validation faces (utkface-val.txt)
@@ -158,6 +159,7 @@ def part_pack(part: int, parts: int = PARTS) -> str:
 
 __all__ = [
     "LEASE_SECONDS",
+    "MAX_PARTS",
     "PARTS",
     "PLANS",
     "ModelPlan",

@@ -13,8 +13,10 @@
    GPU-seconds, samples/s, losses, validation) and copies the weight set to ``$OUT``;
 5. writes ``logs/ROLE.json``, the summary the lease's table is made of.
 
-Exit status 0 when weights were exported (an evaluation that failed is recorded), 1
-when training failed (the lease may start it again in plain fp32: ``--attempt plain``).
+Exit status 0 when the weights are in ``$OUT`` (an evaluation that failed is
+recorded); 1 when training failed, 3 when it ran out of GPU memory (the lease may
+start it again: ``--attempt plain`` in fp32, ``--attempt half`` at half the batch);
+4 when the weights could not be handed over.
 """
 
 from __future__ import annotations
@@ -290,11 +292,17 @@ def run(spec: dict[str, Any], attempt: str) -> int:
         else None,
         "validation": validation,
     }
-    record_lease(result.export, record, earlier)
-    summary["returned"] = hand_over(result.export, Path(spec["out"]))
     summary["validation"] = validation
     summary["manifest"] = str(result.export)
+    try:
+        record_lease(result.export, record, earlier)
+        summary["returned"] = hand_over(result.export, Path(spec["out"]))
+    except Exception as err:  # not a training failure: no retry, the lease says so
+        summary["error"] = f"hand-over failed: {type(err).__name__}: {err}"
+        log(role, summary["error"])
     (work / "logs" / f"{role}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if "returned" not in summary:
+        return 4
     log(role, f"done: {summary['returned']}")
     return 0
 
