@@ -97,13 +97,17 @@ def _run(cmd: list[str]) -> str:
 
 
 class GpuSampler(threading.Thread):
-    """``nvidia-smi`` every ``every`` seconds: utilisation and memory, and per process."""
+    """``nvidia-smi`` every ``every`` seconds: the GPU's utilisation and memory, and per
+    process its memory and (``nvidia-smi pmon``, where the driver allows it) its share
+    of the streaming multiprocessors."""
 
     def __init__(self, logs: Path, every: float = 2.0) -> None:
         super().__init__(daemon=True)
         self.logs, self.every = logs, every
         self.stop = threading.Event()
         self.samples: list[dict[str, float]] = []
+        self.sm: dict[int, list[float]] = {}  # pid -> SM % samples
+        self.memory: dict[int, float] = {}  # pid -> peak MiB
         self.available = shutil.which("nvidia-smi") is not None
 
     def run(self) -> None:
@@ -115,38 +119,52 @@ class GpuSampler(threading.Thread):
             open(self.logs / "gpu-processes.csv", "w", encoding="utf-8") as procs,
         ):
             gpu.write("t_s,util_pct,mem_util_pct,mem_used_mib,power_w\n")
-            procs.write("t_s,pid,used_mib\n")
+            procs.write("t_s,pid,used_mib,sm_pct\n")
             while not self.stop.is_set():
                 t = round(time.time() - t0, 1)
-                out = _run(
-                    [
-                        "nvidia-smi",
-                        "--query-gpu=utilization.gpu,utilization.memory,memory.used,power.draw",
-                        "--format=csv,noheader,nounits",
-                    ]
-                )
-                line = out.strip().splitlines()[0] if out.strip() else ""
-                if line:
-                    gpu.write(f"{t},{line.replace(' ', '')}\n")
-                    try:
-                        util, mem_util, used = (float(v) for v in line.split(",")[:3])
-                        self.samples.append(
-                            {"t": t, "util": util, "mem_util": mem_util, "used_mib": used}
-                        )
-                    except ValueError:
-                        pass
-                apps = _run(
-                    [
-                        "nvidia-smi",
-                        "--query-compute-apps=pid,used_memory",
-                        "--format=csv,noheader,nounits",
-                    ]
-                )
-                for row in apps.strip().splitlines():
-                    procs.write(f"{t},{row.replace(' ', '')}\n")
+                self._gpu(t, gpu)
+                self._processes(t, procs)
                 gpu.flush()
                 procs.flush()
                 self.stop.wait(self.every)
+
+    def _gpu(self, t: float, gpu: Any) -> None:
+        query = "--query-gpu=utilization.gpu,utilization.memory,memory.used,power.draw"
+        out = _run(["nvidia-smi", query, "--format=csv,noheader,nounits"]).strip()
+        line = out.splitlines()[0] if out else ""
+        if not line:
+            return
+        gpu.write(f"{t},{line.replace(' ', '')}\n")
+        try:
+            util, mem_util, used = (float(v) for v in line.split(",")[:3])
+        except ValueError:
+            return
+        self.samples.append({"t": t, "util": util, "mem_util": mem_util, "used_mib": used})
+
+    def _processes(self, t: float, procs: Any) -> None:
+        used: dict[int, float] = {}
+        query = "--query-compute-apps=pid,used_memory"
+        for row in _run(["nvidia-smi", query, "--format=csv,noheader,nounits"]).splitlines():
+            try:
+                pid, mib = (v.strip() for v in row.split(",")[:2])
+                used[int(pid)] = float(mib)
+            except ValueError:
+                continue
+        sm: dict[int, float] = {}
+        for row in _run(["nvidia-smi", "pmon", "-c", "1", "-s", "u"]).splitlines():
+            fields = row.split()
+            if row.startswith("#") or len(fields) < 4:
+                continue
+            try:
+                sm[int(fields[1])] = float(fields[3])
+            except ValueError:
+                continue
+        for pid in sorted(set(used) | set(sm)):
+            procs.write(f"{t},{pid},{used.get(pid, '')},{sm.get(pid, '')}\n")
+            if pid in used:
+                self.memory[pid] = max(self.memory.get(pid, 0.0), used[pid])
+            if pid in sm:
+                self.sm.setdefault(pid, []).append(sm[pid])
 
     def summary(self) -> dict[str, Any]:
         busy = [s for s in self.samples if s["used_mib"] > 0]
@@ -160,6 +178,15 @@ class GpuSampler(threading.Thread):
             "mem_used_max_gib": round(max(s["used_mib"] for s in busy) / 1024, 2),
         }
 
+    def of_processes(self, pids: list[int]) -> dict[str, Any]:
+        """Peak memory and mean SM share of one model's worker processes."""
+        sm = [v for p in pids for v in self.sm.get(p, [])]
+        memory = [self.memory[p] for p in pids if p in self.memory]
+        return {
+            "gpu_sm_mean_pct": round(sum(sm) / len(sm), 1) if sm else None,
+            "gpu_mem_smi_gib": round(max(memory) / 1024, 2) if memory else None,
+        }
+
 
 class Training:
     """One worker process and what it needs to be started again."""
@@ -169,6 +196,7 @@ class Training:
         self.proc: subprocess.Popen | None = None
         self.attempts: list[str] = []
         self.codes: list[int] = []
+        self.pids: list[int] = []
 
     def start(self, attempt: str, env: dict[str, str]) -> None:
         self.attempts.append(attempt)
@@ -184,6 +212,7 @@ class Training:
             attempt,
         ]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.pids.append(self.proc.pid)
         log.close()
         say(f"{self.plan.role}: started {self.plan.preset} ({attempt}), pid {self.proc.pid}")
 
@@ -264,6 +293,7 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
         "samples",
         "samples/s",
         "GPU-GiB",
+        "SM-%",
         "PSNR-Y",
         "input",
         "gain-dB",
@@ -278,6 +308,7 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
             s.get("samples"),
             s.get("samples_per_s"),
             s.get("gpu_mem_gib"),
+            s.get("gpu_sm_mean_pct"),
             v.get("psnr_y"),
             v.get("input_psnr_y"),
             v.get("gain_db"),
@@ -442,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         summaries[role]["how"] = starts[role]["how"]
         summaries[role]["attempts"] = trainings[role].attempts
+        summaries[role].update(sampler.of_processes(trainings[role].pids))
     record = {
         "lease": context,
         "seconds": seconds,
