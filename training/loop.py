@@ -323,10 +323,11 @@ class _Session:
     # -- phase 2: run folder, logs, progress bar --------------------------------------------
     def open_logs(self, save_config: bool) -> None:
         config, rt = self.config, self.rt
-        if rt.is_main:
+        # save_config False: an export of a run's last checkpoint, maybe while the run goes
+        # on in another process: its configuration and logs are left alone.
+        if rt.is_main and save_config:
             config.run_dir.mkdir(parents=True, exist_ok=True)
-            if save_config:
-                config.save()
+            config.save()
             self.log = RunLog(config.run_dir, tensorboard=config.tensorboard)
             self.log.truncate_after(self.start)
         notes = [*rt.notes, *self.task.notes, *(self.log.notes if self.log else [])]
