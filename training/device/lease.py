@@ -146,8 +146,8 @@ class GpuSampler(threading.Thread):
         query = "--query-compute-apps=pid,used_memory"
         for row in _run(["nvidia-smi", query, "--format=csv,noheader,nounits"]).splitlines():
             try:
-                pid, mib = (v.strip() for v in row.split(",")[:2])
-                used[int(pid)] = float(mib)
+                pid_text, mib = (v.strip() for v in row.split(",")[:2])
+                used[int(pid_text)] = float(mib)
             except ValueError:
                 continue
         sm: dict[int, float] = {}
