@@ -4,8 +4,8 @@
 is installed, a SPARNet x8 set for tiny faces; with only an x8 set it restores every
 face with it. ``cagface`` also needs the face-component network. A preset name takes
 the best set installed for it; anything else is a weights name or a manifest path.
-Ties go to the shipped default of the role, then to the user's most recent set; the
-test-only presets come last.
+A released Face-SPARNet model the user installed comes first, then the shipped default
+of the role, then the user's most recent set; the test-only presets come last.
 """
 
 from __future__ import annotations
@@ -50,13 +50,17 @@ def _rank(infos: list[WeightsInfo], role: str) -> list[WeightsInfo]:
             mtime = info.manifest.stat().st_mtime
         except OSError:
             mtime = 0.0
-        return (is_test, not is_default, -mtime)
+        # a released full-size model the user downloaded or imported beats what ships;
+        # then the shipped default of the role; then the user's own newest (a quick
+        # retrain is picked by name, not silently); test-only nets last of all
+        released = preset is not None and preset.official_file is not None
+        return (is_test, not (released and info.source == "user"), not is_default, -mtime)
 
     return sorted(infos, key=key)
 
 
 def installed_of_kind(kind: ModelKind) -> WeightsInfo | None:
-    """The best installed set of a kind: the shipped default of its role, else the newest."""
+    """The best installed set of a kind (see ``_rank``)."""
     found = []
     for info in installed_weights():
         preset = PRESETS.get(info.preset)

@@ -51,3 +51,34 @@ def test_cagface_without_the_component_network(user_data_dir, tmp_path, monkeypa
     install_tiny_weights(user_data_dir, ("cagface",))
     with pytest.raises(WeightsError, match="component network"):
         plan_models("cagface")
+
+
+def test_a_released_model_beats_the_shipped_default_and_a_quick_retrain_does_not(
+    user_data_dir, tmp_path, monkeypatch
+):
+    """The shipped default is used until the user installs a released (official) model;
+    a set of the user's own training is only used when picked by name."""
+    import json
+
+    import torch
+
+    from engine.models import create_model
+    from engine.weights import save_weights
+
+    shipped = tmp_path / "resources"
+    torch.manual_seed(0)
+    save_weights(create_model("sparnet_x8_lite").state_dict(), shipped / "weights",
+                 "shipped-x8", "sparnet_x8_lite")  # fmt: skip
+    (shipped / "weights" / "registry.json").write_text(
+        json.dumps({"weights": ["shipped-x8"], "defaults": {"tiny": "shipped-x8"}})
+    )
+    monkeypatch.setenv("REVIVE_RESOURCES", str(shipped))
+    assert plan_models("sparnet").main.name == "shipped-x8"
+    users = user_data_dir / "weights"
+    save_weights(create_model("sparnet_x8_lite").state_dict(), users, "my-retrain",
+                 "sparnet_x8_lite")  # fmt: skip
+    assert plan_models("sparnet").main.name == "shipped-x8"
+    assert plan_models("my-retrain").main.name == "my-retrain"
+    save_weights(create_model("sparnet_light_attn3d").state_dict(), users, "released",
+                 "sparnet_light_attn3d")  # fmt: skip
+    assert plan_models("sparnet").main.name == "released"
