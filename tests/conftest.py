@@ -41,3 +41,13 @@ def user_data_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "user-data"
     monkeypatch.setenv("REVIVE_DATA_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def without_shipped_restorer(tmp_path, monkeypatch) -> Path:
+    """The shipped resources minus every face restorer (see tests.tiny_models)."""
+    from tests.tiny_models import resources_without_restorer
+
+    target = resources_without_restorer(tmp_path / "resources-without-restorer")
+    monkeypatch.setenv("REVIVE_RESOURCES", str(target))
+    return target

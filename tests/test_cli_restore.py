@@ -212,7 +212,9 @@ def test_save_faces_and_attention(weights, photos, tmp_path, capsys):
         assert im.width >= 6 * 128  # before, after and the five attention maps
 
 
-def test_missing_weights_is_one_line(photos, tmp_path, monkeypatch, capsys):
+def test_missing_weights_is_one_line(
+    photos, tmp_path, monkeypatch, capsys, without_shipped_restorer
+):
     monkeypatch.setenv("REVIVE_DATA_DIR", str(tmp_path / "nothing"))
     code, out, err = run(capsys, str(photos["group.jpg"]), "-o", str(tmp_path / "o"))
     assert code == 1 and err.count("\n") == 1

@@ -10,7 +10,7 @@ from engine.models import ModelKind
 from tests.tiny_models import install_tiny_weights
 
 
-def test_nothing_installed_says_how_to_get_weights(user_data_dir):
+def test_nothing_installed_says_how_to_get_weights(user_data_dir, without_shipped_restorer):
     with pytest.raises(WeightsError) as err:
         plan_models("auto")
     message = str(err.value)
@@ -18,7 +18,7 @@ def test_nothing_installed_says_how_to_get_weights(user_data_dir):
     assert "\n" not in message
 
 
-def test_auto_uses_sparnethd_and_x8_for_tiny_faces(user_data_dir):
+def test_auto_uses_sparnethd_and_x8_for_tiny_faces(user_data_dir, without_shipped_restorer):
     install_tiny_weights(user_data_dir, ("x8",))
     only_x8 = plan_models("auto")
     assert only_x8.main.preset == "sparnet_x8_tiny" and only_x8.tiny is None

@@ -9,6 +9,8 @@ geometry, blending, colour and plumbing tests.
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import torch
 
 from engine.models import create_model
 from engine.weights import save_weights
+
+REPO = Path(__file__).resolve().parent.parent
 
 TINY = {
     "hd": "sparnethd_tiny",
@@ -50,6 +54,28 @@ def install_identity_restorer(data_dir: Path) -> str:
     return IDENTITY_RESTORER
 
 
+def resources_without_restorer(target: Path) -> Path:
+    """A copy of ``resources/`` minus every face restorer (the component network, icons
+    and catalogue stay): an install whose restorer was removed, or that ships none.
+    Tests of the tiny nets' plumbing use it so that ``auto`` means the tiny nets."""
+    source = REPO / "resources"
+    if target.exists():
+        return target
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("weights"))
+    weights = target / "weights"
+    weights.mkdir()
+    registry = json.loads((source / "weights" / "registry.json").read_text(encoding="utf-8"))
+    keep = [name for name in [registry.get("defaults", {}).get("components")] if name]
+    for name in keep:
+        for path in (source / "weights").glob(f"{name}.*"):
+            shutil.copy2(path, weights / path.name)
+    defaults = {"components": keep[0]} if keep else {}
+    (weights / "registry.json").write_text(
+        json.dumps({"weights": keep, "defaults": defaults}), encoding="utf-8"
+    )
+    return target
+
+
 @contextlib.contextmanager
 def tiny_user_folder(folder: Path, which: tuple[str, ...] = tuple(TINY)) -> Iterator[Path]:
     """Point REVIVE_DATA_DIR at ``folder`` holding the tiny sets, for a module's tests.
@@ -58,8 +84,10 @@ def tiny_user_folder(folder: Path, which: tuple[str, ...] = tuple(TINY)) -> Iter
     shared, busy CPU two OpenMP threads of many small ops can run 50x slower than one.
     """
     install_tiny_weights(folder, which)
+    resources = resources_without_restorer(folder.parent / f"{folder.name}-resources")
     with one_torch_thread(), pytest.MonkeyPatch.context() as mp:
         mp.setenv("REVIVE_DATA_DIR", str(folder))
+        mp.setenv("REVIVE_RESOURCES", str(resources))
         yield folder
 
 

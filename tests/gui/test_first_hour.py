@@ -132,7 +132,7 @@ def _error_text(window) -> str:
 
 
 def test_1_download_a_model_from_the_models_dialog(
-    qtbot, settings, user_data_dir, tmp_path, monkeypatch
+    qtbot, settings, user_data_dir, tmp_path, monkeypatch, without_shipped_restorer
 ):
     from tests.model_server import model_server, release_checkpoint, release_entry, write_catalogue
 
@@ -262,7 +262,9 @@ def test_4_inspector_plain_words_legend_fixed_scale_input_face(qtbot, window, ph
 # --- 5. without a restoration model ------------------------------------------------------------
 
 
-def test_5_without_a_model_the_app_is_consistent(qtbot, settings, user_data_dir, photo):
+def test_5_without_a_model_the_app_is_consistent(
+    qtbot, settings, user_data_dir, photo, without_shipped_restorer
+):
     window = MainWindow(settings)
     qtbot.addWidget(window)
     window.resize(1400, 900)

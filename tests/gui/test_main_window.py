@@ -344,7 +344,9 @@ def test_settings_are_remembered(qtbot, settings, tiny_weights):
     again.close()
 
 
-def test_without_weights_the_app_says_what_to_do(qtbot, settings, user_data_dir):
+def test_without_weights_the_app_says_what_to_do(
+    qtbot, settings, user_data_dir, without_shipped_restorer
+):
     window = _window(qtbot, settings)
     assert window.models.has_weights is False
     assert window.banner.isVisible()
