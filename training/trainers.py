@@ -34,7 +34,7 @@ TRAINERS: dict[str, Trainer] = {
         Trainer(
             "restorer",
             RestorerTask,
-            "sparnet_blind128_m",
+            "sparnet_blind128_s",
             "Blind face restorer: degraded faces restored at 128 px (pixel loss; CPU-friendly)",
         ),
         Trainer(

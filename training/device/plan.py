@@ -79,7 +79,7 @@ PLANS: dict[str, ModelPlan] = {
         lr=2e-4,
         train_until=0.82,
         workers=6,
-        options={"gpu_degrade": True, "gan": True, "betas": [0.5, 0.99]},
+        options={"gpu_degrade": True, "gan": True, "betas": [0.5, 0.99], "patch": 0},
         continued={"warmup_steps": 300},
     ),
     # SPARNet x8, the paper's L2 on bicubic x8 with flips, rescaling and rotations.
