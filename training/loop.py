@@ -110,9 +110,10 @@ def save_png(path: Path, image: np.ndarray) -> None:
 class _Progress:
     """tqdm when available and wanted; otherwise a plain line every log step."""
 
-    def __init__(self, enabled: bool, start: int, total: int) -> None:
+    def __init__(self, enabled: bool, start: int, total: int, silent: bool = False) -> None:
         self.bar = None
-        if enabled:
+        self.silent = silent  # the other ranks of a multi-process run: rank 0 speaks
+        if enabled and not silent:
             try:
                 from tqdm import tqdm
 
@@ -125,11 +126,13 @@ class _Progress:
             self.bar.update(1)
             if logged:
                 self.bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
-        elif logged:
+        elif logged and not self.silent:
             text = " ".join(f"{k}={v:.4g}" for k, v in values.items())
             print(f"step {step}/{total} {text}", file=sys.stderr, flush=True)
 
     def write(self, line: str) -> None:
+        if self.silent:
+            return
         if self.bar is not None:
             self.bar.write(line, file=sys.stderr)
         else:
@@ -331,7 +334,7 @@ class _Session:
             self.log = RunLog(config.run_dir, tensorboard=config.tensorboard)
             self.log.truncate_after(self.start)
         notes = [*rt.notes, *self.task.notes, *(self.log.notes if self.log else [])]
-        self.bar = _Progress(config.progress_bar and rt.is_main, self.start, config.steps)
+        self.bar = _Progress(config.progress_bar, self.start, config.steps, silent=not rt.is_main)
         for note in notes if rt.is_main else []:
             self.bar.write(f"note: {note}")
             self.emit(TrainingEvent("note", self.start, config.steps, message=note))
