@@ -96,6 +96,7 @@ def import_official_checkpoint(
     load_official_state_dict(net, state_dict)
     card = {
         "title": f"{preset} (imported Face-SPARNet release)",
+        "released": True,  # the authors' published weights (engine.model_choice ranks them)
         "source": path.name,
         "source_sha256": sha256_file(path),
         "data": "Face-SPARNet authors' training data (see the release)",

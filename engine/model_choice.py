@@ -53,8 +53,8 @@ def _rank(infos: list[WeightsInfo], role: str) -> list[WeightsInfo]:
         # a released full-size model the user downloaded or imported beats what ships;
         # then the shipped default of the role; then the user's own newest (a quick
         # retrain is picked by name, not silently); test-only nets last of all
-        released = preset is not None and preset.official_file is not None
-        return (is_test, not (released and info.source == "user"), not is_default, -mtime)
+        released = bool(info.card.get("released")) and info.source == "user"
+        return (is_test, not released, not is_default, -mtime)
 
     return sorted(infos, key=key)
 

@@ -116,7 +116,7 @@ def test_import_of_a_release_checkpoint(tmp_path, user_data_dir, name):
     torch.save(sd, pth)
     assert identify_official_preset(sd) == name
     info = import_official_checkpoint(pth)
-    assert info.preset == name and info.source == "user"
+    assert info.preset == name and info.source == "user" and info.card["released"] is True
     assert info.manifest.parent == user_data_dir / "weights"
     assert all(p.stat().st_size <= 15 * 1024 * 1024 for p in info.shard_paths())
     assert [w.name for w in installed_weights() if w.source == "user"] == [f"{name}-release"]
