@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 
 import cv2
 import numpy as np
@@ -44,7 +45,6 @@ def measure(record: FaceRecord, strength: float | None = None) -> None:
     """Set ``record.identity`` for the face at ``strength`` (default: its own)."""
     if record.restored is None or identity_reason() is not None:
         return
-    from .errors import ReviveError
     from .identity import IdentityModel
 
     strength = record.strength if strength is None else strength
@@ -52,7 +52,7 @@ def measure(record: FaceRecord, strength: float | None = None) -> None:
     points = transform_points(record.to_crop, record.landmarks)
     try:
         record.identity = IdentityModel.shared().compare(face, original, points)
-    except ReviveError as err:  # e.g. a model file went missing since the check
+    except Exception as err:  # a diagnostic must never fail a restoration
         log.warning("identity check skipped: %s", err)
         record.identity = None
         return
@@ -92,4 +92,4 @@ def strength_keeping_likeness(record: FaceRecord, steps: int = 6) -> float:
             low = mid
         else:
             high = mid
-    return round(low, 2)
+    return math.floor(low * 100) / 100  # down: rounding up could cross the line again

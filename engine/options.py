@@ -77,8 +77,8 @@ class RuntimeOptions:
         _at_least("the batch size", self.batch_size, 0)
         _at_least("the tile size", self.tile_size, 16)
         _at_least("the tile overlap", self.tile_overlap, 0)
-        if self.tile_overlap * 2 >= self.tile_size:
-            raise OptionError("the tile overlap must be less than half the tile size")
+        if self.tile_overlap * 2 >= self.tile_size:  # small tiles: the overlap gives way
+            object.__setattr__(self, "tile_overlap", max(0, self.tile_size // 2 - 1))
         _at_least("the number of CPU workers", self.cpu_workers, 0)
 
 

@@ -56,7 +56,14 @@ def _resources(root: Path) -> Path:
     return root / "resources"
 
 
-def _lease(root: Path, part: int, *models: str, seconds: int = 40) -> subprocess.CompletedProcess:
+# The dry lease's length: its three trainings start, run and stop inside it, with room
+# for a CPU that other work keeps busy (it once failed at 40 s under such load).
+LEASE_S = 60
+
+
+def _lease(
+    root: Path, part: int, *models: str, seconds: int = LEASE_S
+) -> subprocess.CompletedProcess:
     out = root / f"out{part}"
     env = {
         **os.environ,
@@ -125,7 +132,7 @@ def test_one_command_trains_all_three_side_by_side(first_lease):
     # The archive: the lease record, the machine, evaluations, loss logs, the discriminator.
     results = _results(out)
     record = json.loads(results["logs/lease.json"])
-    assert record["wall_s"] <= 40 and set(record["models"]) == {"restorer", "tiny", "cagface"}
+    assert record["wall_s"] <= LEASE_S and set(record["models"]) == {"restorer", "tiny", "cagface"}
     assert "logs/machine.txt" in results
     for role in ("restorer", "tiny", "cagface"):
         evaluation = json.loads(results[f"logs/eval-{role}.json"])

@@ -243,6 +243,10 @@ def _train(
     try:
         stopped = session.run_steps(cancel)
         session.close_steps(stopped)
+    except BaseException:
+        if session.log is not None:  # a diverged or failed run: no writer thread left over
+            session.log.close()
+        raise
     finally:
         session.shut_down()
     return session.finish(stopped, export)

@@ -158,6 +158,7 @@ class Task:
                 for k, v in self.rt.scaler.state_dict().items()
             }
         meta["task"] = self.extra_state()
+        meta["ema_updates"] = {name: ema.updates for name, ema in self.emas.items()}
         return tensors, meta
 
     def load_state(self, tensors: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> None:
@@ -172,7 +173,13 @@ class Task:
             optimizer_from_flat(f"opt.{name}", opt, tensors, meta["optimizers"][name])
         if self.rt.scaler is not None and "scaler" in meta:
             self.rt.scaler.load_state_dict(meta["scaler"])
-        self.load_extra_state(meta.get("task", {}))
+        task_state = meta.get("task", {})
+        updates = dict(meta.get("ema_updates", {}))
+        if "ema_updates" in task_state:  # checkpoints written before every task kept it
+            updates.setdefault("G", task_state["ema_updates"])
+        for name, ema in self.emas.items():
+            ema.updates = int(updates.get(name, 0))  # the EMA warm-up goes on where it was
+        self.load_extra_state(task_state)
 
     def init_from_weights(self, name_or_path: str) -> None:
         """Start the exported network (and its EMA copy) from an installed weight set.

@@ -136,12 +136,6 @@ class RestorerTask(SPARNetTask):
         self.disc_from = info.name
         self.notes.append(f"discriminator started from {info.name}")
 
-    def extra_state(self) -> dict[str, Any]:
-        return {"ema_updates": self.emas["G"].updates}
-
-    def load_extra_state(self, state: Any) -> None:
-        self.emas["G"].updates = int(state.get("ema_updates", 0))
-
     def make_batch(self, step: int) -> dict[str, Any]:
         batch = super().make_batch(step)
         if self.patch:
