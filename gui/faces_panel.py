@@ -187,13 +187,19 @@ class FaceCard(QFrame):
         self.face = face
         score = face.identity
         if score is None:
-            self.identity_label.setText(
-                "Likeness not checked (the identity check is not installed)"
-            )
-            self.identity_label.setToolTip(
-                "Install Revive's identity extra (pip install 'revive[identity]') to see "
-                "whether each restored face still looks like the person"
-            )
+            from engine.face_identity import identity_reason
+
+            reason = identity_reason()
+            if reason is None:
+                self.identity_label.setText("Likeness not checked for this face")
+                self.identity_label.setToolTip("The identity check was off, or it failed")
+            else:
+                self.identity_label.setText("Likeness not checked (identity check unavailable)")
+                self.identity_label.setToolTip(
+                    f"{reason}. Install Revive's identity extra (pip install "
+                    "'revive[identity]') to see whether each restored face still looks "
+                    "like the person"
+                )
             self.keep_likeness.setVisible(False)
             return
         at = f" at {face.identity_strength:.0%}" if face.identity_strength < 0.995 else ""
@@ -477,5 +483,11 @@ class FacesPanel(QWidget):
         self.faceSelected.emit(index, frame)
 
     def set_busy(self, busy: bool) -> None:
+        """A face is being restored again: no edits meanwhile (they would outdate it)."""
         for card in self.cards:
             card.rerun.setEnabled(not busy)
+            card.accept_box.setEnabled(not busy)
+            card.strength.setEnabled(not busy and card.accept_box.isChecked())
+            card.keep_likeness.setEnabled(not busy)
+        self.use_all_button.setEnabled(not busy)
+        self.use_none_button.setEnabled(not busy)

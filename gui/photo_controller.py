@@ -239,7 +239,11 @@ class PhotoController(Generic[ImageT]):
         """Loading or restoring the photo failed with ``message``."""
         if not self.is_live(ticket):
             return False
-        self._set(ticket.entry, PhotoStatus.ERROR, message)
+        entry = ticket.entry
+        if entry.result is not None:  # a second restoration failed: the first one stands
+            self._set(entry, PhotoStatus.RESTORED, f"the last restoration failed: {message}")
+            return True
+        self._set(entry, PhotoStatus.ERROR, message)
         return True
 
     # --- restoring -----------------------------------------------------------------------

@@ -280,9 +280,10 @@ class PhotoWork(QObject):
             return
         face, ticket = changed
         result = entry.result
-        self.jobs.cancel(kinds=("recompose",))  # only the newest state matters
+        kind = self._recompose_kind(entry)
+        self.jobs.cancel(kinds=(kind,))  # only this photo's newest state matters
         self.jobs.submit(
-            "recompose",
+            kind,
             lambda ctx: calls.recompose(ctx.restorer(), result),
             stale=self._stale(ticket),
             on_result=lambda done: self._repasted(ticket, done),
@@ -298,7 +299,10 @@ class PhotoWork(QObject):
         self.status.set_status("Finding the strength that keeps the likeness…", transient=True)
 
         def found(strength: float) -> None:
-            if self.photos.current is entry and entry.result is result:
+            # still this photo, and the face still there (a re-paste may have come since)
+            now = entry.result
+            live = entry in self.photos and self.photos.current is entry and now is not None
+            if live and now is not None and any(f.index == index for f in now.faces):
                 self.set_face_strength(index, strength)
                 self.status.set_status(f"Face {index + 1}: strength {strength:.0%}")
 
@@ -317,15 +321,21 @@ class PhotoWork(QObject):
         if ticket is None:
             return
         result = entry.result
-        self.jobs.cancel(kinds=("recompose",))
+        kind = self._recompose_kind(entry)
+        self.jobs.cancel(kinds=(kind,))
         self.jobs.submit(
-            "recompose",
+            kind,
             lambda ctx: calls.recompose(ctx.restorer(), result),
             stale=self._stale(ticket),
             on_result=lambda done: self._repasted(ticket, done),
         )
         for face in result.faces:
             self.faceEdited.emit(entry, face)
+
+    @staticmethod
+    def _recompose_kind(entry: Entry) -> str:
+        """One re-paste job kind per photo: a newer one replaces only its own photo's."""
+        return f"recompose:{id(entry)}"
 
     def _repasted(self, ticket: Ticket[QImage], done: calls.Recomposed) -> None:
         if self.photos.recomposed(ticket, done.result, done.after):

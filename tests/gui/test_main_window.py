@@ -444,6 +444,9 @@ def test_strength_and_rerun_with_other_weights(qtbot, window, photo):
     before = [f.crop_after.copy() for f in entry.result.faces]
     generation = entry.generation
     window.view.faces.card(2).rerun.click()
+    # while it runs, no face can be edited (an edit would make its answer stale)
+    assert not window.view.faces.card(0).strength.isEnabled()
+    assert not window.view.faces.card(0).accept_box.isEnabled()
     qtbot.waitUntil(
         lambda: entry.image_generation > generation and not window.jobs.is_busy(),
         timeout=TIMEOUT_MS,
@@ -454,6 +457,7 @@ def test_strength_and_rerun_with_other_weights(qtbot, window, photo):
     assert np.array_equal(after[0].crop_after, before[0])
     assert after[1].strength == 0.0  # the other faces keep their settings
     assert window.view.faces.card(2).rerun.isEnabled()
+    assert window.view.faces.card(0).accept_box.isEnabled()
 
 
 def test_dropping_files_and_folders_queues_them(qtbot, window, photo):

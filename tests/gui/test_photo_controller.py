@@ -218,3 +218,15 @@ def test_nothing_to_change_without_a_result():
     assert photos.start_rerun(entry) is None
     photos.saved(entry, Path("out.png"))
     assert entry.saved_to == Path("out.png")
+
+
+def test_a_failed_second_restoration_keeps_the_first_result():
+    """A photo restored once whose re-restoration fails stays restored and exportable."""
+    photos = PhotoController()
+    entry = restored_photo(photos)
+    second = photos.queue_restore(entry)
+    assert second is not None and photos.restoring(second)
+    assert photos.failed(second, "out of memory")
+    assert entry.status is PhotoStatus.RESTORED and entry.result is not None
+    assert "the last restoration failed: out of memory" in entry.detail
+    assert entry in photos.exportable()
