@@ -186,6 +186,18 @@ def _outside_the_photo(make: Callable[[], Restorer]) -> Restorer:
         raise _BatchError(err) from None
 
 
+def _write_extras(
+    outcome: PhotoOutcome,
+    extras: Callable[[PhotoOutcome, list[Path]], list[str]],
+    protected: list[Path],
+) -> None:
+    """Side files (reports, crops) never undo a photo that is already saved: a failure is a note."""
+    try:
+        outcome.extras = extras(outcome, protected)
+    except (ReviveError, OSError) as err:
+        outcome.notes.append(f"the extra files were not written: {err}")
+
+
 def restore_batch(
     restorer: Restorer | Callable[[], Restorer],
     items: list[BatchItem],
@@ -259,7 +271,7 @@ def restore_batch(
             outcome.photo, outcome.result, outcome.note = photo, result, note
             outcome.status = "ok"
             if extras is not None:
-                outcome.extras = extras(outcome, protected)
+                _write_extras(outcome, extras, protected)
         except (Cancelled, KeyboardInterrupt):  # Ctrl+C in a terminal: keep what is done
             if outcome.status != "ok":
                 outcome.status = "cancelled"

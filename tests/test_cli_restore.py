@@ -212,6 +212,26 @@ def test_save_faces_and_attention(weights, photos, tmp_path, capsys):
         assert im.width >= 6 * 128  # before, after and the five attention maps
 
 
+def test_a_failed_side_file_keeps_the_saved_photo(weights, photos, tmp_path, capsys):
+    (tmp_path / "group_revived_faces").write_text("a file where the faces folder would go")
+    report = tmp_path / "report.json"
+    code, _, err = run(
+        capsys,
+        str(photos["group.jpg"]),
+        "-o",
+        str(tmp_path),
+        "--save-faces",
+        "--report",
+        str(report),
+        *FAST,
+    )
+    assert code == 0, err
+    assert (tmp_path / "group_revived.jpg").is_file()
+    (entry,) = json.loads(report.read_text())["photos"]
+    assert entry["status"] == "ok"
+    assert any("extra files were not written" in n for n in entry["notes"])
+
+
 def test_missing_weights_is_one_line(
     photos, tmp_path, monkeypatch, capsys, without_shipped_restorer
 ):

@@ -439,6 +439,19 @@ def test_32_bit_integer_and_float_tiffs_become_16_bit_gray(tmp_path):
         assert written.mode == "I;16"
 
 
+def test_float_tiffs_a_little_over_one_are_stretched_not_blackened(tmp_path):
+    ramp = np.linspace(0.0, 1.2, 48 * 64, dtype=np.float32).reshape(48, 64)
+    Image.fromarray(ramp, "F").save(tmp_path / "hdr.tif")
+    photo = load_photo(tmp_path / "hdr.tif")
+    assert photo.pixels.max() == 65535 and photo.pixels.min() == 0 and photo.notes
+    np.testing.assert_allclose(photo.pixels[..., 0] / 65535.0, ramp / 1.2, atol=1 / 65535 + 1e-6)
+    levels = np.rint(np.linspace(0, 200, 48 * 64)).astype(np.float32).reshape(48, 64)
+    Image.fromarray(levels, "F").save(tmp_path / "levels.tif")  # 8-bit levels as floats
+    photo = load_photo(tmp_path / "levels.tif")
+    np.testing.assert_array_equal(photo.pixels[..., 0], levels.astype(np.uint16) * 257)
+    assert not photo.notes
+
+
 def test_mpo_camera_jpeg_reads_as_jpeg(tmp_path):
     path = tmp_path / "camera.jpg"
     Image.fromarray(stored(blocks8(), 3)).save(

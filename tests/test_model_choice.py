@@ -79,8 +79,9 @@ def test_a_released_model_beats_the_shipped_default_and_a_quick_retrain_does_not
                  "sparnet_x8_lite")  # fmt: skip
     assert plan_models("sparnet").main.name == "shipped-x8"
     assert plan_models("my-retrain").main.name == "my-retrain"
-    save_weights(create_model("sparnet_x8_attn2d").state_dict(), users, "my-x8-retrain",
-                 "sparnet_x8_attn2d")  # fmt: skip   (a release preset, but the user's training)
+    save_weights(
+        create_model("sparnet_x8_attn2d").state_dict(), users, "my-x8-retrain", "sparnet_x8_attn2d"
+    )  # fmt: skip   (a release preset, but the user's training)
     assert plan_models("sparnet").main.name == "shipped-x8"
     save_weights(create_model("sparnet_light_attn3d").state_dict(), users, "released",
                  "sparnet_light_attn3d", card={"released": True})  # fmt: skip

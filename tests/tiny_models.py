@@ -42,16 +42,19 @@ def install_tiny_weights(data_dir: Path, which: tuple[str, ...] = tuple(TINY)) -
 IDENTITY_RESTORER = "identity128"
 
 
-def install_identity_restorer(data_dir: Path) -> str:
+def install_identity_restorer(
+    data_dir: Path, offset: float = 0.0, name: str = IDENTITY_RESTORER
+) -> str:
     """``sparnet_blind128_s`` with a zero last convolution: its output is its input
     exactly (a residual preset), so tests can tell the pipeline's effects from the
-    network's. Saved as ``identity128``; returns that name."""
+    network's. ``offset`` (in the network's [-1, 1] range) makes its correction a known
+    constant instead of zero. Saved as ``name``; returns it."""
     net = create_model("sparnet_blind128_s")
     with torch.no_grad():
         net.out_conv.conv2d.weight.zero_()
-        net.out_conv.conv2d.bias.zero_()
-    save_weights(net.state_dict(), data_dir / "weights", IDENTITY_RESTORER, "sparnet_blind128_s")
-    return IDENTITY_RESTORER
+        net.out_conv.conv2d.bias.fill_(offset)
+    save_weights(net.state_dict(), data_dir / "weights", name, "sparnet_blind128_s")
+    return name
 
 
 def resources_without_restorer(target: Path) -> Path:

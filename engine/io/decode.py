@@ -102,13 +102,19 @@ def decode_opencv(path: Path, name: str, fmt: str, image: Image.Image) -> Decode
     )
 
 
+# Below this peak, fractional float samples are taken as light levels, not 8-bit levels.
+_EIGHT_BIT_FLOOR = 16.0
+
+
 def _to_uint16(array: np.ndarray) -> tuple[np.ndarray, str | None]:
     """16-bit levels from 8-bit, 32-bit integer or float samples, and a note if rescaled.
 
     Floats in [0, 1] are the usual convention; floats holding 0-255 or 0-65535 are 8- or
     16-bit levels stored as floats (as many scanners and scripts write them), integers
-    up to 65535 are 16-bit levels. Anything else (negative or larger values) is
-    stretched to the full 16-bit range, and the note says so.
+    up to 65535 are 16-bit levels. A float image a little over 1 (0-1.2, linear light
+    with highlights) is not 8-bit levels: read as such it would turn black. Anything
+    else (negative, larger or such values) is stretched to the full 16-bit range, and
+    the note says so.
     """
     if array.dtype == np.uint8:
         return array.astype(np.uint16) * 257, None
@@ -117,11 +123,13 @@ def _to_uint16(array: np.ndarray) -> tuple[np.ndarray, str | None]:
     if floating:
         values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    whole = bool(np.all(np.abs(values - np.rint(values)) < 1e-3))
     if floating and low >= 0.0 and high <= 1.0:
         return np.rint(values * 65535).astype(np.uint16), None
     if floating and low >= 0.0 and high <= 255.0:
-        return np.rint(values * 257).astype(np.uint16), None
-    if low >= 0.0 and high <= 65535.0 and (floating or np.all(values == np.rint(values))):
+        if whole or high > _EIGHT_BIT_FLOOR:
+            return np.rint(values * 257).astype(np.uint16), None
+    elif low >= 0.0 and high <= 65535.0 and (floating or whole):
         return np.rint(values).astype(np.uint16), None
     span = (high - low) or 1.0
     stretched = np.rint((values - low) * (65535.0 / span)).astype(np.uint16)
