@@ -133,7 +133,7 @@ def prepare_for_inference(
     for p in model.parameters():
         p.requires_grad_(False)
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload, unused-ignore]  # torch < 2.14 stubs omit it
     if compile:
         try:
             model = cast(nn.Module, torch.compile(model, dynamic=False))

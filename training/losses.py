@@ -60,7 +60,9 @@ class VGGPerceptual(nn.Module):
     def __init__(self, features: nn.Sequential, layers: Sequence[int] = VGG19_LAYERS) -> None:
         super().__init__()
         self.layers = tuple(layers)
-        self.features = features[: max(self.layers) + 1].eval().requires_grad_(False)
+        # (a list slice: typed alike by every torch release's stubs)
+        self.features = nn.Sequential(*list(features)[: max(self.layers) + 1])
+        self.features.eval().requires_grad_(False)
         self.mean: torch.Tensor
         self.std: torch.Tensor
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))

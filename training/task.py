@@ -136,7 +136,7 @@ class Task:
     def place(self, net: nn.Module) -> nn.Module:
         net = net.to(self.rt.device)
         if self.rt.channels_last:
-            net = net.to(memory_format=torch.channels_last)
+            net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload, unused-ignore]  # torch < 2.14 stubs omit it
         return net
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -105,7 +105,7 @@ class SPARNet(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         maps: list[torch.Tensor] | None = [] if return_attention else None
         out = self.encoder[0](x)
-        for unit in (*self.encoder[1:], *self.res_layers, *self.decoder):
+        for unit in (*list(self.encoder)[1:], *self.res_layers, *self.decoder):
             out = unit(out, maps)
         out = self.out_conv(out)
         if self.residual:
