@@ -132,6 +132,25 @@ def test_resuming_gives_exactly_the_uninterrupted_losses(pack, tmp_path):
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6"]
 
 
+def test_a_step_decay_taken_on_resume_matches_a_run_planned_with_it(pack, tmp_path):
+    kw = {"steps": 6, "batch": 2, "model_overrides": TINY_SPARNET, "checkpoint_every": 3}
+    decay = {"lr_milestones": [3], "lr_gamma": 0.1}
+    flat = train(tiny_config("sparnet_x8", pack, tmp_path / "flat", **kw), export=False)
+    planned_config = tiny_config("sparnet_x8", pack, tmp_path / "planned", **kw)
+    planned_config.options.update(decay)
+    planned = train(planned_config, export=False)
+    # the first three updates alike; the decayed ones move less from step 3 on
+    assert losses(planned, "l2")[:4] == losses(flat, "l2")[:4]
+    assert losses(planned, "l2")[4:] != losses(flat, "l2")[4:]
+
+    part = tiny_config("sparnet_x8", pack, tmp_path / "decided-later", **{**kw, "steps": 3})
+    first = train(part, export=False)
+    part.steps = 6
+    part.options.update(decay)  # what `revive train --resume --option ...` does
+    second = train(part, resume=True, export=False)
+    assert losses(first, "l2") + losses(second, "l2") == losses(planned, "l2")
+
+
 def test_cancel_checkpoints_the_last_step_and_resume_finishes(pack, tmp_path):
     from engine.progress import CancelToken
 

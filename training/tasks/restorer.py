@@ -191,6 +191,8 @@ class RestorerTask(SPARNetTask):
                 "lr": self.base_lr,
                 "betas": list(self.optimizers["G"].param_groups[0]["betas"]),
                 "warmup_steps": self.opts.warmup_steps,
+                "lr_milestones": list(self.opts.lr_milestones),
+                "lr_gamma": self.opts.lr_gamma,
             },
             "ema_decay": self.emas["G"].decay,
             "exported": "EMA of G",

@@ -40,10 +40,18 @@ class SPARNetOptions(TrainerOptions):
     betas: tuple[float, float] = (0.9, 0.99)  # Adam (the paper's)
     gpu_degrade: bool = False  # degrade the training faces on the device (training.gpu_degrade)
     warmup_steps: int = 0  # linear learning-rate warm-up (a run that starts from weights)
+    # Step decay: the learning rate is multiplied by lr_gamma at each of these steps. A
+    # running job takes it on --resume (a CPU run decides when its curve flattens).
+    lr_milestones: tuple[int, ...] = ()
+    lr_gamma: float = 0.5
 
     def __post_init__(self) -> None:
         if self.warmup_steps < 0:
             raise ValueError("warmup_steps must be zero or more")
+        if any(m < 0 for m in self.lr_milestones):
+            raise ValueError("lr_milestones must be steps, zero or more")
+        if not 0.0 < self.lr_gamma <= 1.0:
+            raise ValueError("lr_gamma must be in (0, 1]")
 
 
 class SPARNetTask(FaceSRTask):
@@ -69,9 +77,11 @@ class SPARNetTask(FaceSRTask):
         return self.opts.gpu_degrade
 
     def lr_factor(self, step: int) -> float:
-        """The warm-up's share of the learning rate at ``step`` (1 without warm-up)."""
+        """The share of the base learning rate at ``step``: warm-up, then step decay."""
         warmup = self.opts.warmup_steps
-        return min(1.0, (step + 1) / warmup) if warmup else 1.0
+        factor = min(1.0, (step + 1) / warmup) if warmup else 1.0
+        passed = sum(1 for m in self.opts.lr_milestones if step >= m)
+        return factor * self.opts.lr_gamma**passed
 
     def on_step_start(self, step: int) -> None:
         """Linear warm-up over the run's first steps (fresh Adam moments on old weights)."""
@@ -112,6 +122,8 @@ class SPARNetTask(FaceSRTask):
                 "lr": self.config.lr or 2e-4,
                 "betas": list(self.opts.betas),
                 "warmup_steps": self.opts.warmup_steps,
+                "lr_milestones": list(self.opts.lr_milestones),
+                "lr_gamma": self.opts.lr_gamma,
             },
             "degraded_on": "device" if self.on_device is not None else "cpu",
         }
