@@ -19,7 +19,8 @@ $(PY):
 
 # Linux without an NVIDIA GPU (no /proc/driver/nvidia): torch's CPU build first, from
 # PyTorch's CPU index, which pip then keeps (a 1.9 GB .venv instead of 6.3 GB: README,
-# "Install size"). TORCH=cuda or TORCH=cpu decides instead; an unreachable index falls back.
+# "Install size"). TORCH=cuda or TORCH=cpu decides instead; an unreachable index, or a
+# torchvision that does not match the torch it found (its operators missing), falls back.
 TORCH ?= $(if $(filter Linux,$(shell uname -s)),$(if $(wildcard /proc/driver/nvidia),cuda,cpu),default)
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
@@ -28,6 +29,9 @@ $(STAMP): pyproject.toml | $(PY)
 		echo "No NVIDIA GPU: installing torch's CPU build ($(TORCH_CPU_INDEX); TORCH=cuda for the GPU build)"; \
 		$(PY) -m pip install --quiet --timeout 30 --retries 2 --index-url $(TORCH_CPU_INDEX) torch torchvision \
 		|| echo "make: $(TORCH_CPU_INDEX) cannot be reached: installing the default torch"; \
+		$(PY) -c "import torch, torchvision; torch.ops.torchvision.nms" 2>/dev/null \
+		|| { echo "make: no matching CPU pair of torch and torchvision: installing the default pair"; \
+			$(PY) -m pip uninstall --quiet --yes torch torchvision 2>/dev/null; true; }; \
 	fi
 	$(PY) -m pip install --quiet -e ".[dev,identity]"
 	touch $(STAMP)
