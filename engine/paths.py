@@ -29,6 +29,31 @@ def shipped_weights_dir() -> Path:
     return resources_dir() / "weights"
 
 
+def resources_without_restorers(target: Path) -> Path:
+    """A copy of ``resources/`` minus every face restorer (the component network, icons
+    and catalogue stay): an install that ships none, as the README's no-model
+    screenshots and the tiny nets' tests need it (``REVIVE_RESOURCES=target``)."""
+    import json
+    import shutil
+
+    source = resources_dir()
+    if target.exists():
+        return target
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("weights"))
+    weights = target / "weights"
+    weights.mkdir()
+    registry = json.loads((source / "weights" / "registry.json").read_text(encoding="utf-8"))
+    keep = [name for name in [registry.get("defaults", {}).get("components")] if name]
+    for name in keep:
+        for path in (source / "weights").glob(f"{name}.*"):
+            shutil.copy2(path, weights / path.name)
+    defaults = {"components": keep[0]} if keep else {}
+    (weights / "registry.json").write_text(
+        json.dumps({"weights": keep, "defaults": defaults}), encoding="utf-8"
+    )
+    return target
+
+
 def user_data_dir() -> Path:
     """Per-user data folder; ``REVIVE_DATA_DIR`` overrides it (tests, portable use)."""
     override = os.environ.get("REVIVE_DATA_DIR")

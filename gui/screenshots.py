@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="revive-shots-"))
     if args.random_weights:
         os.environ["REVIVE_DATA_DIR"] = str(scratch / "data")
-    from engine.paths import user_weights_dir
+    from engine.paths import resources_without_restorers, user_weights_dir
 
     from .app import create_app
     from .main_window import MainWindow
@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     # The first start on a machine without a restoration model, a photo open.
     if "no-weights" in wanted:
         os.environ["REVIVE_DATA_DIR"] = str(scratch / "empty")
+        os.environ["REVIVE_RESOURCES"] = str(resources_without_restorers(scratch / "resources"))
         empty = MainWindow(_settings(scratch / "empty-settings"))
         empty.resize(width, height)
         empty.show()

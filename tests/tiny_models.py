@@ -9,8 +9,6 @@ geometry, blending, colour and plumbing tests.
 from __future__ import annotations
 
 import contextlib
-import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 import torch
 
 from engine.models import create_model
+from engine.paths import resources_without_restorers
 from engine.weights import save_weights
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,25 +57,9 @@ def install_identity_restorer(
 
 
 def resources_without_restorer(target: Path) -> Path:
-    """A copy of ``resources/`` minus every face restorer (the component network, icons
-    and catalogue stay): an install whose restorer was removed, or that ships none.
-    Tests of the tiny nets' plumbing use it so that ``auto`` means the tiny nets."""
-    source = REPO / "resources"
-    if target.exists():
-        return target
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("weights"))
-    weights = target / "weights"
-    weights.mkdir()
-    registry = json.loads((source / "weights" / "registry.json").read_text(encoding="utf-8"))
-    keep = [name for name in [registry.get("defaults", {}).get("components")] if name]
-    for name in keep:
-        for path in (source / "weights").glob(f"{name}.*"):
-            shutil.copy2(path, weights / path.name)
-    defaults = {"components": keep[0]} if keep else {}
-    (weights / "registry.json").write_text(
-        json.dumps({"weights": keep, "defaults": defaults}), encoding="utf-8"
-    )
-    return target
+    """A copy of ``resources/`` minus every face restorer: tests of the tiny nets'
+    plumbing use it so that ``auto`` means the tiny nets."""
+    return resources_without_restorers(target)
 
 
 @contextlib.contextmanager
