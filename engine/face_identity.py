@@ -45,13 +45,13 @@ def measure(record: FaceRecord, strength: float | None = None) -> None:
     """Set ``record.identity`` for the face at ``strength`` (default: its own)."""
     if record.restored is None or identity_reason() is not None:
         return
-    from .identity import IdentityModel
+    from .identity import compare_faces
 
     strength = record.strength if strength is None else strength
     face, original = blended_face(record, strength)
     points = transform_points(record.to_crop, record.landmarks)
     try:
-        record.identity = IdentityModel.shared().compare(face, original, points)
+        record.identity = compare_faces(face, original, points)
     except Exception as err:  # a diagnostic must never fail a restoration
         log.warning("identity check skipped: %s", err)
         record.identity = None

@@ -37,7 +37,11 @@ differs, never their framing.
 from __future__ import annotations
 
 import importlib.util
+import logging
+import multiprocessing
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -54,6 +58,8 @@ from .faces.align import (
     transform_points,
     warp_affine,
 )
+
+log = logging.getLogger("engine.identity")
 
 # Flag a face when the cosine similarity of its restored and original descriptors is
 # below this: the equal-error point of "the same face, clean vs Eq. 14-degraded with the
@@ -377,6 +383,79 @@ class IdentityModel(_Shared):
         to_original = compose(matrix, scale_between(original.shape, restored.shape))
         a, b = self.embed_chips([cut_chip(restored, matrix), cut_chip(original, to_original)])
         return IdentityScore(cosine(a, b), distance(a, b))
+
+
+def compare_faces(
+    restored: np.ndarray, original: np.ndarray, landmarks5: np.ndarray | None = None
+) -> IdentityScore:
+    """``IdentityModel.compare``, in the helper process when one was asked for."""
+    pool = _helper.pool()
+    if pool is not None:
+        try:
+            return pool.submit(_compare_here, restored, original, landmarks5).result()
+        except BrokenProcessPool as err:  # the helper died: go on in this process
+            _helper.broken(err)
+    return _compare_here(restored, original, landmarks5)
+
+
+def _compare_here(
+    restored: np.ndarray, original: np.ndarray, landmarks5: np.ndarray | None
+) -> IdentityScore:
+    return IdentityModel.shared().compare(restored, original, landmarks5)
+
+
+class _HelperProcess:
+    """One process that runs the identity check for an app with a window.
+
+    dlib holds the GIL for a whole call (its ResNet: about 90 ms a face on a CPU core),
+    which stalls the window's thread in turn; the thread that waits for a helper
+    process only waits on a pipe, with the GIL free. dlib is then never called in the
+    app's own process (its pybind11 module also crashes when first imported on one
+    thread and first called on another, as a window's warm-up and restore jobs would).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")  # never fork a threaded app
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            return self._pool
+
+    def pool(self) -> ProcessPoolExecutor | None:
+        with self._lock:
+            return self._pool
+
+    def broken(self, err: BaseException) -> None:
+        log.warning("identity helper process failed (%s): checking in this process", err)
+        self.stop()
+
+    def stop(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+_helper = _HelperProcess()
+
+
+def _load_models() -> None:
+    IdentityModel.shared()
+
+
+def identity_in_helper_process() -> None:
+    """Run the identity check in a helper process from now on, and load its models
+    there now, in the background (for an app with a window)."""
+    _helper.start().submit(_load_models)
+
+
+def stop_helper_process() -> None:
+    """Back to checks in this process (tests; a quitting app needs nothing)."""
+    _helper.stop()
 
 
 class LandmarkModel(_Shared):

@@ -148,8 +148,12 @@ def detect(restorer: Restorer, photo: Photo, options: RestoreOptions) -> Found:
 
 # --- restoration ----------------------------------------------------------------------
 def warm_up(restorer: Restorer, options: RestoreOptions) -> None:
-    """Load the face detector now, so the first photo neither waits nor stalls the UI."""
+    """Load the face detector now, so the first photo neither waits nor stalls the UI;
+    the identity check goes to a helper process (dlib would hold the GIL for long)."""
     restorer.warm_up(options)
+    from engine.identity import identity_in_helper_process
+
+    identity_in_helper_process()
 
 
 def restore(

@@ -93,3 +93,28 @@ def test_the_strength_that_keeps_the_likeness(user_folder):
     if keep < 0.95:  # a bit more would cross the line again
         measure(face, min(1.0, keep + 0.1))
         assert face.identity.flagged
+
+
+def test_the_helper_process_gives_the_same_figures(user_folder):
+    """A window runs the check in a helper process (dlib holds the GIL): same numbers,
+    and a helper that dies leaves the check to this process."""
+    import os
+
+    from engine import identity
+
+    image = astronaut()
+    face = image[40:220, 150:330].astype(np.float32) / 255.0
+    blurred = np.ascontiguousarray(face[::2, ::2])  # the same face, at half the size
+    here = identity.compare_faces(face, blurred)
+    identity.identity_in_helper_process()
+    try:
+        pool = identity._helper.pool()
+        assert pool is not None and pool.submit(os.getpid).result() != os.getpid()
+        assert identity.compare_faces(face, blurred).cosine == pytest.approx(here.cosine, abs=1e-6)
+        for process in list(pool._processes.values()):  # the helper dies
+            process.kill()
+            process.join()
+        assert identity.compare_faces(face, blurred).cosine == pytest.approx(here.cosine, abs=1e-6)
+        assert identity._helper.pool() is None  # back in this process
+    finally:
+        identity.stop_helper_process()
