@@ -449,7 +449,10 @@ def _load_models() -> None:
 
 def identity_in_helper_process() -> None:
     """Run the identity check in a helper process from now on, and load its models
-    there now, in the background (for an app with a window)."""
+    there now, in the background (for an app with a window). Without dlib nothing
+    starts; dlib is looked for, not imported, so this process never loads it."""
+    if importlib.util.find_spec("dlib") is None:
+        return
     _helper.start().submit(_load_models)
 
 

@@ -46,8 +46,8 @@ def user_data_dir(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def without_shipped_restorer(tmp_path, monkeypatch) -> Path:
     """The shipped resources minus every face restorer (see tests.tiny_models)."""
-    from tests.tiny_models import resources_without_restorer
+    from engine.paths import resources_without_restorers
 
-    target = resources_without_restorer(tmp_path / "resources-without-restorer")
+    target = resources_without_restorers(tmp_path / "resources-without-restorer")
     monkeypatch.setenv("REVIVE_RESOURCES", str(target))
     return target

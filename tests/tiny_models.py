@@ -56,12 +56,6 @@ def install_identity_restorer(
     return name
 
 
-def resources_without_restorer(target: Path) -> Path:
-    """A copy of ``resources/`` minus every face restorer: tests of the tiny nets'
-    plumbing use it so that ``auto`` means the tiny nets."""
-    return resources_without_restorers(target)
-
-
 @contextlib.contextmanager
 def tiny_user_folder(folder: Path, which: tuple[str, ...] = tuple(TINY)) -> Iterator[Path]:
     """Point REVIVE_DATA_DIR at ``folder`` holding the tiny sets, for a module's tests.
@@ -70,7 +64,7 @@ def tiny_user_folder(folder: Path, which: tuple[str, ...] = tuple(TINY)) -> Iter
     shared, busy CPU two OpenMP threads of many small ops can run 50x slower than one.
     """
     install_tiny_weights(folder, which)
-    resources = resources_without_restorer(folder.parent / f"{folder.name}-resources")
+    resources = resources_without_restorers(folder.parent / f"{folder.name}-resources")
     with one_torch_thread(), pytest.MonkeyPatch.context() as mp:
         mp.setenv("REVIVE_DATA_DIR", str(folder))
         mp.setenv("REVIVE_RESOURCES", str(resources))

@@ -123,13 +123,12 @@ def _to_uint16(array: np.ndarray) -> tuple[np.ndarray, str | None]:
     if floating:
         values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    whole = bool(np.all(np.abs(values - np.rint(values)) < 1e-3))
     if floating and low >= 0.0 and high <= 1.0:
         return np.rint(values * 65535).astype(np.uint16), None
     if floating and low >= 0.0 and high <= 255.0:
-        if whole or high > _EIGHT_BIT_FLOOR:
+        if high > _EIGHT_BIT_FLOOR or np.all(np.abs(values - np.rint(values)) < 1e-3):
             return np.rint(values * 257).astype(np.uint16), None
-    elif low >= 0.0 and high <= 65535.0 and (floating or whole):
+    elif low >= 0.0 and high <= 65535.0:
         return np.rint(values).astype(np.uint16), None
     span = (high - low) or 1.0
     stretched = np.rint((values - low) * (65535.0 / span)).astype(np.uint16)
