@@ -45,3 +45,22 @@ def test_perceptual_loss_on_a_small_feature_stack(tmp_path):
     torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
     with pytest.raises(WeightsError, match="not a torchvision VGG19"):
         VGGPerceptual.from_file(tmp_path / "bad.pth")
+
+
+def test_detail_terms_are_zero_for_the_target_and_grow_with_blur():
+    import torch
+    import torch.nn.functional as F
+
+    from training.tasks.restorer import edge_loss, spectrum_loss
+
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(2, 3, 64, 64, generator=g) * 2 - 1
+    k = torch.ones(3, 1, 5, 5) / 25
+    blurred = F.conv2d(F.pad(target, (2, 2, 2, 2), mode="reflect"), k, groups=3)
+    for loss in (edge_loss, spectrum_loss):
+        assert loss(target, target).item() == pytest.approx(0.0, abs=1e-6)
+        assert loss(blurred, target).item() > 0.05
+    # The spectrum term ignores where detail sits, the edge term does not.
+    shifted = torch.roll(target, 3, dims=3)
+    assert spectrum_loss(shifted, target).item() < 0.2 * spectrum_loss(blurred, target).item()
+    assert edge_loss(shifted, target).item() > edge_loss(blurred, target).item()

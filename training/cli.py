@@ -73,7 +73,7 @@ def _train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-faces", type=int, help="use at most this many training faces")
     p.add_argument("--degradation", help="bicubic4x | bicubic8x | bicubic16x | eq14 | none")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
-    p.add_argument("--amp", help="auto | bf16 | fp16 | off (CUDA only)")
+    p.add_argument("--amp", help="auto | bf16 | fp16 | off (CUDA; bf16 also on a CPU with AVX-512)")
     p.add_argument("--channels-last", action="store_true", default=None)
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile")
     p.add_argument("--log-every", type=int)
@@ -114,6 +114,8 @@ ALL_METRICS = ("psnr", "ssim", "msssim", "lpips", "fid", "identity", "landmarks"
 
 
 def _evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
+    from .degrade import PRESETS  # numpy and OpenCV, no torch
+
     p = subparsers.add_parser(
         "evaluate", help="measure weights (PSNR/SSIM on Y, ...) beside the bicubic baseline"
     )
@@ -122,6 +124,12 @@ def _evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--list", dest="list_file", help="use only the faces named in this file")
     p.add_argument("--degradation", help="default: the weights' own (model card), else bicubic8x",
                    choices=("bicubic4x", "bicubic8x", "bicubic16x", "eq14", "none"))  # fmt: skip
+    p.add_argument(
+        "--eq14-preset",
+        choices=tuple(PRESETS),
+        help="Eq. 14 with these ranges (eq14: RESTORER_EQ14; old_photo: plus fading, casts, "
+        "grain, dots) instead of the card's; implies --degradation eq14",
+    )
     p.add_argument("--metrics", default=",".join(ALL_METRICS),
                    help=f"comma-separated subset of {','.join(ALL_METRICS)}")  # fmt: skip
     p.add_argument("--size", type=int, help="face side in px (default: the preset's, else 128)")
@@ -275,7 +283,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     opts = EvalOptions(
         data=args.data,
         weights=args.weights,
-        degradation=args.degradation,
+        degradation=args.degradation or ("eq14" if args.eq14_preset else None),
+        eq14_preset=args.eq14_preset,
         metrics=metrics,
         list_file=args.list_file,
         size=args.size,

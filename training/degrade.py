@@ -59,9 +59,26 @@ class Eq14Config:
     p_jpeg: float = 1.0
     down_interpolations: tuple[str, ...] = ("linear", "cubic", "area")
     gray_probability: float = 0.0  # turn the HR *and* LR gray (old photos), as the release does
+    # What old prints add (RESTORER_OLD_PHOTO; all off in Eq. 14 itself). Fading and a
+    # colour cast change the target too: the face must keep its photo's tone, or it looks
+    # pasted in. Film grain and halftone dots are damage, on the input alone, at the
+    # photo's own resolution (after down-sampling, like the noise).
+    p_fade: float = 0.0
+    fade_contrast: tuple[float, float] = (1.0, 1.0)  # kept share of the tonal range
+    fade_black: tuple[float, float] = (0.0, 0.0)  # raised black level, on 0-255
+    p_cast: float = 0.0  # a warm (sepia / yellowed) or cool tint, on input and target
+    cast_b: tuple[float, float] = (0.0, 0.0)  # Lab b* shift (+ yellow, - blue)
+    cast_a: tuple[float, float] = (0.0, 0.0)  # Lab a* shift (+ red, - green)
+    p_grain: float = 0.0
+    grain_sigma: tuple[float, float] = (0.0, 0.0)  # std of the grain on 0-255
+    grain_size: tuple[float, float] = (0.5, 0.5)  # Gaussian sigma (px) of the clumps
+    p_halftone: float = 0.0
+    halftone_period: tuple[float, float] = (3.0, 3.0)  # dot pitch (px of the LR image)
 
     def __post_init__(self) -> None:
-        for name in ("blur_size", "motion_length", "scale", "noise_sigma", "jpeg_quality"):
+        ranges = ("blur_size", "motion_length", "scale", "noise_sigma", "jpeg_quality")
+        ranges += ("fade_contrast", "fade_black", "cast_b", "cast_a", "grain_sigma")
+        for name in (*ranges, "grain_size", "halftone_period"):
             lo, hi = getattr(self, name)
             if lo > hi:
                 raise ValueError(f"Eq14Config.{name}: lower bound {lo} exceeds upper {hi}")
@@ -71,6 +88,11 @@ class Eq14Config:
             raise ValueError(f"unknown blur kinds {sorted(unknown)}")
         if unknown := set(self.down_interpolations) - set(_CV_INTERP):
             raise ValueError(f"unknown interpolations {sorted(unknown)}")
+
+    @property
+    def old_print(self) -> bool:
+        """Whether any of the old-print steps (fade, cast, grain, halftone) can happen."""
+        return max(self.p_fade, self.p_cast, self.p_grain, self.p_halftone) > 0
 
     def for_size(self, hr_size: int, reference: int = 512) -> Eq14Config:
         """The same model for another HR side: blur sizes scale with it (odd, at least 1)."""
@@ -108,6 +130,35 @@ RESTORER_EQ14 = Eq14Config(
     p_jpeg=0.7,
     gray_probability=0.2,
 )
+
+
+# RESTORER_EQ14 plus what old prints add, from the faces of real old photos measured in
+# docs/training.md ("What real old photos do to a face", bench/measure_degradation.py):
+# every Eq. 14 range kept inside (its figures must not drop), milder down-sampling too
+# (most real faces reach the 128 px crop sharper than any Eq. 14 input), larger blur
+# kernels, stronger JPEG, more gray faces, faded tone, sepia or yellowed casts, film
+# grain, and now and then a printed dot screen.
+RESTORER_OLD_PHOTO = replace(
+    RESTORER_EQ14,
+    scale=(1 / 8, 1.0),  # Eq. 14's and milder: most real faces reach the crop sharper
+    blur_size=(3, 21),
+    p_blur=0.8,
+    jpeg_quality=(40, 90),
+    gray_probability=0.3,
+    p_fade=0.5,
+    fade_contrast=(0.6, 1.0),
+    fade_black=(0.0, 40.0),
+    p_cast=0.35,
+    cast_b=(-4.0, 18.0),
+    cast_a=(-2.0, 6.0),
+    p_grain=0.4,
+    grain_sigma=(2.0, 8.0),
+    grain_size=(0.4, 1.0),
+    p_halftone=0.05,
+    halftone_period=(2.5, 4.5),
+)
+
+PRESETS = {"eq14": RESTORER_EQ14, "old_photo": RESTORER_OLD_PHOTO}
 
 
 @dataclass(frozen=True)
@@ -167,7 +218,82 @@ def sample_eq14_params(
         else None
     )
     gray = bool(rng.random() < config.gray_probability)
-    return Eq14Params(blur, size, angle, lr_size, interp, sigma, quality, gray)
+    extra = sample_old_print(rng, config) if config.old_print else {}
+    return Eq14Params(blur, size, angle, lr_size, interp, sigma, quality, gray, extra)
+
+
+def sample_old_print(rng: np.random.Generator, config: Eq14Config) -> dict[str, Any]:
+    """The old-print draws, taken after Eq. 14's so its draws stay those of RESTORER_EQ14."""
+    extra: dict[str, Any] = {}
+    if rng.random() < config.p_fade:
+        extra["fade"] = (
+            float(rng.uniform(*config.fade_contrast)),
+            float(rng.uniform(*config.fade_black)),
+        )
+    if rng.random() < config.p_cast:
+        extra["cast"] = (float(rng.uniform(*config.cast_a)), float(rng.uniform(*config.cast_b)))
+    if rng.random() < config.p_grain:
+        extra["grain"] = (
+            float(rng.uniform(*config.grain_sigma)),
+            float(rng.uniform(*config.grain_size)),
+        )
+    if rng.random() < config.p_halftone:
+        extra["halftone"] = (float(rng.uniform(*config.halftone_period)), float(rng.uniform(0, 90)))
+    if extra:
+        extra["seed"] = int(rng.integers(0, 2**31))
+    return extra
+
+
+def fade(image: np.ndarray, contrast: float, black: float) -> np.ndarray:
+    """Squeeze the tonal range towards a raised black level (a faded print)."""
+    x = black + image.astype(np.float32) * (contrast * (255.0 - black) / 255.0)
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def tint(image: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Shift Lab a*, b* (a sepia, yellowed or cool cast); lightness stays."""
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    lab[..., 1] += a
+    lab[..., 2] += b
+    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+
+
+def film_grain(
+    image: np.ndarray, sigma: float, size: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Clumped luminance noise: white noise blurred to ``size`` px, scaled to ``sigma``."""
+    noise = rng.normal(0.0, 1.0, image.shape[:2]).astype(np.float32)
+    noise = cv2.GaussianBlur(noise, (0, 0), size)
+    noise *= sigma / max(float(noise.std()), 1e-6)
+    x = image.astype(np.float32) + noise[..., None]
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def halftone_screen(image: np.ndarray, period: float, angle: float) -> np.ndarray:
+    """A printed dot screen (amplitude modulated, one screen for all channels), scanned:
+    each pixel is ink or paper by its lightness against a rotated cosine screen, then
+    softened by the scan."""
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    t = np.deg2rad(angle)
+    u = (xx * np.cos(t) + yy * np.sin(t)) * (2 * np.pi / period)
+    v = (-xx * np.sin(t) + yy * np.cos(t)) * (2 * np.pi / period)
+    screen = 0.5 + 0.25 * (np.cos(u) + np.cos(v))
+    value = image.astype(np.float32) / 255.0
+    dots = (value > screen[..., None]).astype(np.float32)
+    soft = cv2.GaussianBlur(dots, (0, 0), period / 3.0)
+    return np.clip(np.rint(soft * 255.0), 0, 255).astype(np.uint8)
+
+
+def photometric(image: np.ndarray, params: Eq14Params) -> np.ndarray:
+    """The print's tone, on input and target alike: gray, fading, colour cast."""
+    x = to_gray3(image) if params.gray else image
+    if "fade" in params.extra:
+        x = fade(x, *params.extra["fade"])
+    if "cast" in params.extra:
+        x = tint(x, *params.extra["cast"])
+    return x
 
 
 def motion_kernel(length: int, angle: float) -> np.ndarray:
@@ -227,12 +353,12 @@ def degrade_eq14(
     """Apply Eq. 14 to a uint8 RGB face.
 
     Returns ``(lr_up, lr, params)``: the network input (bicubic-up-sampled back to
-    the HR size), the small degraded image, and the draw. When ``params.gray`` the
-    caller should turn its target gray too (``to_gray3``).
+    the HR size), the small degraded image, and the draw. The caller's target is
+    ``photometric(hr, params)``: gray, faded and tinted like the input.
     """
     config = config or Eq14Config()
     params = sample_eq14_params(rng, config, hr.shape[:2])
-    x = to_gray3(hr) if params.gray else hr
+    x = photometric(hr, params)
     if params.blur is not None and params.blur_size is not None:
         x = apply_blur(x, params.blur, params.blur_size, params.motion_angle)
     lh, lw = params.lr_size
@@ -242,6 +368,13 @@ def degrade_eq14(
         if params.gray:
             noise = np.repeat(noise[..., :1], 3, axis=2)
         x = np.clip(np.rint(x.astype(np.float64) + noise), 0, 255).astype(np.uint8)
+    extra = params.extra
+    if "grain" in extra or "halftone" in extra:
+        local = np.random.default_rng(extra["seed"])
+        if "halftone" in extra:
+            x = halftone_screen(x, *extra["halftone"])
+        if "grain" in extra:
+            x = film_grain(x, *extra["grain"], local)
     if params.jpeg_quality is not None:
         x = jpeg_roundtrip(x, params.jpeg_quality)
     lr = x
@@ -282,4 +415,4 @@ class Degradation:
         if self.factor is not None:
             return degrade_bicubic(hr, self.factor)[0], hr
         lr_up, _, params = degrade_eq14(hr, rng, self.eq14)
-        return lr_up, (to_gray3(hr) if params.gray else hr)
+        return lr_up, photometric(hr, params)

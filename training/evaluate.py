@@ -26,7 +26,7 @@ from engine.models import ModelKind, get_preset
 from engine.progress import CancelToken, ProgressCallback, check, report
 
 from .data import load_faces
-from .degrade import Degradation, Eq14Config, bicubic_resize, sample_rng
+from .degrade import PRESETS, Degradation, Eq14Config, bicubic_resize, sample_rng
 from .metrics import ms_ssim_many, msssim_available, psnr_y, ssim_y
 from .pack import read_name_list
 from .runtime import pick_device
@@ -55,6 +55,7 @@ class EvalOptions:
     identity_weights: str | None = None
     landmark_weights: str | None = None
     eq14: dict[str, Any] = field(default_factory=dict)
+    eq14_preset: str | None = None  # a name of training.degrade.PRESETS, at the face size
 
 
 @dataclass
@@ -172,7 +173,9 @@ def evaluation_degradation(opts: EvalOptions, card: dict[str, Any], size: int) -
     (a blind restorer is measured on its own input distribution), else the paper's.
     """
     name = opts.degradation or str(card.get("degradation") or "bicubic8x")
-    if opts.eq14:
+    if opts.eq14_preset:
+        eq14 = PRESETS[opts.eq14_preset].for_size(size)
+    elif opts.eq14:
         eq14 = Eq14Config.from_dict(opts.eq14)
     elif name == "eq14" and card.get("degradation") == "eq14" and card.get("eq14"):
         eq14 = Eq14Config.from_dict(card["eq14"])

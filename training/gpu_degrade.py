@@ -237,6 +237,11 @@ class DeviceDegradation:
             self._up = pil_bicubic_matrix(small, size)
         if self.name == "eq14":
             cfg: Eq14Config = degradation.eq14
+            if cfg.old_print:
+                raise ValueError(
+                    "gpu_degrade has Eq. 14's steps only: the old-print steps (fade, cast, "
+                    "grain, halftone) degrade on the CPU"
+                )
             self.config = cfg
             self.lr_lo, self.lr_hi = lr_size_range(size, cfg.scale)
             self.canvas = -(-self.lr_hi // 16) * 16

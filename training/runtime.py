@@ -139,8 +139,14 @@ def make_runtime(device: str = "auto", amp: str = "auto", channels_last: bool = 
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    elif amp == "bf16" and dev.type == "cpu":
+        # Asked for, never automatic: it pays only on CPUs with AVX512_BF16 or AMX
+        # (bench/bench_train_precision.py measures it; docs/training.md has the figures).
+        rt.amp_dtype = torch.bfloat16
+        if torch.backends.cpu.get_cpu_capability() not in ("AVX512", "AVX512_BF16", "AMX"):
+            rt.notes.append("bf16 autocast on a CPU without AVX-512: expect it to be slower")
     elif amp in ("bf16", "fp16"):
-        rt.notes.append(f"mixed precision ({amp}) is used on CUDA only; training in float32")
+        rt.notes.append(f"mixed precision ({amp}) is used on CUDA and (bf16) CPUs only; float32")
     return rt
 
 

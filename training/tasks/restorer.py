@@ -30,13 +30,14 @@ import torch.nn.functional as F
 from engine.models import create_model
 
 from ..augment import AugmentConfig
-from ..degrade import RESTORER_EQ14
+from ..degrade import PRESETS
 from ..errors import ConfigError
 from ..runtime import eval_mode
 from .sparnet import SPARNetOptions, SPARNetTask
 from .sparnethd import adversarial_step, discriminator_step
 
 LOSSES = ("l1", "l2", "charbonnier")
+DEGRADATION_PRESETS = tuple(PRESETS)
 GAN_WEIGHTS = {"pix": 100.0, "adv": 1.0, "fm": 10.0, "pcp": 0.0}  # SPARNetHD's, no VGG19
 DISC_128 = {"scales": 2, "base_channels": 32, "layers": 3}  # D for 128 px faces (1.4 M)
 
@@ -49,6 +50,33 @@ def pixel_loss(kind: str, out: torch.Tensor, target: torch.Tensor) -> torch.Tens
     if kind == "charbonnier":
         return torch.sqrt((out - target) ** 2 + 1e-6).mean()
     raise ConfigError(f"unknown loss {kind!r}; use one of {', '.join(LOSSES)}")
+
+
+def high_pass(x: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
+    """``x`` minus its Gaussian blur (per channel, reflect padding): edges and fine detail."""
+    radius = max(1, round(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    g = g / g.sum()
+    c = x.shape[1]
+    pad = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+    blurred = F.conv2d(pad, g.view(1, 1, 1, -1).expand(c, 1, 1, -1).contiguous(), groups=c)
+    blurred = F.conv2d(blurred, g.view(1, 1, -1, 1).expand(c, 1, -1, 1).contiguous(), groups=c)
+    return x - blurred
+
+
+def edge_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 between the high-pass bands: a blurred edge costs as much as a shifted one."""
+    return F.l1_loss(high_pass(out), high_pass(target))
+
+
+def spectrum_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 between log amplitude spectra (phase left out): the output must carry the
+    clean face's energy at every frequency, even where the exact detail is uncertain,
+    which a pixel loss alone answers with a blur."""
+    a = torch.fft.rfft2(out.float(), norm="ortho").abs()
+    b = torch.fft.rfft2(target.float(), norm="ortho").abs()
+    return F.l1_loss(torch.log1p(a), torch.log1p(b))
 
 
 def random_crops(
@@ -69,6 +97,12 @@ def random_crops(
 @dataclass(frozen=True)
 class RestorerOptions(SPARNetOptions):
     loss: str = "l1"  # l1 | l2 | charbonnier
+    # The degradation ranges (training.degrade.PRESETS): Eq. 14's photo ranges, or those
+    # plus what old prints add (fading, casts, grain, dots), measured on real old photos.
+    degradation_preset: str = "eq14"
+    # Extra terms beside the pixel loss, for detail one can see (docs/training.md):
+    edge_weight: float = 0.0  # x L1 of the high-pass bands
+    spectrum_weight: float = 0.0  # x L1 of the log amplitude spectra
     # Random square crops of this side (0: whole faces). On a CPU, 64 px crops learn
     # about five times faster per CPU-minute than whole 128 px faces (docs/training.md).
     patch: int = 64
@@ -84,6 +118,13 @@ class RestorerOptions(SPARNetOptions):
         super().__post_init__()
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; use one of {', '.join(LOSSES)}")
+        if self.degradation_preset not in PRESETS:
+            raise ValueError(
+                f"unknown degradation preset {self.degradation_preset!r}; "
+                f"use one of {', '.join(DEGRADATION_PRESETS)}"
+            )
+        if self.edge_weight < 0 or self.spectrum_weight < 0:
+            raise ValueError("loss weights must be zero or more")
         if self.patch < 0 or self.patch % 16:
             raise ValueError("the patch side must be a multiple of 16")
         if unknown := set(self.loss_weights) - set(GAN_WEIGHTS):
@@ -102,7 +143,8 @@ class RestorerTask(SPARNetTask):
 
     def degradation(self):
         if not self.config.eq14:
-            self.config.eq14 = RESTORER_EQ14.for_size(self.face_size()).to_dict()
+            preset = PRESETS[self.opts.degradation_preset]
+            self.config.eq14 = preset.for_size(self.face_size()).to_dict()
         return super().degradation()
 
     def build(self) -> None:
@@ -124,6 +166,14 @@ class RestorerTask(SPARNetTask):
             self.weights = {**GAN_WEIGHTS, **o.loss_weights}
             if o.disc_weights:
                 self.load_discriminator(o.disc_weights)
+
+    def loss_text(self) -> str:
+        text = f"pixel {self.loss_kind}"
+        if self.opts.edge_weight:
+            text += f" + {self.opts.edge_weight:g} x high-pass L1"
+        if self.opts.spectrum_weight:
+            text += f" + {self.opts.spectrum_weight:g} x log-spectrum L1"
+        return text
 
     def load_discriminator(self, name_or_path: str) -> None:
         from engine.models.fit import load_fitting
@@ -163,7 +213,7 @@ class RestorerTask(SPARNetTask):
             rows = [(int(y), int(x)) for y, x in batch["windows"]]
             lq = torch.stack([lq[i, :, y : y + p, x : x + p] for i, (y, x) in enumerate(rows)])
             hq = torch.stack([hq[i, :, y : y + p, x : x + p] for i, (y, x) in enumerate(rows)])
-        pixel = lambda out, target: pixel_loss(self.loss_kind, out, target)  # noqa: E731
+        pixel = self.pixel_terms
         if self.opts.gan:
             if step < self.d_warmup():
                 with torch.no_grad(), eval_mode(self.nets["G"]), self.rt.autocast():
@@ -175,16 +225,30 @@ class RestorerTask(SPARNetTask):
         opt.zero_grad(set_to_none=True)
         with rt.autocast():
             out = self.net("G")(lq)
-        loss = pixel(out.float(), hq)
+        terms = self.loss_terms(out.float(), hq)
+        loss = sum(terms.values(), torch.zeros((), device=hq.device))
         rt.backward(loss)
         rt.step(opt)
         rt.update_scaler()
-        return {"pix": loss.detach()}
+        return {k: v.detach() for k, v in terms.items()}
+
+    def loss_terms(self, out: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The weighted terms of the generator's reconstruction loss, by name."""
+        terms = {"pix": pixel_loss(self.loss_kind, out, target)}
+        if self.opts.edge_weight:
+            terms["edge"] = self.opts.edge_weight * edge_loss(out, target)
+        if self.opts.spectrum_weight:
+            terms["spectrum"] = self.opts.spectrum_weight * spectrum_loss(out, target)
+        return terms
+
+    def pixel_terms(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The reconstruction loss as one number (the GAN recipe weighs it as "pix")."""
+        return sum(self.loss_terms(out, target).values(), torch.zeros((), device=out.device))
 
     def card(self) -> dict[str, Any]:
         card = {
             **super().card(),
-            "loss": f"pixel {self.loss_kind}",
+            "loss": self.loss_text(),
             "patch": self.patch or None,
             "optimizer": {
                 "name": "Adam",
@@ -196,12 +260,16 @@ class RestorerTask(SPARNetTask):
             },
             "ema_decay": self.emas["G"].decay,
             "exported": "EMA of G",
-            "task": "blind restoration of aligned faces (Eq. 14 photo ranges)",
+            "task": "blind restoration of aligned faces "
+            + (
+                "(Eq. 14 photo ranges)"
+                if self.opts.degradation_preset == "eq14"
+                else "(Eq. 14 photo ranges and old-print damage)"
+            ),
+            "degradation_preset": self.opts.degradation_preset,
         }
         if self.opts.gan:
-            card["loss"] = (
-                f"SPARNetHD Eq. 12: pixel {self.loss_kind} + hinge GAN + D feature matching"
-            )
+            card["loss"] = f"SPARNetHD Eq. 12: {self.loss_text()} + hinge GAN + D feature matching"
             card["loss_weights"] = self.weights
             card["discriminator"] = {
                 "preset": "sparnethd_discriminator",
@@ -214,4 +282,12 @@ class RestorerTask(SPARNetTask):
         return card
 
 
-__all__ = ["RestorerOptions", "RestorerTask", "pixel_loss", "random_crops"]
+__all__ = [
+    "RestorerOptions",
+    "RestorerTask",
+    "edge_loss",
+    "high_pass",
+    "pixel_loss",
+    "random_crops",
+    "spectrum_loss",
+]
