@@ -77,7 +77,7 @@ class _Reader:
         self.pos += n
         return chunk
 
-    def int(self) -> int:
+    def integer(self) -> int:
         control = self._take(1)[0]
         size = control & 0x0F
         if size == 0 or size > 8 or control & 0x70:
@@ -85,10 +85,10 @@ class _Reader:
         value = int.from_bytes(self._take(size), "little")
         return -value if control & 0x80 else value
 
-    def float(self) -> float:
+    def number(self) -> float:
         if self.data[self.pos] & 0x70:
             raise DlibFormatError("old ASCII float serialization is not supported")
-        mantissa, exponent = self.int(), self.int()
+        mantissa, exponent = self.integer(), self.integer()
         if exponent == _INF:
             return float("inf")
         if exponent == _NINF:
@@ -97,35 +97,35 @@ class _Reader:
             return float("nan")
         return float(mantissa) * 2.0**exponent
 
-    def bool(self) -> bool:
+    def flag(self) -> bool:
         ch = self._take(1)
         if ch not in (b"0", b"1"):
             raise DlibFormatError(f"bad bool byte {ch!r} at {self.pos - 1}")
         return ch == b"1"
 
-    def string(self) -> str:
-        return self._take(self.int()).decode("latin-1")
+    def text(self) -> str:
+        return self._take(self.integer()).decode("latin-1")
 
     def tensor(self) -> np.ndarray:
         self.version(2, "tensor")
-        shape = tuple(self.int() for _ in range(4))
+        shape = tuple(self.integer() for _ in range(4))
         count = int(np.prod(shape))
         values = np.frombuffer(self._take(4 * count), dtype="<f4")
         return values.reshape(shape).astype(np.float32)
 
     def alias_tensor(self) -> tuple[int, ...]:
         self.version(1, "alias_tensor")
-        return tuple(self.int() for _ in range(4))
+        return tuple(self.integer() for _ in range(4))
 
     def version(self, expected: int | tuple[int, ...], what: str) -> int:
-        version = self.int()
+        version = self.integer()
         allowed = expected if isinstance(expected, tuple) else (expected,)
         if version not in allowed:
             raise DlibFormatError(f"unexpected {what} version {version}")
         return version
 
     def tag(self, allowed: tuple[str, ...], what: str) -> str:
-        name = self.string()
+        name = self.text()
         if name not in allowed:
             raise DlibFormatError(f"expected {what} ({', '.join(allowed)}), found {name!r}")
         return name
@@ -133,19 +133,21 @@ class _Reader:
 
 def _check(found: tuple[int, ...], expected: tuple[int, ...], layer: Layer) -> None:
     if found != expected:
-        raise DlibFormatError(f"{layer.kind} {layer.name or ''}: found {found}, expected {expected}")
+        raise DlibFormatError(
+            f"{layer.kind} {layer.name or ''}: found {found}, expected {expected}"
+        )
 
 
 def _con(r: _Reader, layer: Layer, out: dict[str, np.ndarray]) -> None:
     version = r.tag(("con_4", "con_5", "con_6"), "a convolution")
     params = r.tensor().ravel()
-    filters = r.int()
-    rows, cols, stride_y, stride_x, pad_y, pad_x = (r.int() for _ in range(6))
+    filters = r.integer()
+    rows, cols, stride_y, stride_x, pad_y, pad_x = (r.integer() for _ in range(6))
     w_shape, b_shape = r.alias_tensor(), r.alias_tensor()
     for _ in range(4):  # learning-rate and weight-decay multipliers
-        r.float()
-    use_bias = r.bool() if version in ("con_5", "con_6") else True
-    use_relu = r.bool() if version == "con_6" else False
+        r.number()
+    use_bias = r.flag() if version in ("con_5", "con_6") else True
+    use_relu = r.flag() if version == "con_6" else False
     want_filters, want_rows, want_cols, want_stride, want_pad = layer.shape
     _check(
         (filters, rows, cols, stride_y, stride_x, pad_y, pad_x, int(use_relu)),
@@ -170,46 +172,50 @@ def _affine(r: _Reader, layer: Layer, out: dict[str, np.ndarray]) -> None:
         for _ in range(2):  # means, invstds of the last training batch
             r.tensor()
         running_means, running_vars = r.tensor().ravel(), r.tensor().ravel()
-        r.int()  # num_updates
-        r.int()  # running_stats_window_size
+        r.integer()  # num_updates
+        r.integer()  # running_stats_window_size
         for _ in range(4):
-            r.float()
-        eps = np.float32(r.float())
+            r.number()
+        eps = np.float32(r.number())
         gamma = gamma / np.sqrt(running_vars + eps)
         beta = beta - gamma * running_means
     else:
-        mode = r.int()
+        mode = r.integer()
         if mode != 0:  # CONV_MODE: one scale and shift per channel
             raise DlibFormatError(f"affine {layer.name}: mode {mode}, expected conv mode")
-        if version == "affine_2" and r.bool():
+        if version == "affine_2" and r.flag():
             gamma, beta = np.ones(n, np.float32), np.zeros(n, np.float32)  # disabled
     out[f"{layer.name}.weight"] = gamma.astype(np.float32).copy()
     out[f"{layer.name}.bias"] = beta.astype(np.float32).copy()
 
 
 def _relu(r: _Reader, layer: Layer) -> None:
-    if r.tag(("relu_", "relu_2"), "a relu") == "relu_2" and r.bool():
+    if r.tag(("relu_", "relu_2"), "a relu") == "relu_2" and r.flag():
         raise DlibFormatError("a disabled relu is not supported")
 
 
 def _pool(r: _Reader, layer: Layer) -> None:
     r.tag((f"{layer.kind}_2",), f"a {layer.kind} layer")
-    rows, cols, stride_y, stride_x, pad_y, pad_x = (r.int() for _ in range(6))
+    rows, cols, stride_y, stride_x, pad_y, pad_x = (r.integer() for _ in range(6))
     window, stride, pad = layer.shape
-    _check((rows, cols, stride_y, stride_x, pad_y, pad_x), (window,) * 2 + (stride,) * 2 + (pad,) * 2, layer)
+    _check(
+        (rows, cols, stride_y, stride_x, pad_y, pad_x),
+        (window,) * 2 + (stride,) * 2 + (pad,) * 2,
+        layer,
+    )
 
 
 def _fc(r: _Reader, layer: Layer, out: dict[str, np.ndarray]) -> None:
     version = r.tag(("fc_2", "fc_3"), "a fully connected layer")
-    outputs, inputs = r.int(), r.int()
+    outputs, inputs = r.integer(), r.integer()
     params = r.tensor().ravel()
     r.alias_tensor()
     r.alias_tensor()
-    bias_mode = r.int()
+    bias_mode = r.integer()
     for _ in range(4):
-        r.float()
+        r.number()
     if version == "fc_3":
-        r.bool()
+        r.flag()
     _check((outputs, bias_mode), (layer.shape[0], 1), layer)  # 1: FC_NO_BIAS
     # dlib computes x (N x inputs) @ W (inputs x outputs); torch's Linear keeps W.T
     out[f"{layer.name}.weight"] = params[: inputs * outputs].reshape(inputs, outputs).T.copy()
@@ -235,7 +241,7 @@ def _details(r: _Reader, layer: Layer, out: dict[str, np.ndarray]) -> None:
 def _layer_state(r: _Reader, version: int) -> None:
     """An add_layer's bookkeeping after its details: flags and cached tensors (unused)."""
     for _ in range(3):  # setup called, gradient stale, output disabled
-        r.bool()
+        r.flag()
     r.tensor()  # x_grad
     r.tensor()  # cached_output
     if version == 2:
@@ -253,8 +259,8 @@ def read_metric_net(path: str | Path, chain: list[Layer]) -> DlibNet:
     r.version(1, "add_loss_layer")
     loss = r.tag(("loss_metric_", "loss_metric_2"), "a metric loss")
     if loss == "loss_metric_2":
-        r.float()  # margin
-        r.float()  # distance threshold
+        r.number()  # margin
+        r.number()  # distance threshold
     wrappers = {"tag", "skip"}
     versions: list[int] = []
     for layer in reversed(chain[1:]):  # every version header, from the output inwards
@@ -265,16 +271,16 @@ def read_metric_net(path: str | Path, chain: list[Layer]) -> DlibNet:
     versions.reverse()
     first = r.version((2, 3), "input add_layer")
     r.tag(("input_rgb_image_sized",), "dlib's sized RGB input layer")
-    means = (r.float(), r.float(), r.float())
-    size = (r.int(), r.int())
+    means = (r.number(), r.number(), r.number())
+    size = (r.integer(), r.integer())
     tensors: dict[str, np.ndarray] = {}
     _details(r, chain[0], tensors)
     for _ in range(3):
-        r.bool()
+        r.flag()
     for _ in range(3):  # x_grad, cached_output, grad_final
         r.tensor()
     if first == 3:
-        r.int()  # sample expansion factor
+        r.integer()  # sample expansion factor
     for layer, version in zip(chain[1:], versions, strict=True):
         if layer.kind in wrappers:
             continue
@@ -283,4 +289,3 @@ def read_metric_net(path: str | Path, chain: list[Layer]) -> DlibNet:
     if r.pos != len(r.data):
         raise DlibFormatError(f"{len(r.data) - r.pos} bytes left after the network")
     return DlibNet(means, size, loss, tensors)
-

@@ -150,7 +150,7 @@ class DlibFaceResNet(nn.Module):
             Layer("max_pool", shape=(3, 2, 0)),
         ]
         for name, level in self.levels.items():
-            for i, block in enumerate(level):
+            for i, block in enumerate(level.children()):
                 assert isinstance(block, ResidualBlock)
                 chain += block.dlib_chain(f"levels.{name}.{i}")
         return chain + [Layer("avg_pool", shape=(0, 1, 0)), Layer("fc", "fc", (DESCRIPTOR_SIZE,))]
