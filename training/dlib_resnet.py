@@ -40,7 +40,7 @@ from torch import nn
 from engine.atomic import atomic_path
 from engine.paths import user_data_dir
 
-from .dlib_format import Layer, read_metric_net
+from .dlib_format import DlibFormatError, Layer, read_metric_net
 
 CHIP_SIZE = 150
 DESCRIPTOR_SIZE = 128
@@ -207,6 +207,8 @@ def file_sha256(path: Path) -> str:
 def convert(dat: Path) -> dict[str, torch.Tensor]:
     """The state dict of :class:`DlibFaceResNet` read from dlib's ``.dat`` file."""
     net = read_metric_net(dat, DlibFaceResNet().dlib_chain())
+    if net.input_size != (CHIP_SIZE, CHIP_SIZE):
+        raise DlibFormatError(f"{dat.name}: input {net.input_size}, expected 150 x 150 chips")
     state = {k: torch.from_numpy(v) for k, v in net.tensors.items()}
     state["mean"] = torch.tensor(net.input_means, dtype=torch.float32).view(1, 3, 1, 1)
     return state
