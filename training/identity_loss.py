@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.faces.align import invert_similarity
 from engine.identity import template_chip_matrix
 
 from .dlib_resnet import CHIP_SIZE, FEATURES, DlibFaceResNet, load_dlib_resnet
@@ -45,9 +46,8 @@ def chip_theta(size: int, template: str = "utkface") -> torch.Tensor:
     Both in normalised coordinates with ``align_corners=False`` (pixel ``j`` of an
     ``n`` px side is at (2 j + 1) / n - 1).
     """
-    to_chip = template_chip_matrix((size, size), None, template)  # face px -> chip px
-    linear = np.linalg.inv(to_chip[:, :2])  # chip px -> face px
-    shift = -linear @ to_chip[:, 2]
+    to_face = invert_similarity(template_chip_matrix((size, size), None, template))
+    linear, shift = to_face[:, :2], to_face[:, 2]  # chip px -> face px
     # chip pixel j at normalised u: j = (CHIP_SIZE u + CHIP_SIZE - 1) / 2
     half = (CHIP_SIZE - 1) / 2
     theta = np.empty((2, 3))
