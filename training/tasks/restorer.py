@@ -103,6 +103,10 @@ class RestorerOptions(SPARNetOptions):
     # Extra terms beside the pixel loss, for detail one can see (docs/training.md):
     edge_weight: float = 0.0  # x L1 of the high-pass bands
     spectrum_weight: float = 0.0  # x L1 of the log amplitude spectra
+    # x the distance of dlib face-recognition ResNet features (training.identity_loss);
+    # whole faces only (patch 0): the chip is cut by the template's geometry.
+    identity_weight: float = 0.0
+    identity_layers: tuple[str, ...] = ("level4", "level3", "level2")
     # Random square crops of this side (0: whole faces). On a CPU, 64 px crops learn
     # about five times faster per CPU-minute than whole 128 px faces (docs/training.md).
     patch: int = 64
@@ -123,8 +127,10 @@ class RestorerOptions(SPARNetOptions):
                 f"unknown degradation preset {self.degradation_preset!r}; "
                 f"use one of {', '.join(DEGRADATION_PRESETS)}"
             )
-        if self.edge_weight < 0 or self.spectrum_weight < 0:
+        if min(self.edge_weight, self.spectrum_weight, self.identity_weight) < 0:
             raise ValueError("loss weights must be zero or more")
+        if self.identity_weight and self.patch:
+            raise ValueError("the identity loss needs whole faces: set patch=0")
         if self.patch < 0 or self.patch % 16:
             raise ValueError("the patch side must be a multiple of 16")
         if unknown := set(self.loss_weights) - set(GAN_WEIGHTS):
@@ -155,6 +161,12 @@ class RestorerTask(SPARNetTask):
             self.config.ema_decay = 0.999
         super().build()
         self.emas["G"].warmup = not self.config.init_weights  # a trained start needs none
+        self.identity_loss: torch.nn.Module | None = None
+        if self.opts.identity_weight:
+            from ..identity_loss import IdentityFeatureLoss
+
+            loss = IdentityFeatureLoss(self.opts.identity_layers, size=self.face_size())
+            self.identity_loss = loss.to(self.rt.device)
         self.disc_from: str | None = None
         if self.opts.gan:
             o = self.opts
@@ -173,6 +185,9 @@ class RestorerTask(SPARNetTask):
             text += f" + {self.opts.edge_weight:g} x high-pass L1"
         if self.opts.spectrum_weight:
             text += f" + {self.opts.spectrum_weight:g} x log-spectrum L1"
+        if self.opts.identity_weight:
+            layers = ", ".join(self.opts.identity_layers)
+            text += f" + {self.opts.identity_weight:g} x dlib ResNet features ({layers})"
         return text
 
     def load_discriminator(self, name_or_path: str) -> None:
@@ -239,6 +254,8 @@ class RestorerTask(SPARNetTask):
             terms["edge"] = self.opts.edge_weight * edge_loss(out, target)
         if self.opts.spectrum_weight:
             terms["spectrum"] = self.opts.spectrum_weight * spectrum_loss(out, target)
+        if self.identity_loss is not None:
+            terms["identity"] = self.opts.identity_weight * self.identity_loss(out, target)
         return terms
 
     def pixel_terms(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
