@@ -76,9 +76,9 @@ class Eq14Config:
     halftone_period: tuple[float, float] = (3.0, 3.0)  # dot pitch (px of the LR image)
 
     def __post_init__(self) -> None:
-        ranges = ("blur_size", "motion_length", "scale", "noise_sigma", "jpeg_quality")
-        ranges += ("fade_contrast", "fade_black", "cast_b", "cast_a", "grain_sigma")
-        for name in (*ranges, "grain_size", "halftone_period"):
+        ranges: tuple[str, ...] = ("blur_size", "motion_length", "scale", "noise_sigma")
+        ranges += ("jpeg_quality", "fade_contrast", "fade_black", "cast_b", "cast_a")
+        for name in (*ranges, "grain_sigma", "grain_size", "halftone_period"):
             lo, hi = getattr(self, name)
             if lo > hi:
                 raise ValueError(f"Eq14Config.{name}: lower bound {lo} exceeds upper {hi}")
@@ -252,10 +252,9 @@ def fade(image: np.ndarray, contrast: float, black: float) -> np.ndarray:
 
 def tint(image: np.ndarray, a: float, b: float) -> np.ndarray:
     """Shift Lab a*, b* (a sepia, yellowed or cool cast); lightness stays."""
-    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    lab[..., 1] += a
-    lab[..., 2] += b
-    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    lab = np.asarray(cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB))
+    lab += np.array([0.0, a, b], np.float32)
+    rgb = np.asarray(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB))
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
@@ -263,8 +262,8 @@ def film_grain(
     image: np.ndarray, sigma: float, size: float, rng: np.random.Generator
 ) -> np.ndarray:
     """Clumped luminance noise: white noise blurred to ``size`` px, scaled to ``sigma``."""
-    noise = rng.normal(0.0, 1.0, image.shape[:2]).astype(np.float32)
-    noise = cv2.GaussianBlur(noise, (0, 0), size)
+    white = rng.normal(0.0, 1.0, image.shape[:2]).astype(np.float32)
+    noise = np.asarray(cv2.GaussianBlur(white, (0, 0), size), np.float32)
     noise *= sigma / max(float(noise.std()), 1e-6)
     x = image.astype(np.float32) + noise[..., None]
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
@@ -374,7 +373,8 @@ def degrade_eq14(
         if "halftone" in extra:
             x = halftone_screen(x, *extra["halftone"])
         if "grain" in extra:
-            x = film_grain(x, *extra["grain"], local)
+            grain_sigma, grain_size = extra["grain"]
+            x = film_grain(x, grain_sigma, grain_size, local)
     if params.jpeg_quality is not None:
         x = jpeg_roundtrip(x, params.jpeg_quality)
     lr = x
