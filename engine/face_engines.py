@@ -18,6 +18,7 @@ Out-of-memory errors shrink the batch (or tile) and then move to the CPU through
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -38,7 +39,7 @@ from .models.parsing import (
     ComponentSmoothing,
     component_maps,
 )
-from .progress import CancelToken, ProgressCallback, check, report
+from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 from .results import AttentionMap
 from .tiles import process_tiled
 
@@ -175,6 +176,30 @@ class AlignedFaceEngine(Engine):
         return out
 
     def restore(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
+        """Faces of one working side go through together; each side is its own batch."""
+        sides = sorted({f.crop.pixels.shape[0] for f in faces})
+        if len(sides) == 1:
+            return self._restore_same_side(faces, run)
+        out: list[RestoredFace | None] = [None] * len(faces)
+        progress, done = run.progress, 0
+        for side in sides:
+            mine = [i for i, f in enumerate(faces) if f.crop.pixels.shape[0] == side]
+
+            def counted(event: ProgressEvent, done: int = done) -> None:
+                if progress is not None:  # one count over every side's faces
+                    progress(dataclasses.replace(event, done=done + event.done, total=len(faces)))
+
+            run.progress = counted
+            try:
+                results = self._restore_same_side([faces[i] for i in mine], run)
+            finally:
+                run.progress = progress
+            for i, result in zip(mine, results, strict=True):
+                out[i] = result
+            done += len(mine)
+        return [r for r in out if r is not None]
+
+    def _restore_same_side(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
         if run.fallback.device.type == "cpu" and run.cpu_workers > 1 and len(faces) > 1:
             return self._restore_in_parallel(faces, run)
         results: list[RestoredFace] = []

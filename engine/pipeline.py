@@ -302,6 +302,8 @@ class Restorer:
         plan = engine.preset.crop
         if isinstance(plan, RegionCrop):
             plan = dataclasses.replace(plan, region=photo.cagface_region)
+        if isinstance(plan, AlignedCrop):  # the working side follows the output's size
+            plan = dataclasses.replace(plan, scale=photo.scale)
         assert plan is not None, f"{engine.preset.name} restores no faces"
         return plan
 
@@ -460,8 +462,9 @@ class Restorer:
                     for k, v in masks.items()
                 }
             note = (
-                f"this face is {side} px in the result, larger than the {size} px the "
-                "network works at: its own detail was kept and the network's repair added"
+                f"this face is {side} px in the result, larger than the "
+                f"{prep.crop.output_side} px the network worked at: its own detail was "
+                "kept and the network's repair added"
             )
         h, w = crop.shape[:2]
         original = before

@@ -7,6 +7,8 @@ would blur it; a face smaller than the network's side goes through it as before.
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -125,3 +127,55 @@ def test_a_big_face_gets_the_networks_correction_on_its_own_detail(tmp_path, mon
     deviation = np.abs(gain[unclipped] - 12.75)
     # (a few pixels the warps' overshoot clipped in the crop differ more)
     assert np.median(deviation) <= 0.5 and np.percentile(deviation, 99.5) <= 1.0
+
+
+def worked_at(face) -> int:
+    """The side the network worked at, as the face's note tells the user."""
+    match = re.search(r"than the (\d+) px the network worked at", face.note)
+    return int(match.group(1)) if match else 128
+
+
+def test_a_face_large_in_the_result_is_restored_at_a_larger_working_side(identity_restorer):
+    """A blind restorer works on a big face at up to WORK_MAX_SIDE, in steps of 16: the
+    resolution where the face's blur lies, not 128 px and back."""
+    from engine.faces.crops import WORK_MAX_SIDE
+    from engine.models import get_preset
+
+    assert get_preset("sparnet_blind128_s").max_work_side == WORK_MAX_SIDE == 256
+    assert get_preset("sparnethd_attn2d").max_work_side == 512  # its own size only
+    sides = {}
+    for factor, scale in ((1.0, 1), (1.0, 2), (3.0, 2)):
+        photo = textured(factor)
+        result = identity_restorer.restore(photo, options(min_face_size=40, scale=scale))
+        (face,) = result.faces
+        sides[factor, scale] = worked_at(face)
+        native = face.crop_after.shape[0]
+        assert sides[factor, scale] <= native and sides[factor, scale] % 16 == 0
+        region = face_region(result, face, scale)
+        # A zero correction at any working side gives the (enlarged) photo back.
+        assert psnr(result.image[region], (result.base if scale > 1 else photo)[region]) > 30
+    assert sides[1.0, 1] == 128  # about 90 px: through the network at its own size
+    assert 128 < sides[1.0, 2] < 256  # the face's own side in the result, in steps of 16
+    assert sides[3.0, 2] == 256  # capped
+
+
+def test_faces_of_different_working_sides_restore_in_one_photo(identity_restorer):
+    """Two faces, one small and one large in the result: each batch holds one side, and
+    every face comes back in its own place."""
+    small = cv2.resize(astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
+    large = textured(1.5)
+    photo = np.full((large.shape[0], large.shape[1] + 300, 3), 128, np.uint8)
+    photo[: large.shape[0], : large.shape[1]] = large
+    photo[40:296, large.shape[1] + 30 : large.shape[1] + 286] = small
+    events = []
+    result = identity_restorer.restore(
+        photo, options(min_face_size=30, scale=2), progress=events.append
+    )
+    assert len(result.faces) == 2
+    sides = sorted(f.crop_before.shape[0] for f in result.faces)
+    assert sides[0] == 128 and sides[1] > 128
+    counts = [(e.done, e.total) for e in events if e.stage == "restore"]
+    assert counts[-1] == (2, 2) and all(t == 2 for _, t in counts)
+    for face in result.faces:
+        region = face_region(result, face, 2)
+        assert psnr(result.image[region], result.base[region]) > 34

@@ -75,16 +75,37 @@ class CropPlan(Protocol):
 
 @dataclass(frozen=True)
 class AlignedCrop:
-    """Aligned to ``template`` at ``size`` px; the network's output has the same geometry."""
+    """Aligned to ``template`` at ``size`` px; the network's output has the same geometry.
+
+    A fully convolutional restorer trained on crops of faces (``max_side`` above
+    ``size``) takes a face that is large in the result at a larger *working side*
+    instead: the face's own output side, in steps of 16, up to ``max_side``. Shrunk to
+    ``size``, such a face would lose the resolution where its blur lies, and the
+    network's repair, enlarged back, would come out soft (docs/training.md, "Where the
+    restorer works on a big face"). ``scale`` is the output's over the photo's.
+    """
 
     template: str
     size: int
+    max_side: int = 0  # 0: always ``size``
+    scale: int = 1
+
+    def working_side(self, face: DetectedFace) -> int:
+        """The side this face is cut at: ``size``, or more for a face large in the result."""
+        if self.max_side <= self.size:
+            return self.size
+        matrix = alignment_matrix(face.landmarks, self.template, self.size)
+        output_side = self.size / similarity_scale(matrix) * self.scale
+        if output_side <= DETAIL_FROM * self.size:
+            return self.size
+        return max(self.size, min(self.max_side, int(output_side // 16) * 16))
 
     def cut(self, image: np.ndarray, face: DetectedFace, feather: float) -> FaceCrop:
         start = time.perf_counter()
-        matrix = alignment_matrix(face.landmarks, self.template, self.size)
-        pixels = to_float01(warp_to_template(image, matrix, self.size))
-        mask = face_mask(self.size, self.template, feather)
+        side = self.working_side(face)
+        matrix = alignment_matrix(face.landmarks, self.template, side)
+        pixels = to_float01(warp_to_template(image, matrix, side))
+        mask = face_mask(side, self.template, feather)
         return FaceCrop(pixels, matrix, mask, time.perf_counter() - start)
 
 
@@ -138,6 +159,9 @@ class RegionCrop:
 # Faces up to this much larger than the network's side go through it as they are;
 # larger ones keep their own detail and get the network's correction added.
 DETAIL_FROM = 1.25
+# The largest working side of a restorer that works at any size (AlignedCrop.max_side):
+# four times the pixels of a 128 px network, measured in docs/training.md.
+WORK_MAX_SIDE = 256
 NATIVE_MAX_SIDE = 1024  # the largest native crop (memory: 12 MiB of float32)
 
 

@@ -15,7 +15,13 @@ from typing import Any
 from torch import nn
 
 from ..errors import ModelNotFoundError
-from ..faces.crops import AlignedCrop, CropPlan, LowResAlignedCrop, RegionCrop
+from ..faces.crops import (
+    WORK_MAX_SIDE,
+    AlignedCrop,
+    CropPlan,
+    LowResAlignedCrop,
+    RegionCrop,
+)
 from .cagface import CAGFace
 from .discriminator import MultiScaleDiscriminator
 from .parsing import ComponentNet
@@ -69,12 +75,19 @@ class Preset:
     def crop(self) -> CropPlan | None:
         """How the pipeline cuts a face for this network (None: it restores no face)."""
         if self.kind is ModelKind.RESTORER and self.template:
-            return AlignedCrop(self.template, self.size)
+            return AlignedCrop(self.template, self.size, max_side=self.max_work_side)
         if self.kind is ModelKind.TINY_FACE and self.template:
             return LowResAlignedCrop(self.template, self.size, self.scale)
         if self.kind is ModelKind.REGION:
             return RegionCrop(self.scale, multiple=self.input_multiple)
         return None
+
+    @property
+    def max_work_side(self) -> int:
+        """The largest side it restores a face at: Revive's blind restorers are fully
+        convolutional and trained on crops, so a face large in the result goes through
+        at up to ``WORK_MAX_SIDE``; the others work at their own size only."""
+        return WORK_MAX_SIDE if "blind" in self.tags else self.size
 
     @property
     def needs_components(self) -> bool:
