@@ -84,7 +84,7 @@ class RuntimeOptions:
 
 @dataclass(frozen=True)
 class PhotoOptions:
-    scale: int = 1  # output size over input size: 1, 2 or 4
+    scale: int | str = 1  # output size over input size: 1, 2, 4 or "auto" (engine.scale_choice)
     strength: float = 1.0  # initial per-face blend, 0 = original, 1 = restored
     color_match: bool = True  # keep the original's low frequencies (colour, shading)
     keep_chroma: bool | str = "auto"  # auto: gray and toned photos keep their colour
@@ -97,8 +97,8 @@ class PhotoOptions:
     def __post_init__(self) -> None:
         if self.scale in SCALES:
             object.__setattr__(self, "scale", int(self.scale))  # 2.0 from a settings file
-        if self.scale not in SCALES:
-            raise OptionError(f"scale must be 1, 2 or 4, not {self.scale}")
+        if self.scale not in (*SCALES, "auto"):
+            raise OptionError(f"scale must be 1, 2, 4 or auto, not {self.scale}")
         if not 0.0 <= self.strength <= 1.0:
             raise OptionError(f"strength must lie between 0 and 1, not {self.strength:g}")
         if self.keep_chroma not in (True, False, "auto"):

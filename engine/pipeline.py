@@ -57,6 +57,7 @@ from .options import DetectionOptions, PhotoOptions, RestoreOptions, RuntimeOpti
 from .pixels import to_uint8
 from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 from .results import FaceRecord, RestoreResult
+from .scale_choice import resolve_scale
 from .weights import WeightsInfo, load_model
 
 __all__ = [
@@ -343,6 +344,9 @@ class Restorer:
             raise NoFaceError(
                 f"no face found (faces smaller than {o.detection.min_face_size:g} px are ignored)"
             )
+        if o.photo.scale == "auto":  # now the faces are known
+            size = (photo.pixels.shape[1], photo.pixels.shape[0])
+            o = o.replace(scale=resolve_scale("auto", [f.box for f in faces], size))
         check(cancel)
 
         device = resolve_device(o.runtime.device)

@@ -237,6 +237,7 @@ class MainWindow(QMainWindow):
         self.jobs.unhandledError.connect(self.messages.error)
         work.loaded.connect(self._on_loaded)
         work.stateChanged.connect(view.show_state)
+        work.stateChanged.connect(self._show_scale)
         work.resultChanged.connect(view.show_result)
         work.resultChanged.connect(self._update_status_labels)
         work.afterChanged.connect(view.show_after)
@@ -308,11 +309,22 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Revive" if entry is None else f"{entry.name} — Revive")
         self._update_actions()
         self._update_status_labels()
+        self._show_scale()
         self.photoShown.emit(entry)
 
     def _on_loaded(self, entry: Entry) -> None:
         if entry is self.photos.current:
             self._show_current()
+
+    def _show_scale(self, _entry: Entry | None = None) -> None:
+        """The toolbar says what the output scale gives for the current photo's faces."""
+        entry = self.photos.current
+        if entry is None or entry.photo is None:
+            self.options.show_scale_for(None, [])
+            return
+        h, w = entry.photo.pixels.shape[:2]
+        faces = entry.result.faces if entry.result is not None else (entry.found or [])
+        self.options.show_scale_for((w, h), [f.box for f in faces])
 
     def _on_weights_checked(self, has_weights: bool | None) -> None:
         self.banner.setVisible(has_weights is False)

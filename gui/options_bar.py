@@ -1,5 +1,8 @@
 """The restoration choices on the toolbar: model, device, output scale, colour matching.
 
+Beside the scale, what it gives for the current photo before the run ("Auto: 2× →
+1280 × 960 (faces 50 px → 100 px)"): Auto's choice comes from engine.scale_choice.
+
 They are remembered in ``Settings`` and read into ``RestoreOptions`` on the GUI
 thread whenever work is sent to the engine. Model choices that cannot run (no
 weights for them) and devices this machine lacks are shown greyed out, with the
@@ -13,6 +16,13 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QToolBar
 
 from engine.options import RestoreOptions
+from engine.scale_choice import (
+    AUTO,
+    MAX_RESULT_MEGAPIXELS,
+    MIN_FACE_SIDE,
+    choose_scale,
+    face_widths,
+)
 
 from . import engine_calls as calls
 from .jobs import JobRunner
@@ -53,9 +63,17 @@ class OptionsBar(QObject):
         for value, text in DEVICE_CHOICES:
             self.device_combo.addItem(text, value)
         self.scale_combo = QComboBox()
-        self.scale_combo.setToolTip("Output size: the whole photo is enlarged by this factor")
+        self.scale_combo.setToolTip(
+            "Output size: the whole photo is enlarged by this factor. Auto: the smallest "
+            f"of 1×, 2×, 4× at which the faces are {MIN_FACE_SIDE} px or more (the result "
+            f"at most {MAX_RESULT_MEGAPIXELS:g} MP)"
+        )
         for scale in SCALE_CHOICES:
-            self.scale_combo.addItem(f"{scale}×", scale)
+            self.scale_combo.addItem("Auto" if scale == AUTO else f"{scale}×", scale)
+        self.scale_note = QLabel()  # what the scale gives for the current photo
+        self.scale_note.setToolTip("The scale the restoration will use and the result's size")
+        self._photo_size: tuple[int, int] | None = None
+        self._face_boxes: list = []
         self.color_box = QCheckBox("Match colours")
         self.color_box.setToolTip("Keep each restored face's colours close to the original's")
 
@@ -76,6 +94,7 @@ class OptionsBar(QObject):
         ):
             toolbar.addWidget(QLabel(f" {label} "))
             toolbar.addWidget(widget)
+        toolbar.addWidget(self.scale_note)
         toolbar.addWidget(self.color_box)
 
     def restore_options(self) -> RestoreOptions:
@@ -87,7 +106,7 @@ class OptionsBar(QObject):
         return RestoreOptions.of(
             model=self.model_combo.currentData() or "auto",
             device=self.device_combo.currentData() or "auto",
-            scale=int(self.scale_combo.currentData() or 1),
+            scale=self.scale_combo.currentData() or AUTO,
             color_match=self.color_box.isChecked(),
             attention=True,
             masks=True,
@@ -101,10 +120,30 @@ class OptionsBar(QObject):
         s = self.settings
         s.model = self.model_combo.currentData() or "auto"
         s.device = self.device_combo.currentData() or "auto"
-        s.scale = int(self.scale_combo.currentData() or 1)
+        s.scale = self.scale_combo.currentData() or AUTO
         s.color_match = self.color_box.isChecked()
+        self._update_scale_note()
         self.refresh_device()
         self.changed.emit()
+
+    # --- scale -----------------------------------------------------------------------------
+    def show_scale_for(self, photo_size: tuple[int, int] | None, boxes: list) -> None:
+        """The current photo (``(width, height)``, None: none) and its faces found so far."""
+        self._photo_size, self._face_boxes = photo_size, list(boxes)
+        self._update_scale_note()
+
+    def scale_text(self) -> str:
+        """What the scale choice gives for the current photo, before the run."""
+        if self._photo_size is None:
+            return ""
+        w, h = self._photo_size
+        choice = self.scale_combo.currentData() or AUTO
+        if choice == AUTO:
+            return choose_scale(face_widths(self._face_boxes), (w, h)).describe()
+        return f"{choice}× → {w * int(choice)} × {h * int(choice)}"
+
+    def _update_scale_note(self) -> None:
+        self.scale_note.setText(f" {self.scale_text()} ")
 
     # --- models ----------------------------------------------------------------------------
     def set_models(self, rows: list[calls.ModelRow], availability: dict[str, str | None]) -> None:
