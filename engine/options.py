@@ -110,6 +110,13 @@ class PhotoOptions:
         if not self.max_megapixels > 0:
             raise OptionError(f"the megapixel limit must be positive, not {self.max_megapixels}")
 
+    @property
+    def output_scale(self) -> int:
+        """The scale as a number; "auto" is resolved once the faces are found."""
+        if self.scale == "auto":
+            raise OptionError("the auto scale is chosen after the faces are found")
+        return int(self.scale)
+
 
 _PARTS = {"detection": DetectionOptions, "runtime": RuntimeOptions, "photo": PhotoOptions}
 _OWNER = {f.name: part for part, cls in _PARTS.items() for f in fields(cls)}

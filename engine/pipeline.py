@@ -363,14 +363,14 @@ class Restorer:
             timings["identity"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        base = upscale(photo.pixels, o.photo.scale)
+        base = upscale(photo.pixels, o.photo.output_scale)
         result = RestoreResult(
             image=base,
             faces=records,
-            scale=o.photo.scale,
+            scale=o.photo.output_scale,
             device=self._device_text(run),
             warnings=list(run.fallback.warnings),
-            alpha=self._alpha(photo, o.photo.scale),
+            alpha=self._alpha(photo, o.photo.output_scale),
             base=base,
             keep_chroma=keep_chroma,
             options=o,
@@ -451,10 +451,13 @@ class Restorer:
         masks, note = out.masks, ""
         plan = self._crop_plan(engine, o)
         size = engine.preset.size
-        if isinstance(plan, AlignedCrop) and native_side(prep.crop, o.scale) > DETAIL_FROM * size:
+        if (
+            isinstance(plan, AlignedCrop)
+            and native_side(prep.crop, o.output_scale) > DETAIL_FROM * size
+        ):
             # Larger in the output than the network's side: keep the photo's own detail
             # and add what the network corrected (engine.faces.crops).
-            side = int(min(NATIVE_MAX_SIDE, round(native_side(prep.crop, o.scale))))
+            side = int(min(NATIVE_MAX_SIDE, round(native_side(prep.crop, o.output_scale))))
             native = native_crop(plan, pixels, prep.face, o.feather, side)
             crop = add_correction(native.pixels, before, crop)
             before, to_crop, mask = native.pixels, native.to_crop, native.mask

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class ScaleChoice:
         return f"Auto: {size} ({face})"
 
 
-def face_widths(boxes: Sequence[Sequence[float]] | np.ndarray) -> list[float]:
+def face_widths(boxes: Sequence[Any] | np.ndarray) -> list[float]:
     """Each face's width in the photo's pixels, from ``x0, y0, x1, y1`` boxes."""
     return [max(1.0, float(b[2]) - float(b[0])) for b in boxes]
 
@@ -78,7 +79,7 @@ def choose_scale(
 
 
 def resolve_scale(
-    scale: int | str, boxes: Sequence[Sequence[float]] | np.ndarray, photo_size: tuple[int, int]
+    scale: int | str, boxes: Sequence[Any] | np.ndarray, photo_size: tuple[int, int]
 ) -> int:
     """``scale`` itself, or Auto's choice for these face boxes when it is ``"auto"``."""
     if scale == AUTO:

@@ -15,8 +15,8 @@ from tests.gui.test_main_window import (  # noqa: F401 - fixtures
     _open,
     _restore,
     tiny_weights,
-    window,
 )
+from tests.gui.test_main_window import window as window  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.shared
 

@@ -1,4 +1,4 @@
-"""``revive restore PATH... [-o DIR] [--model ...] [--scale 1|2|4|auto] ...``: restore photos in bulk.
+"""``revive restore PATH... [-o DIR] [--model ...] [--scale 1|2|4|auto] ...``: bulk restoring.
 
 Files, folders and glob patterns; one summary line per photo; a photo that fails
 (unreadable, no face) is reported in one line and the batch goes on; the exit code is 0
