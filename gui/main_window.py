@@ -123,7 +123,9 @@ class MainWindow(QMainWindow):
             self, self.inspector_dock.toggleViewAction(), training_available()
         )
         self.recent_menu = RecentMenu(self.settings, lambda path: self.open_paths([path]), self)
-        self.action_set.build_menus([self.queue_dock, self.faces_dock], self.recent_menu)
+        self.action_set.build_menus(
+            [self.queue_dock, self.faces_dock, self.loupe_dock], self.recent_menu
+        )
         self.toolbar = self.action_set.build_toolbar(self.options.add_to)
         self._connect_actions()
         self._connect_parts()
@@ -184,6 +186,8 @@ class MainWindow(QMainWindow):
         self.queue_dock = self._dock("Photos", self.queue, left)
         self.faces_dock = self._dock("Faces", self.view.faces, right)
         self.faces_dock.setMinimumWidth(250)
+        self.loupe_dock = self._dock("Face loupe", self.view.loupe, right)
+        self.splitDockWidget(self.loupe_dock, self.faces_dock, Qt.Orientation.Horizontal)
         self.inspector_dock = self._dock(
             "Attention inspector", self.view.inspector, Qt.DockWidgetArea.BottomDockWidgetArea
         )
@@ -250,6 +254,10 @@ class MainWindow(QMainWindow):
         faces.rerunRequested.connect(work.rerun_face)
         faces.keepLikenessRequested.connect(work.keep_likeness)
         faces.inspectRequested.connect(self.show_inspector)
+        view.loupe.faceRequested.connect(faces.select)
+        view.loupe.acceptedChanged.connect(work.set_face_accepted)
+        view.loupe.strengthChanged.connect(work.set_face_strength)
+        work.resultChanged.connect(self._open_loupe)
         view.openRequested.connect(self.open_files_dialog)
         view.sampleRequested.connect(work.try_sample)
         view.inspector.export_button.clicked.connect(self.saving.export_attention_grid)
@@ -310,11 +318,21 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_status_labels()
         self._show_scale()
+        self._open_loupe()
         self.photoShown.emit(entry)
 
     def _on_loaded(self, entry: Entry) -> None:
         if entry is self.photos.current:
             self._show_current()
+
+    def _open_loupe(self, entry: Entry | None = None) -> None:
+        """A restoration ended, or a restored photo was opened: its first face, large."""
+        entry = entry or self.photos.current
+        if entry is not self.photos.current or entry is None or entry.result is None:
+            return
+        if entry.result.faces:
+            self.loupe_dock.show()
+            self.loupe_dock.raise_()
 
     def _show_scale(self, _entry: Entry | None = None) -> None:
         """The toolbar says what the output scale gives for the current photo's faces."""

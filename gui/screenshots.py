@@ -38,6 +38,7 @@ SHOTS = (
     "models-download",
     "retrain",
     "no-weights",
+    "loupe",
 )
 
 
@@ -169,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     _divider_through_face(window)
     _settle()
     take("main-window", window.grab)
+    window.loupe_dock.show()
+    window.view.faces.select(0)
+    _settle()
+    take("loupe", window.loupe_dock.grab)
     cards = window.view.faces.cards
     dock = window.faces_dock
     bottom = cards[-1].mapTo(dock, cards[-1].rect().bottomLeft()).y() + 16

@@ -50,3 +50,69 @@ def test_auto_scale_is_shown_before_the_run_and_can_be_overridden(qtbot, window,
     assert entry.result.scale == expected.scale
     assert entry.result.image.shape[:2] == (220 * expected.scale, 540 * expected.scale)
     assert np.asarray(entry.result.image).dtype == np.uint8
+
+
+def _loupe_pixels(loupe) -> np.ndarray:
+    from gui.imaging import array_from_qimage
+
+    return array_from_qimage(loupe.picture.pixmap().toImage())
+
+
+def test_the_loupe_opens_on_the_first_face_and_the_keyboard_drives_it(qtbot, window, small_group):
+    from PySide6.QtCore import Qt
+
+    from gui.loupe import MIN_SIDE
+
+    entry = _open(qtbot, window, small_group)
+    assert not window.loupe_dock.isVisible() or window.view.loupe.face is None
+    _restore(qtbot, window)
+    loupe = window.view.loupe
+    assert window.loupe_dock.isVisible()  # by itself, after the restoration
+    assert loupe.index == 0 and loupe.face is entry.result.faces[0]
+    pixmap = loupe.picture.pixmap()
+    assert pixmap.width() / pixmap.devicePixelRatio() >= MIN_SIDE
+    assert pixmap.devicePixelRatio() == loupe.picture.devicePixelRatioF()  # device pixels
+    after = _loupe_pixels(loupe)
+
+    window.activateWindow()
+    loupe.setFocus()
+    qtbot.keyClick(loupe, Qt.Key.Key_Space)
+    assert not loupe.showing_after and loupe.which.text().startswith("Before")
+    before = _loupe_pixels(loupe)
+    assert np.abs(before.astype(int) - after.astype(int)).mean() > 1  # it did flip
+    qtbot.keyClick(loupe, Qt.Key.Key_Space)
+    assert loupe.showing_after
+
+    n = len(entry.result.faces)
+    assert n == 3
+    qtbot.keyClick(loupe, Qt.Key.Key_Right)
+    assert loupe.index == 1 and window.view.faces.selected == 1
+    qtbot.keyClick(loupe, Qt.Key.Key_Left)
+    qtbot.keyClick(loupe, Qt.Key.Key_Left)
+    assert loupe.index == n - 1 and window.view.faces.selected == n - 1  # wraps round
+
+    qtbot.mouseClick(loupe.side_button, Qt.MouseButton.LeftButton)
+    assert loupe.second.isVisible() and loupe.second.pixmap() is not None
+
+    # The strength and the tick beside the picture act on the face, as the card's do.
+    index = loupe.index
+    loupe.strength.setValue(40)
+    qtbot.waitUntil(lambda: entry.result.faces[index].strength == 0.4, timeout=TIMEOUT_MS)
+    assert window.view.faces.card(index).strength.value() == 40
+    loupe.accept_box.setChecked(False)
+    qtbot.waitUntil(lambda: entry.image_generation == entry.generation, timeout=TIMEOUT_MS)
+    assert entry.result.faces[index].accepted is False
+    assert not window.view.faces.card(index).accept_box.isChecked()
+    assert not loupe.strength.isEnabled()
+
+
+def test_loupe_side_follows_the_face_and_the_screen() -> None:
+    from gui.loupe import MIN_SIDE, display_side, face_window
+
+    assert display_side(100, 900, 1.0) == MIN_SIDE  # small faces: at least 256
+    assert display_side(600, 900, 1.0) == 600  # larger ones: their own pixels
+    assert display_side(600, 900, 2.0) == 300  # on a 2x screen, in device pixels
+    assert display_side(2000, 700, 1.0) == 700  # never more than the room
+    # The window around a face stays inside the result and is square.
+    x0, y0, x1, y1 = face_window([0, 0, 40, 50], 2.0, (300, 400, 3))
+    assert (x0, y0) == (0, 0) and x1 - x0 == y1 - y0 == 160
