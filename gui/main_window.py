@@ -40,12 +40,14 @@ from .actions import ActionSet, RecentMenu
 from .jobs import JobRunner
 from .messages import Messages
 from .model_names import friendly_model
+from .model_offer import ModelOffer
 from .models_panel import ModelsPanel, training_available
 from .options_bar import OptionsBar
 from .photo_controller import Change, PhotoController, PhotoEntry
 from .photo_queue import PhotoQueue
 from .photo_view import PhotoView
 from .photo_work import PhotoWork
+from .preferences import Preferences
 from .saving import Saving
 from .settings import Settings
 from .status_panel import StatusPanel
@@ -94,6 +96,8 @@ class MainWindow(QMainWindow):
         self.view = PhotoView(self.photos, self.settings, self)
         self.queue = PhotoQueue(self.photos)
         self.models = ModelsPanel(self, self.jobs, self.settings, self.messages)
+        self.prefs = Preferences(self.settings.store)
+        self.offer = ModelOffer(self.prefs, parent=self)
         self.work = PhotoWork(
             self.jobs,
             self.photos,
@@ -179,6 +183,8 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
+        layout.addWidget(self.offer.bar)
+        layout.addWidget(self.offer.missing_bar)
         layout.addWidget(self.view.stack, 1)
         self.setCentralWidget(central)
 
@@ -258,6 +264,12 @@ class MainWindow(QMainWindow):
         view.loupe.acceptedChanged.connect(work.set_face_accepted)
         view.loupe.strengthChanged.connect(work.set_face_strength)
         work.resultChanged.connect(self._open_loupe)
+        work.resultChanged.connect(self.offer.after_restoration)
+        self.models.listed.connect(self.offer.set_models)
+        self.offer.downloadRequested.connect(self.download_model)
+        self.offer.fallbackChosen.connect(self.options.choose_model)
+        self.options.missingChosen.connect(self.offer.missing_chosen)
+        self.options.availableChosen.connect(self.offer.chosen_available)
         view.openRequested.connect(self.open_files_dialog)
         view.sampleRequested.connect(work.try_sample)
         view.inspector.export_button.clicked.connect(self.saving.export_attention_grid)
@@ -324,6 +336,12 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, entry: Entry) -> None:
         if entry is self.photos.current:
             self._show_current()
+
+    def download_model(self, name: str) -> None:
+        """Download a catalogue model, its progress shown in Manage Models."""
+        manager = self.models.open_model_manager()
+        manager.show_downloads()
+        manager.download(name)
 
     def _open_loupe(self, entry: Entry | None = None) -> None:
         """A restoration ended, or a restored photo was opened: its first face, large."""
@@ -471,5 +489,6 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.view.inspector.magnifier.hide()
         self.models.shutdown()  # a running training checkpoints first
+        self.offer.shutdown()
         self.jobs.shutdown()
         super().closeEvent(event)

@@ -47,6 +47,8 @@ class OptionsBar(QObject):
     """Owns the four choice widgets and turns them into ``RestoreOptions``."""
 
     changed = Signal()  # the user changed a choice (already saved in the settings)
+    missingChosen = Signal(str, str)  # a model choice that is not installed, and why
+    availableChosen = Signal()  # a model choice that can run
     deviceText = Signal(str)  # what the device choice means on this machine
 
     def __init__(self, settings: Settings, jobs: JobRunner, parent: QObject | None = None) -> None:
@@ -113,12 +115,23 @@ class OptionsBar(QObject):
             allow_no_faces=True,
         )
 
+    def choose_model(self, value: str) -> None:
+        """Select a model choice as if the user had (e.g. Auto, instead of a missing one)."""
+        _select_data(self.model_combo, value)
+
     def model_text(self) -> str:
         return self.model_combo.currentText() or "Auto"
 
     def _on_changed(self) -> None:
         s = self.settings
+        model_changed = s.model != (self.model_combo.currentData() or "auto")
         s.model = self.model_combo.currentData() or "auto"
+        if model_changed:  # never restore with another model than the one shown
+            why_not = self.availability.get(s.model)
+            if why_not:
+                self.missingChosen.emit(s.model, why_not)
+            else:
+                self.availableChosen.emit()
         s.device = self.device_combo.currentData() or "auto"
         s.scale = self.scale_combo.currentData() or AUTO
         s.color_match = self.color_box.isChecked()
@@ -159,11 +172,11 @@ class OptionsBar(QObject):
         combo.clear()
         for value, text in MODEL_CHOICES:
             combo.addItem(text, value)
-        for row, (value, _text) in enumerate(MODEL_CHOICES):
+        for row, (value, text) in enumerate(MODEL_CHOICES):
             why_not = self.availability.get(value)
             item = _item_model(combo).item(row)
-            if why_not and item is not None:  # e.g. no CAGFace weights: shown, greyed out
-                item.setEnabled(False)
+            if why_not and item is not None:  # it can be chosen: then its download is offered
+                item.setText(f"{text} (not installed)")
                 item.setToolTip(why_not)
         restorers = [r for r in self.model_rows if r.kind is not None and r.kind.restores_faces]
         if restorers:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 
 from engine.scale_choice import choose_scale, face_widths
 from tests.conftest import shared_path
@@ -59,8 +60,6 @@ def _loupe_pixels(loupe) -> np.ndarray:
 
 
 def test_the_loupe_opens_on_the_first_face_and_the_keyboard_drives_it(qtbot, window, small_group):
-    from PySide6.QtCore import Qt
-
     from gui.loupe import MIN_SIDE
 
     entry = _open(qtbot, window, small_group)
@@ -116,3 +115,72 @@ def test_loupe_side_follows_the_face_and_the_screen() -> None:
     # The window around a face stays inside the result and is square.
     x0, y0, x1, y1 = face_window([0, 0, 40, 50], 2.0, (300, 400, 3))
     assert (x0, y0) == (0, 0) and x1 - x0 == y1 - y0 == 160
+
+
+@pytest.fixture
+def built_in_only(qtbot, settings, user_data_dir):
+    """The app as installed: only the shipped (built-in) restorer, on the CPU."""
+    from tests.gui.test_main_window import _window
+
+    settings.device = "cpu"
+    settings.restore_on_open = False
+    win = _window(qtbot, settings)
+    qtbot.waitUntil(lambda: bool(win.offer.rows), timeout=TIMEOUT_MS)
+    yield win
+    win.close()
+
+
+def test_choosing_a_model_that_is_not_installed_offers_it_and_never_substitutes(
+    qtbot, built_in_only, small_group
+):
+    from gui.photo_controller import PhotoStatus
+
+    window = built_in_only
+    combo = window.options.model_combo
+    index = combo.findData("sparnethd")
+    assert "not installed" in combo.itemText(index)
+    combo.setCurrentIndex(index)  # the user's choice
+    bar = window.offer.missing_bar
+    assert bar.isVisible() and "SPARNetHD is not installed" in bar.label.text()
+    assert "another model" in bar.label.text() and bar.buttons[0].isVisible()  # Download
+    assert "MB" in bar.label.text() and "CC BY-NC" in bar.label.text()
+
+    entry = _open(qtbot, window, small_group)
+    window.action_set.restore.trigger()
+    qtbot.waitUntil(lambda: entry.status is PhotoStatus.ERROR, timeout=TIMEOUT_MS)
+    assert entry.result is None  # nothing restored under SPARNetHD's name
+    assert "SPARNetHD is not installed" in entry.detail
+    window.messages.error_box.close()
+
+    qtbot.mouseClick(bar.buttons[1], Qt.MouseButton.LeftButton)  # Use Auto
+    assert combo.currentData() == "auto" and not bar.isVisible()
+
+
+def test_after_the_first_restoration_the_authors_model_is_offered_with_its_time_here(
+    qtbot, built_in_only, small_group
+):
+    from engine.model_offer import time_per_face
+
+    window = built_in_only
+    measured: list[str] = []
+
+    def measure(preset: str) -> float:  # a real measurement, of a small network
+        measured.append(preset)
+        return time_per_face("sparnethd_tiny", "cpu")
+
+    window.offer.measure = measure
+    window.offer.downloadRequested.disconnect(window.download_model)  # no network here
+    assert not window.offer.bar.isVisible()
+    _open(qtbot, window, small_group)
+    _restore(qtbot, window)
+    bar = window.offer.bar
+    assert bar.isVisible()  # non-modal: a strip above the photo
+    qtbot.waitUntil(lambda: "(measured)" in bar.label.text(), timeout=TIMEOUT_MS)
+    text = bar.label.text()
+    assert measured == ["sparnethd_attn2d"]
+    assert "SPARNetHD" in text and "MB" in text and "CC BY-NC-SA" in text
+    assert "Light clean-up, built in" in text  # the built-in model, named for what it does
+    assert window.prefs.seconds_per_face("sparnethd_attn2d") is not None  # measured once
+    with qtbot.waitSignal(window.offer.downloadRequested) as asked:
+        qtbot.mouseClick(bar.buttons[0], Qt.MouseButton.LeftButton)
+    assert asked.args == ["sparnethd_attn2d"] and not bar.isVisible()
