@@ -87,6 +87,7 @@ class PhotoOptions:
     scale: int | str = 1  # output size over input size: 1, 2, 4 or "auto" (engine.scale_choice)
     strength: float = 1.0  # initial per-face blend, 0 = original, 1 = restored
     color_match: bool = True  # keep the original's low frequencies (colour, shading)
+    grain_match: bool = True  # at 2x / 4x, faces get their surroundings' grain (faces.grain)
     keep_chroma: bool | str = "auto"  # auto: gray and toned photos keep their colour
     feather: float = DEFAULT_FEATHER  # paste mask edge, fraction of the crop side
     cagface_region: float = 1.8  # CAGFace face region side, in face-box sides

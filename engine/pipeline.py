@@ -40,6 +40,7 @@ from .faces.crops import (
     native_side,
 )
 from .faces.detect import DetectedFace, FaceDetector
+from .faces.grain import match_grain
 from .faces.paste import (
     PasteItem,
     keep_luminance_only,
@@ -555,6 +556,23 @@ class Restorer:
         return recompose(fresh, progress=progress, cancel=cancel)
 
 
+def _match_grain(image: np.ndarray, faces: list[FaceRecord], result: RestoreResult) -> np.ndarray:
+    """At 2x / 4x, the pasted faces get the grain of the photo around them (faces.grain)."""
+    for face in faces:
+        face.grain = None
+    o = result.options
+    if result.scale == 1 or o is None or not o.photo.grain_match:
+        return image
+    pasted = [f for f in faces if f.accepted and f.strength > 0 and f.restored is not None]
+    if not pasted:
+        return image
+    boxes = [np.asarray(f.box, np.float64) * result.scale for f in pasted]
+    image, found = match_grain(image, boxes, result.scale, seeds=[f.index for f in pasted])
+    for face, match in zip(pasted, found, strict=True):
+        face.grain = match
+    return image
+
+
 def recompose(
     result: RestoreResult,
     progress: ProgressCallback | None = None,
@@ -582,6 +600,7 @@ def recompose(
         progress=progress,
         cancel=cancel,
     )
+    image = _match_grain(image, faces, result)
     return dataclasses.replace(
         result,
         image=image,

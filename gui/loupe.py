@@ -62,6 +62,17 @@ def face_window(
     return left, top, left + n, top + n
 
 
+def grain_words(result: RestoreResult, face: FaceRecord) -> str:
+    """What grain matching did to this face, in one line (engine.faces.grain)."""
+    if result.scale == 1:
+        return "At 1× the face keeps the photo's own grain."
+    if result.options is not None and not result.options.photo.grain_match:
+        return "Off: the face may look cleaner than the photo around it."
+    if face.grain is None:
+        return "Not measured (the face is not used)."
+    return str(face.grain.words())
+
+
 def display_side(own_px: int, available: int, device_ratio: float) -> int:
     """How many logical px the loupe gives a face whose window is ``own_px`` result px.
 
@@ -227,6 +238,7 @@ class FaceLoupe(QWidget):
         self._set_enabled(True)
         self._cut(result, face)
         self.set_face(face)
+        self.grain_note.setText(grain_words(result, face))
         self._draw()
 
     def refresh(self, result: RestoreResult | None) -> None:
@@ -254,12 +266,11 @@ class FaceLoupe(QWidget):
         self.strength.setEnabled(face.accepted)
         self.strength_label.setText(f"{self.strength.value()}%")
 
-    def set_grain_match(self, on: bool, note: str = "") -> None:
-        """The grain setting as it stands, and what it did to this face (one line)."""
+    def set_grain_match(self, on: bool) -> None:
+        """The grain setting as it stands (no request is sent)."""
         self.grain_box.blockSignals(True)
         self.grain_box.setChecked(on)
         self.grain_box.blockSignals(False)
-        self.grain_note.setText(note)
 
     def _cut(self, result: RestoreResult, face: FaceRecord) -> None:
         before = result.base if result.base is not None else result.image

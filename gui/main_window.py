@@ -263,6 +263,8 @@ class MainWindow(QMainWindow):
         view.loupe.faceRequested.connect(faces.select)
         view.loupe.acceptedChanged.connect(work.set_face_accepted)
         view.loupe.strengthChanged.connect(work.set_face_strength)
+        view.loupe.set_grain_match(self.prefs.grain_match)
+        view.loupe.grainMatchChanged.connect(self._set_grain_match)
         work.resultChanged.connect(self._open_loupe)
         work.resultChanged.connect(self.offer.after_restoration)
         self.models.listed.connect(self.offer.set_models)
@@ -336,6 +338,10 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, entry: Entry) -> None:
         if entry is self.photos.current:
             self._show_current()
+
+    def _set_grain_match(self, on: bool) -> None:
+        self.prefs.grain_match = on
+        self.work.set_grain_match(on)
 
     def download_model(self, name: str) -> None:
         """Download a catalogue model, its progress shown in Manage Models."""

@@ -27,6 +27,7 @@ from engine.scale_choice import (
 from . import engine_calls as calls
 from .jobs import JobRunner
 from .model_names import friendly_model, friendly_weights
+from .preferences import Preferences
 from .settings import DEVICE_CHOICES, MODEL_CHOICES, SCALE_CHOICES, Settings
 from .worker import JobContext
 
@@ -105,11 +106,15 @@ class OptionsBar(QObject):
         A photo without a face is not an error in the app: it is enlarged by the output
         scale and kept, like any other result (``allow_no_faces``).
         """
+        prefs = Preferences(self.settings.store)  # the Settings dialog's choices
         return RestoreOptions.of(
             model=self.model_combo.currentData() or "auto",
             device=self.device_combo.currentData() or "auto",
             scale=self.scale_combo.currentData() or AUTO,
             color_match=self.color_box.isChecked(),
+            grain_match=prefs.grain_match,
+            identity=prefs.likeness_check,
+            cpu_workers=prefs.cpu_threads,
             attention=True,
             masks=True,
             allow_no_faces=True,

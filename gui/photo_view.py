@@ -212,6 +212,7 @@ class PhotoView(QObject):
             self.compare.set_after(QPixmap.fromImage(entry.after_image))
             if entry.result is not None:
                 self.faces.update_identities(entry.result.faces)
+            self.loupe.refresh(entry.result)  # the same face, pasted again
 
     def show_state(self, entry: Entry) -> None:
         """Its status changed (queued, restoring, failed, faces found): the faces panel."""

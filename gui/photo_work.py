@@ -12,6 +12,7 @@ with no model installed at all.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -279,15 +280,7 @@ class PhotoWork(QObject):
         if changed is None or entry.result is None:
             return
         face, ticket = changed
-        result = entry.result
-        kind = self._recompose_kind(entry)
-        self.jobs.cancel(kinds=(kind,))  # only this photo's newest state matters
-        self.jobs.submit(
-            kind,
-            lambda ctx: calls.recompose(ctx.restorer(), result),
-            stale=self._stale(ticket),
-            on_result=lambda done: self._repasted(ticket, done),
-        )
+        self._repaste(entry, ticket)
         self.faceEdited.emit(entry, face)
 
     def keep_likeness(self, index: int) -> None:
@@ -320,17 +313,33 @@ class PhotoWork(QObject):
         ticket = self.photos.change_all(entry, accepted)
         if ticket is None:
             return
+        self._repaste(entry, ticket)
+        for face in entry.result.faces:
+            self.faceEdited.emit(entry, face)
+
+    def set_grain_match(self, on: bool) -> None:
+        """Grain matching on or off for the current photo: its faces pasted again."""
+        entry = self.photos.current
+        if entry is None or entry.result is None or entry.result.options is None:
+            return
+        options = entry.result.options.replace(grain_match=bool(on))
+        entry.result = dataclasses.replace(entry.result, options=options)
+        ticket = self.photos.start_rerun(entry)  # earlier re-pastes go stale
+        if ticket is not None:
+            self._repaste(entry, ticket)
+
+    def _repaste(self, entry: Entry, ticket: Ticket[QImage]) -> None:
+        """Paste ``entry``'s faces again as they stand, on the worker (no network)."""
         result = entry.result
+        assert result is not None
         kind = self._recompose_kind(entry)
-        self.jobs.cancel(kinds=(kind,))
+        self.jobs.cancel(kinds=(kind,))  # only this photo's newest state matters
         self.jobs.submit(
             kind,
             lambda ctx: calls.recompose(ctx.restorer(), result),
             stale=self._stale(ticket),
             on_result=lambda done: self._repasted(ticket, done),
         )
-        for face in result.faces:
-            self.faceEdited.emit(entry, face)
 
     @staticmethod
     def _recompose_kind(entry: Entry) -> str:

@@ -104,6 +104,16 @@ def test_the_loupe_opens_on_the_first_face_and_the_keyboard_drives_it(qtbot, win
     assert not window.view.faces.card(index).accept_box.isChecked()
     assert not loupe.strength.isEnabled()
 
+    # Grain matching: a setting, on by default, shown (and switched) in the loupe.
+    assert entry.result.scale > 1 and loupe.grain_box.isChecked()
+    qtbot.keyClick(loupe, Qt.Key.Key_Right)
+    assert loupe.grain_note.text().startswith(("Grain added", "Grain already matches"))
+    loupe.grain_box.setChecked(False)
+    qtbot.waitUntil(lambda: entry.result.options.photo.grain_match is False, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: entry.image_generation == entry.generation, timeout=TIMEOUT_MS)
+    assert loupe.grain_note.text().startswith("Off") and window.prefs.grain_match is False
+    assert window.options.restore_options().photo.grain_match is False
+
 
 def test_loupe_side_follows_the_face_and_the_screen() -> None:
     from gui.loupe import MIN_SIDE, display_side, face_window
