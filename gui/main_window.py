@@ -33,10 +33,18 @@ from PySide6.QtGui import (
     QImage,
     QShowEvent,
 )
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import engine_calls as calls
 from .actions import ActionSet, RecentMenu
+from .app import apply_color_scheme
 from .jobs import JobRunner
 from .messages import Messages
 from .model_names import friendly_model
@@ -50,6 +58,7 @@ from .photo_work import PhotoWork
 from .preferences import Preferences
 from .saving import Saving
 from .settings import Settings
+from .settings_dialog import SettingsDialog
 from .status_panel import StatusPanel
 from .window_parts import NO_WEIGHTS_TEXT, Banner
 
@@ -98,6 +107,8 @@ class MainWindow(QMainWindow):
         self.models = ModelsPanel(self, self.jobs, self.settings, self.messages)
         self.prefs = Preferences(self.settings.store)
         self.offer = ModelOffer(self.prefs, parent=self)
+        if self.prefs.appearance != "system" and (app := QApplication.instance()) is not None:
+            apply_color_scheme(app, self.prefs.appearance)
         self.work = PhotoWork(
             self.jobs,
             self.photos,
@@ -238,6 +249,7 @@ class MainWindow(QMainWindow):
         a.sample.triggered.connect(work.try_sample)
         a.shortcuts.triggered.connect(self.show_shortcuts)
         a.about.triggered.connect(self.show_about)
+        a.preferences.triggered.connect(self.open_settings)
         self.status_panel.cancel_button.clicked.connect(a.cancel.trigger)
 
     def _connect_parts(self) -> None:
@@ -338,6 +350,24 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, entry: Entry) -> None:
         if entry is self.photos.current:
             self._show_current()
+
+    def open_settings(self) -> SettingsDialog:
+        """File ▸ Settings…: applied at once when accepted."""
+        o = self.options
+        choices = {"model": o.model_combo, "scale": o.scale_combo, "device": o.device_combo}
+        dialog = SettingsDialog(self.settings, self.prefs, choices, self)
+        dialog.accepted.connect(self._apply_settings)
+        dialog.open()  # window-modal, never blocking the event loop
+        return dialog
+
+    def _apply_settings(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            apply_color_scheme(app, self.prefs.appearance)
+        self.options.apply_settings()
+        if self.view.loupe.grain_box.isChecked() != self.prefs.grain_match:
+            self.view.loupe.set_grain_match(self.prefs.grain_match)
+            self.work.set_grain_match(self.prefs.grain_match)
 
     def _set_grain_match(self, on: bool) -> None:
         self.prefs.grain_match = on

@@ -120,6 +120,14 @@ class OptionsBar(QObject):
             allow_no_faces=True,
         )
 
+    def apply_settings(self) -> None:
+        """The settings were changed elsewhere (the Settings dialog): show them here."""
+        s = self.settings
+        model, scale, device = s.model, s.scale, s.device
+        _select_data(self.model_combo, model)
+        _select_data(self.scale_combo, scale)
+        _select_data(self.device_combo, device)
+
     def choose_model(self, value: str) -> None:
         """Select a model choice as if the user had (e.g. Auto, instead of a missing one)."""
         _select_data(self.model_combo, value)

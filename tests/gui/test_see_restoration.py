@@ -194,3 +194,39 @@ def test_after_the_first_restoration_the_authors_model_is_offered_with_its_time_
     with qtbot.waitSignal(window.offer.downloadRequested) as asked:
         qtbot.mouseClick(bar.buttons[0], Qt.MouseButton.LeftButton)
     assert asked.args == ["sparnethd_attn2d"] and not bar.isVisible()
+
+
+def test_settings_dialog_sets_appearance_likeness_defaults_grain_and_threads(qtbot, window):
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from gui.app import apply_color_scheme
+
+    dialog = window.open_settings()
+    assert dialog.isVisible() and dialog.appearance.currentData() == "system"
+    assert dialog.model.findData("sparnethd") >= 0  # the toolbar's own choices
+    dialog.appearance.setCurrentIndex(dialog.appearance.findData("dark"))
+    dialog.likeness.setChecked(False)
+    dialog.grain.setChecked(False)
+    dialog.scale.setCurrentIndex(dialog.scale.findData(2))
+    dialog.threads.setValue(1)
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    dialog.accept()  # OK
+    try:
+        app = QApplication.instance()
+        assert app.palette().color(QPalette.ColorRole.Window).lightness() < 128  # dark now
+        options = window.options.restore_options()
+        assert options.runtime.identity is False and options.photo.grain_match is False
+        assert options.runtime.cpu_workers == 1 and options.photo.scale == 2
+        assert window.options.scale_combo.currentData() == 2  # the toolbar follows
+        assert not window.view.loupe.grain_box.isChecked()
+        assert window.prefs.appearance == "dark"
+    finally:
+        window.prefs.appearance = "light"
+        apply_color_scheme(QApplication.instance(), "light")  # leave the next tests light
+
+
+def test_the_shortcuts_list_has_retrain_close_and_settings(window):
+    table = window.action_set.shortcuts_table()
+    for command in ("Retrain", "Close Photo", "Settings"):
+        assert command in table
