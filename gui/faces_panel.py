@@ -185,6 +185,13 @@ class FaceCard(QFrame):
     def set_identity(self, face: FaceRecord) -> None:
         """The identity line (and Keep the likeness) for ``face``'s current figure."""
         self.face = face
+        if not face.accepted:  # its slider keeps the strength it gets when ticked again
+            self.identity_label.setText("Not used: the original face stays in the photo")
+            self.identity_label.setToolTip(
+                "Tick Use this face to paste the restored face at the strength shown"
+            )
+            self.keep_likeness.setVisible(False)
+            return
         score = face.identity
         if score is None:
             from engine.face_identity import identity_reason
@@ -318,6 +325,9 @@ class FacesPanel(QWidget):
         self.doubtful_only.setToolTip(
             "Show only the faces whose identity figure is under the threshold"
         )
+        self.filter_note = QLabel()  # what an empty filtered list means
+        self.filter_note.setWordWrap(True)
+        self.filter_note.hide()
         self.order_combo.currentIndexChanged.connect(self._arrange)
         self.doubtful_only.toggled.connect(self._arrange)
         sorting = QHBoxLayout()
@@ -348,6 +358,7 @@ class FacesPanel(QWidget):
         layout.addLayout(bulk)
         layout.addLayout(sorting)
         layout.addWidget(self.doubtful_only)
+        layout.addWidget(self.filter_note)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.inspect_button)
         self.cards: list[FaceCard] = []
@@ -374,11 +385,19 @@ class FacesPanel(QWidget):
 
         for card in self.cards:
             self._list_layout.removeWidget(card)
+        shown = 0
         for position, card in enumerate(sorted(self.cards, key=key)):
             self._list_layout.insertWidget(position, card)
             score = card.face.identity
             doubtful = score is not None and score.flagged
             card.setVisible(doubtful or not self.doubtful_only.isChecked())
+            shown += doubtful or not self.doubtful_only.isChecked()
+        filtering = self.doubtful_only.isChecked() and bool(self.cards)
+        self.filter_note.setVisible(filtering and shown == 0)
+        self.filter_note.setText(
+            f"None of the {len(self.cards)} face(s) may look like someone else: each passed "
+            "the likeness check. Untick the box above to see them all."
+        )
 
     def _clear(self) -> None:
         for card in [*self.cards, *self.found_cards]:

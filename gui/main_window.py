@@ -341,6 +341,9 @@ class MainWindow(QMainWindow):
         self.view.show_current()
         self.work.find_faces(entry)
         self.setWindowTitle("Revive" if entry is None else f"{entry.name} — Revive")
+        self.status_panel.show_photo(
+            "" if entry is None else f"{entry.name}: {entry.status_line()}"
+        )
         self._update_actions()
         self._update_status_labels()
         self._show_scale()

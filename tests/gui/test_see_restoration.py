@@ -127,6 +127,12 @@ def test_loupe_side_follows_the_face_and_the_screen() -> None:
     assert (x0, y0) == (0, 0) and x1 - x0 == y1 - y0 == 160
 
 
+def _tiny_seconds() -> float:
+    from engine.model_offer import time_per_face
+
+    return time_per_face("sparnethd_tiny", "cpu")
+
+
 @pytest.fixture
 def built_in_only(qtbot, settings, user_data_dir):
     """The app as installed: only the shipped (built-in) restorer, on the CPU."""
@@ -135,6 +141,8 @@ def built_in_only(qtbot, settings, user_data_dir):
     settings.device = "cpu"
     settings.restore_on_open = False
     win = _window(qtbot, settings)
+    # The offer's measurement, of a small network here (SPARNetHD takes many seconds).
+    win.offer.measure = lambda _preset: _tiny_seconds()
     qtbot.waitUntil(lambda: bool(win.offer.rows), timeout=TIMEOUT_MS)
     yield win
     win.close()
@@ -169,14 +177,12 @@ def test_choosing_a_model_that_is_not_installed_offers_it_and_never_substitutes(
 def test_after_the_first_restoration_the_authors_model_is_offered_with_its_time_here(
     qtbot, built_in_only, small_group
 ):
-    from engine.model_offer import time_per_face
-
     window = built_in_only
     measured: list[str] = []
 
     def measure(preset: str) -> float:  # a real measurement, of a small network
         measured.append(preset)
-        return time_per_face("sparnethd_tiny", "cpu")
+        return _tiny_seconds()
 
     window.offer.measure = measure
     window.offer.downloadRequested.disconnect(window.download_model)  # no network here
@@ -230,3 +236,44 @@ def test_the_shortcuts_list_has_retrain_close_and_settings(window):
     table = window.action_set.shortcuts_table()
     for command in ("Retrain", "Close Photo", "Settings"):
         assert command in table
+
+
+@pytest.mark.skipif(
+    __import__("engine.face_identity").face_identity.identity_reason() is not None,
+    reason="the identity check (dlib) is not installed",
+)
+def test_faces_panel_findings_untick_words_and_an_empty_doubtful_list(
+    qtbot, built_in_only, small_group
+):
+    window = built_in_only
+    _open(qtbot, window, small_group)
+    entry = _restore(qtbot, window)
+    panel = window.view.faces
+    assert not any(f.identity.flagged for f in entry.result.faces)  # the shipped model
+
+    # Only doubtful faces, and there is none: the list says so instead of staying blank.
+    panel.doubtful_only.setChecked(True)
+    assert all(card.isHidden() for card in panel.cards)
+    assert not panel.filter_note.isHidden()
+    assert "passed the likeness check" in panel.filter_note.text()
+    panel.doubtful_only.setChecked(False)
+    assert panel.filter_note.isHidden()
+
+    # An unticked face: its words agree with its slider (no "1.00 at 0%").
+    card = panel.cards[0]
+    card.accept_box.setChecked(False)
+    qtbot.waitUntil(lambda: entry.image_generation == entry.generation, timeout=TIMEOUT_MS)
+    assert card.identity_label.text().startswith("Not used")
+    assert "at 0%" not in card.identity_label.text()
+    assert card.strength.value() == 100 and not card.strength.isEnabled()
+
+
+def test_the_status_bar_forgets_another_photos_message(qtbot, window, small_group, tmp_path):
+    _open(qtbot, window, small_group)
+    _restore(qtbot, window)
+    assert "small-group" in window.status_panel.step_label.text()
+    other = tmp_path / "photos" / "other.png"
+    Image.open(small_group).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(other)
+    _open(qtbot, window, other)
+    text = window.status_panel.step_label.text()
+    assert "small-group" not in text and text.startswith("other.png")
