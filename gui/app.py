@@ -206,9 +206,9 @@ def main(files: Sequence[str] | None = None) -> int:
     from .main_window import MainWindow
 
     window = MainWindow()
+    if files:  # decoded now, so the photo is there when the window first paints
+        window.work.open_at_once(list(files))
     window.show()
-    if files:
-        window.open_paths(list(files))
     return int(app.exec())
 
 

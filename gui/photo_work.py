@@ -19,6 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from engine.errors import ReviveError
 from engine.options import RestoreOptions
 
 from . import engine_calls as calls
@@ -92,6 +93,34 @@ class PhotoWork(QObject):
             lambda ctx: calls.collect(wanted),
             on_result=lambda found: self._add_paths(found, explicit=wanted),
         )
+
+    def open_at_once(self, paths: list[str | Path]) -> None:
+        """Photos named on the command line: the first is decoded here and now.
+
+        The worker's first jobs import torch and build the face detector (seconds);
+        a photo queued behind them would appear that much after the window. Decoding
+        needs only ``engine.io`` (no torch), so the first photo is shown with the
+        window; the others follow through the worker as usual.
+        """
+        wanted = [str(p) for p in paths]
+        try:
+            found = calls.collect(wanted)
+        except ReviveError:
+            found = []
+        if not found:
+            self.open_paths(paths)  # says what is wrong, as for any open
+            return
+        first = Path(found[0])
+        entry = self.photos.find(first) or self.photos.add(first.name, first)
+        ticket = self.photos.start_loading(entry)
+        if ticket is not None:
+            try:
+                loaded = calls.load(first)
+            except ReviveError as error:
+                self._on_load_error(ticket, str(error))
+            else:
+                self._on_loaded(ticket, loaded)
+        self._add_paths([first, *found[1:]], explicit=wanted)
 
     def _add_paths(self, found: list[Path], explicit: list[str]) -> None:
         if not found:

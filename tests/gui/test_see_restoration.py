@@ -15,8 +15,8 @@ from tests.gui.test_main_window import (  # noqa: F401 - fixtures
     TIMEOUT_MS,
     _open,
     _restore,
-    tiny_weights,
 )
+from tests.gui.test_main_window import tiny_weights as tiny_weights  # noqa: F401 - a fixture
 from tests.gui.test_main_window import window as window  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.shared
@@ -277,3 +277,25 @@ def test_the_status_bar_forgets_another_photos_message(qtbot, window, small_grou
     _open(qtbot, window, other)
     text = window.status_panel.step_label.text()
     assert "small-group" not in text and text.startswith("other.png")
+
+
+def test_a_photo_named_on_the_command_line_is_there_when_the_window_first_shows(
+    qtbot, settings, tiny_weights, small_group
+):
+    """Decoded before the event loop runs: ahead of the worker's torch import and
+    detector warm-up, which are queued first."""
+    from gui.main_window import MainWindow
+    from gui.photo_controller import PhotoStatus
+
+    settings.restore_on_open = False
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    assert not window.warmed_up  # the worker has not even started its first job
+    window.work.open_at_once([small_group])
+    entry = window.current
+    assert entry is not None and entry.status is PhotoStatus.LOADED
+    assert entry.before_image is not None and window.view.compare.split.has_image()
+    assert window.view.stack.currentWidget() is window.view.compare
+    window.show()
+    qtbot.waitUntil(lambda: window.warmed_up, timeout=TIMEOUT_MS)
+    window.close()
