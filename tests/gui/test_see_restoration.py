@@ -299,3 +299,24 @@ def test_a_photo_named_on_the_command_line_is_there_when_the_window_first_shows(
     window.show()
     qtbot.waitUntil(lambda: window.warmed_up, timeout=TIMEOUT_MS)
     window.close()
+
+
+def test_quality_is_offered_only_for_jpeg_and_webp(qtbot, settings, tmp_path):
+    from gui.export import ExportDialog
+
+    settings.export_format = ""  # same as the original
+    png = ExportDialog(None, settings, tmp_path / "family_revived.png", folder=False)
+    qtbot.addWidget(png)
+    assert not png.form.isRowVisible(png.quality_spin)  # a PNG original: lossless
+    png.format_combo.setCurrentIndex(png.format_combo.findData("JPEG"))
+    assert png.form.isRowVisible(png.quality_spin) and png.path_edit.text().endswith(".jpg")
+    png.format_combo.setCurrentIndex(png.format_combo.findData("TIFF"))
+    assert not png.form.isRowVisible(png.quality_spin)
+    jpeg = ExportDialog(None, settings, tmp_path / "family_revived.jpg", folder=False)
+    qtbot.addWidget(jpeg)
+    assert jpeg.form.isRowVisible(jpeg.quality_spin)
+    batch = ExportDialog(None, settings, tmp_path, folder=True, count=3)
+    qtbot.addWidget(batch)
+    assert batch.form.isRowVisible(batch.quality_spin)  # some photos may be JPEGs
+    batch.format_combo.setCurrentIndex(batch.format_combo.findData("PNG"))
+    assert not batch.form.isRowVisible(batch.quality_spin)
