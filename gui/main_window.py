@@ -302,6 +302,9 @@ class MainWindow(QMainWindow):
             self.resize(*DEFAULT_SIZE)
         if (state := self.settings.window_state()) is not None:
             self.restoreState(state)
+        # An inspector left open opens again with the first restored face, not empty.
+        self._inspector_wanted = not self.inspector_dock.isHidden()
+        self.inspector_dock.hide()
         self.fit_to_screen()
 
     def fit_to_screen(self, area: QRect | None = None) -> None:
@@ -390,6 +393,9 @@ class MainWindow(QMainWindow):
         if entry.result.faces:
             self.loupe_dock.show()
             self.loupe_dock.raise_()
+            if self._inspector_wanted:
+                self._inspector_wanted = False
+                self.show_inspector()
 
     def _show_scale(self, _entry: Entry | None = None) -> None:
         """The toolbar says what the output scale gives for the current photo's faces."""
@@ -472,6 +478,8 @@ class MainWindow(QMainWindow):
     def _size_inspector(self, visible: bool) -> None:
         """The first time it opens, give the inspector a third of the height (the photo
         keeps the rest: at 768 px high it stays well above half the window)."""
+        if visible:
+            self._inspector_wanted = False
         if visible and not self._inspector_sized and not self.inspector_dock.isFloating():
             self._inspector_sized = True
             height = max(250, min(340, self.height() // 3))

@@ -320,3 +320,22 @@ def test_quality_is_offered_only_for_jpeg_and_webp(qtbot, settings, tmp_path):
     assert batch.form.isRowVisible(batch.quality_spin)  # some photos may be JPEGs
     batch.format_combo.setCurrentIndex(batch.format_combo.findData("PNG"))
     assert not batch.form.isRowVisible(batch.quality_spin)
+
+
+def test_the_inspector_left_open_comes_back_with_a_face_not_empty(
+    qtbot, settings, tiny_weights, small_group
+):
+    from tests.gui.test_main_window import _window
+
+    settings.model, settings.device, settings.restore_on_open = tiny_weights, "cpu", False
+    first = _window(qtbot, settings)
+    first.show_inspector()
+    first.close()  # the inspector was open when the app closed
+
+    again = _window(qtbot, settings)
+    assert again.inspector_dock.isHidden()  # not reopened empty
+    _open(qtbot, again, small_group)
+    _restore(qtbot, again)
+    assert again.inspector_dock.isVisible()  # back, on the first restored face
+    assert again.view.inspector.face is not None and again.view.inspector.face.index == 0
+    again.close()
