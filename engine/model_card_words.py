@@ -163,6 +163,23 @@ def _cards_in(folder_name: str) -> dict[str, Mapping[str, Any]]:
     return cards
 
 
+def shipped_default_card(role: str) -> Mapping[str, Any] | None:
+    """The card of the shipped default for ``role`` (``registry.json``), read as JSON."""
+    import json
+
+    from .paths import shipped_weights_dir
+
+    folder = shipped_weights_dir()
+    try:
+        registry = json.loads((folder / "registry.json").read_text(encoding="utf-8"))
+        name = str(registry["defaults"][role])
+        manifest = json.loads((folder / f"{name}.weights.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    card = manifest.get("card")
+    return card if isinstance(card, Mapping) else None
+
+
 def shipped_label(preset: str) -> str | None:
     """The honest name of a built-in restorer (a shipped set with measured figures), else None."""
     card = shipped_cards().get(preset)
