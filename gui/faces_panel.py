@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -88,6 +88,66 @@ class _Thumb(QLabel):
         self.setPixmap(pixmap_from_array(image, THUMB))
 
 
+class FaceControls(QObject):
+    """A face's *Use this face* box and strength slider (its card's, and the loupe's).
+
+    While the slider is dragged it asks at most every 150 ms (each ask re-pastes).
+    ``show`` puts a face's values in without sending a request.
+    """
+
+    acceptedChanged = Signal(int, bool)
+    strengthChanged = Signal(int, float)
+
+    def __init__(self, orientation: Qt.Orientation, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.index = -1
+        self.accept_box = QCheckBox("Use this face")
+        self.accept_box.setToolTip("Unchecked faces are left as in the original photo")
+        self.strength = JumpSlider(orientation)
+        self.strength.setRange(0, 100)
+        self.strength.setToolTip("Blend between the original (0%) and the restored face (100%)")
+        self.strength_label = QLabel()
+        self.strength_label.setMinimumWidth(36)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self._emit_strength)
+        self.accept_box.toggled.connect(self._on_accept)
+        self.strength.valueChanged.connect(self._on_strength)
+        self.strength.sliderReleased.connect(self._emit_strength)
+
+    def show(self, face: FaceRecord) -> None:
+        self.index = face.index
+        for widget in (self.accept_box, self.strength):
+            widget.blockSignals(True)
+        self.accept_box.setChecked(face.accepted)
+        self.strength.setValue(round(face.strength * 100))
+        for widget in (self.accept_box, self.strength):
+            widget.blockSignals(False)
+        self.strength.setEnabled(face.accepted)
+        self._update_label()
+
+    def _on_accept(self, checked: bool) -> None:
+        self.strength.setEnabled(checked)
+        if self.index >= 0:
+            self.acceptedChanged.emit(self.index, checked)
+
+    def _on_strength(self, _value: int) -> None:
+        self._update_label()
+        if self.strength.isSliderDown():
+            self._timer.start()
+        else:
+            self._emit_strength()
+
+    def _emit_strength(self) -> None:
+        self._timer.stop()
+        if self.index >= 0:
+            self.strengthChanged.emit(self.index, self.strength.value() / 100.0)
+
+    def _update_label(self) -> None:
+        self.strength_label.setText(f"{self.strength.value()}%")
+
+
 class FaceCard(QFrame):
     """One face. Emits requests; never touches the engine."""
 
@@ -109,13 +169,10 @@ class FaceCard(QFrame):
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setWordWrap(True)
-        self.accept_box = QCheckBox("Use this face")
-        self.accept_box.setToolTip("Unchecked faces are left as in the original photo")
-        self.strength = JumpSlider(Qt.Orientation.Horizontal)
-        self.strength.setRange(0, 100)
-        self.strength.setToolTip("Blend between the original (0%) and the restored face (100%)")
-        self.strength_label = QLabel()
-        self.strength_label.setMinimumWidth(36)
+        self.controls = FaceControls(Qt.Orientation.Horizontal, self)
+        self.accept_box = self.controls.accept_box
+        self.strength = self.controls.strength
+        self.strength_label = self.controls.strength_label
         self.rerun = QPushButton("Re-run")
         self.rerun.setToolTip("Restore this face again with the current model settings")
         self.identity_label = QLabel()
@@ -147,14 +204,8 @@ class FaceCard(QFrame):
         layout.addWidget(self.keep_likeness)
         layout.addLayout(controls)
 
-        # While dragging, tell the window at most every 150 ms (each tells recomposes).
-        self._strength_timer = QTimer(self)
-        self._strength_timer.setSingleShot(True)
-        self._strength_timer.setInterval(150)
-        self._strength_timer.timeout.connect(self._emit_strength)
-        self.accept_box.toggled.connect(self._on_accept)
-        self.strength.valueChanged.connect(self._on_strength)
-        self.strength.sliderReleased.connect(self._emit_strength)
+        self.controls.acceptedChanged.connect(self.acceptedChanged)
+        self.controls.strengthChanged.connect(self.strengthChanged)
         self.rerun.clicked.connect(lambda: self.rerunRequested.emit(self.index))
         self.keep_likeness.clicked.connect(lambda: self.keepLikenessRequested.emit(self.index))
         self.set_face(face)
@@ -172,14 +223,7 @@ class FaceCard(QFrame):
             f"The face is {face_width(face.box)} px wide in the photo; face detector's "
             f"confidence {face.score:.3f}."
         )
-        for widget in (self.accept_box, self.strength):
-            widget.blockSignals(True)
-        self.accept_box.setChecked(face.accepted)
-        self.strength.setValue(round(face.strength * 100))
-        for widget in (self.accept_box, self.strength):
-            widget.blockSignals(False)
-        self._update_strength_label()
-        self.strength.setEnabled(face.accepted)
+        self.controls.show(face)
         self.set_identity(face)
 
     def set_identity(self, face: FaceRecord) -> None:
@@ -221,24 +265,6 @@ class FaceCard(QFrame):
             "changed who it looks like). Lower the strength, or press Keep the likeness."
         )
         self.keep_likeness.setVisible(score.flagged and face.accepted)
-
-    def _on_accept(self, checked: bool) -> None:
-        self.strength.setEnabled(checked)
-        self.acceptedChanged.emit(self.index, checked)
-
-    def _on_strength(self, _value: int) -> None:
-        self._update_strength_label()
-        if self.strength.isSliderDown():
-            self._strength_timer.start()
-        else:
-            self._emit_strength()
-
-    def _emit_strength(self) -> None:
-        self._strength_timer.stop()
-        self.strengthChanged.emit(self.index, self.strength.value() / 100.0)
-
-    def _update_strength_label(self) -> None:
-        self.strength_label.setText(f"{self.strength.value()}%")
 
     def set_selected(self, selected: bool) -> None:
         self._selected = selected

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from engine.results import FaceRecord, RestoreResult
 
-from .faces_panel import JumpSlider, face_width
+from .faces_panel import FaceControls, face_width
 from .imaging import qimage_from_array
 
 MIN_SIDE = 256  # logical px: the smallest the loupe draws a face
@@ -134,7 +134,7 @@ class FaceLoupe(QWidget):
         self.second = _Picture("After: the restored face")
         self.second.hide()
         self.which = QLabel()  # "After" / "Before" under the single picture
-        self.which.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.which.setAlignment(Qt.AlignmentFlag.AlignLeft)
 
         self.flip_button = QPushButton("Before / After")
         self.flip_button.setToolTip("Flip between the original and the restored face (Space)")
@@ -145,12 +145,10 @@ class FaceLoupe(QWidget):
         self.previous_button.setToolTip("The previous face (Left arrow)")
         self.next_button = QPushButton("▶")
         self.next_button.setToolTip("The next face (Right arrow)")
-        self.accept_box = QCheckBox("Use this face")
-        self.accept_box.setToolTip("Unchecked faces are left as in the original photo")
-        self.strength = JumpSlider(Qt.Orientation.Vertical)
-        self.strength.setRange(0, 100)
-        self.strength.setToolTip("Blend between the original (0%) and the restored face (100%)")
-        self.strength_label = QLabel()
+        self.controls = FaceControls(Qt.Orientation.Vertical, self)
+        self.accept_box = self.controls.accept_box
+        self.strength = self.controls.strength
+        self.strength_label = self.controls.strength_label
         self.grain_box = QCheckBox("Match the photo's grain")
         self.grain_box.setToolTip(
             "Give the restored face the grain and sharpness of the photo around it, so it "
@@ -184,24 +182,19 @@ class FaceLoupe(QWidget):
             buttons.addWidget(button)
         buttons.addWidget(self.next_button)
         buttons.addStretch(1)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self)  # the buttons above the face: its room below is its own
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
-        layout.addLayout(middle, 1)
-        layout.addWidget(self.which)
         layout.addLayout(buttons)
+        layout.addWidget(self.which)
+        layout.addLayout(middle, 1)
 
-        self._strength_timer = QTimer(self)  # while dragging: at most every 150 ms
-        self._strength_timer.setSingleShot(True)
-        self._strength_timer.setInterval(150)
-        self._strength_timer.timeout.connect(self._emit_strength)
         self.flip_button.clicked.connect(self.flip)
         self.side_button.toggled.connect(self.set_side_by_side)
         self.previous_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
-        self.accept_box.toggled.connect(self._on_accept)
-        self.strength.valueChanged.connect(self._on_strength)
-        self.strength.sliderReleased.connect(self._emit_strength)
+        self.controls.acceptedChanged.connect(self.acceptedChanged)
+        self.controls.strengthChanged.connect(self.strengthChanged)
         self.grain_box.toggled.connect(self.grainMatchChanged)
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         for key, slot in (
@@ -257,14 +250,7 @@ class FaceLoupe(QWidget):
             f"Face {face.index + 1} of {n} · {width} px wide in the photo, "
             f"{width * scale} px in the result"
         )
-        for widget in (self.accept_box, self.strength):
-            widget.blockSignals(True)
-        self.accept_box.setChecked(face.accepted)
-        self.strength.setValue(round(face.strength * 100))
-        for widget in (self.accept_box, self.strength):
-            widget.blockSignals(False)
-        self.strength.setEnabled(face.accepted)
-        self.strength_label.setText(f"{self.strength.value()}%")
+        self.controls.show(face)
 
     def set_grain_match(self, on: bool) -> None:
         """The grain setting as it stands (no request is sent)."""
@@ -340,26 +326,9 @@ class FaceLoupe(QWidget):
         position = indices.index(self.index) if self.index in indices else 0
         self.faceRequested.emit(indices[(position + delta) % len(indices)])
 
-    def _on_accept(self, checked: bool) -> None:
-        self.strength.setEnabled(checked)
-        if self.index >= 0:
-            self.acceptedChanged.emit(self.index, checked)
-
-    def _on_strength(self, _value: int) -> None:
-        self.strength_label.setText(f"{self.strength.value()}%")
-        if self.strength.isSliderDown():
-            self._strength_timer.start()
-        else:
-            self._emit_strength()
-
-    def _emit_strength(self) -> None:
-        self._strength_timer.stop()
-        if self.index >= 0:
-            self.strengthChanged.emit(self.index, self.strength.value() / 100.0)
-
     def sizeHint(self) -> QSize:  # noqa: N802
         """Room for a face a little over ``MIN_SIDE`` and the controls beside it."""
-        return QSize(MIN_SIDE + 360, 640)
+        return QSize(MIN_SIDE + 220, 560)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)

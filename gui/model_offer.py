@@ -131,8 +131,8 @@ class ModelOffer(QObject):
         else:
             timing = "measuring its time per face on this computer…"
         return (
-            f"Restored with <b>{built_in}</b>. The authors' <b>{entry.title}</b> restores "
-            f"faces far more: {entry.size_text()}, licence {entry.licence}, {timing}."
+            f"Restored with <b>{built_in}</b>. For a full restoration, download "
+            f"<b>{entry.title}</b>: {entry.size_text()}, licence {entry.licence}, {timing}."
         )
 
     def _show_offer(self, seconds: float | None, failed: bool = False) -> None:

@@ -9,15 +9,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
+from .settings import _to_bool  # the one reading of a stored yes / no
+
 APPEARANCES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
-
-
-def _to_bool(value: object, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 class Preferences:
