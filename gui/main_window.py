@@ -536,6 +536,5 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.view.inspector.magnifier.hide()
         self.models.shutdown()  # a running training checkpoints first
-        self.offer.shutdown()
         self.jobs.shutdown()
         super().closeEvent(event)

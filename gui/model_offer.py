@@ -4,7 +4,7 @@ Two strips above the photo (``Banner``s), each with a Download button:
 
 * after the first restoration of a session, when the only face restorer installed is
   the built-in one, the authors' SPARNetHD: its size, licence, and the time a face
-  takes through it on this machine, measured on a worker of its own
+  takes through it on this machine, measured on a thread of its own
   (``engine.model_offer.time_per_face``) so restoring goes on meanwhile; *Not now*
   hides it for good;
 * when the user chooses a model that is not installed: that it is not, that no other
@@ -16,13 +16,13 @@ What to offer and the measurement are the engine's; this module only shows them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from . import engine_calls as calls
-from .jobs import JobRunner
 from .model_names import friendly_model
 from .preferences import Preferences
 from .window_parts import Banner
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def measure_seconds(preset: str) -> float:
-    """Seconds per face through ``preset`` on this machine (runs on a worker)."""
+    """Seconds per face through ``preset`` on this machine (runs on its own thread)."""
     from engine.model_offer import time_per_face
 
     return time_per_face(preset, "auto")
@@ -43,6 +43,8 @@ class ModelOffer(QObject):
 
     downloadRequested = Signal(str)  # a catalogue entry's name
     fallbackChosen = Signal(str)  # the model choice to go back to (the missing one refused)
+    _measured_signal = Signal(str, float)  # from the measuring thread (queued)
+    _failed_signal = Signal()
 
     def __init__(
         self,
@@ -52,8 +54,10 @@ class ModelOffer(QObject):
     ) -> None:
         super().__init__(parent)
         self.prefs = prefs
-        self.jobs: JobRunner | None = None  # the measurement's own worker, made when needed
         self.measure = measure
+        self.measuring: threading.Thread | None = None
+        self._measured_signal.connect(self._measured)
+        self._failed_signal.connect(lambda: self._show_offer(None, failed=True))
         self.rows: list[calls.ModelRow] = []
         self.entry: CatalogueEntry | None = None  # what the offer strip offers
         self.missing_entry: CatalogueEntry | None = None
@@ -95,15 +99,26 @@ class ModelOffer(QObject):
         seconds = self.prefs.seconds_per_face(offered.preset)
         self._show_offer(seconds)
         if seconds is None:
-            preset = offered.preset
-            if self.jobs is None:  # its own thread: restoring is not held up meanwhile
-                self.jobs = JobRunner(parent=self)
-            self.jobs.submit(
-                "measure",
-                lambda _ctx: self.measure(preset),
-                on_result=lambda s: self._measured(preset, float(s)),
-                on_error=lambda _message: self._show_offer(None, failed=True),
-            )
+            self._start_measuring(offered.preset)
+
+    def _start_measuring(self, preset: str) -> None:
+        """Time a face through ``preset`` on a thread of its own.
+
+        Not the engine worker (restoring goes on meanwhile), and a daemon thread: a
+        large network's pass on a CPU takes long and cannot be interrupted, and the
+        app must be able to quit in the middle of it.
+        """
+
+        def work() -> None:
+            try:
+                seconds = float(self.measure(preset))
+            except Exception:  # any failure: the strip says it could not be measured
+                self._failed_signal.emit()
+                return
+            self._measured_signal.emit(preset, seconds)
+
+        self.measuring = threading.Thread(target=work, name="revive-measure", daemon=True)
+        self.measuring.start()
 
     def _measured(self, preset: str, seconds: float) -> None:
         self.prefs.set_seconds_per_face(preset, seconds)
@@ -180,10 +195,6 @@ class ModelOffer(QObject):
         if self.missing_entry is not None:
             self.downloadRequested.emit(self.missing_entry.name)
         self.missing_bar.hide()
-
-    def shutdown(self) -> None:
-        if self.jobs is not None:
-            self.jobs.shutdown()
 
     def _use_auto(self) -> None:
         self.missing_bar.hide()

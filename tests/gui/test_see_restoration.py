@@ -339,3 +339,25 @@ def test_the_inspector_left_open_comes_back_with_a_face_not_empty(
     assert again.inspector_dock.isVisible()  # back, on the first restored face
     assert again.view.inspector.face is not None and again.view.inspector.face.index == 0
     again.close()
+
+
+def test_the_app_closes_while_the_offer_is_still_measuring(qtbot, built_in_only, small_group):
+    import threading
+
+    window = built_in_only
+    release = threading.Event()
+
+    def slow(_preset: str) -> float:  # a large network's pass on a CPU: long, uninterruptible
+        release.wait(120)
+        return 1.0
+
+    window.offer.measure = slow
+    _open(qtbot, window, small_group)
+    _restore(qtbot, window)
+    thread = window.offer.measuring
+    assert thread is not None and thread.is_alive() and thread.daemon
+    window.close()  # returns at once: nothing waits for (or destroys) a running thread
+    assert thread.is_alive()
+    release.set()
+    thread.join(120)
+    assert not thread.is_alive()
