@@ -147,7 +147,8 @@ class ModelOffer(QObject):
             timing = "measuring its time per face on this computer…"
         return (
             f"Restored with <b>{built_in}</b>. For a full restoration, download "
-            f"<b>{entry.title}</b>: {entry.size_text()}, licence {entry.licence}, {timing}."
+            f"<b>{entry.title}</b>: {entry.size_text()}, licence {entry.licence}, {timing}"
+            + ("" if timing.endswith("…") else ".")
         )
 
     def _show_offer(self, seconds: float | None, failed: bool = False) -> None:
