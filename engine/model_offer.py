@@ -19,6 +19,7 @@ from typing import Any
 
 from .catalogue import CatalogueEntry, load_catalogue
 from .models import PRESETS
+from .progress import CancelToken, check
 
 OFFERED = "sparnethd_attn2d"  # what a user with only the built-in restorer is offered
 # The model families of the app's choices and the trainer whose presets make each.
@@ -54,12 +55,15 @@ def only_built_in_restorers(infos: Iterable[Any]) -> bool:
     return bool(restorers) and all(info.source == "shipped" for info in restorers)
 
 
-def time_per_face(preset_name: str, device: str = "auto") -> float:
+def time_per_face(
+    preset_name: str, device: str = "auto", cancel: CancelToken | None = None
+) -> float:
     """Seconds one face takes through ``preset_name``'s network on this machine.
 
     Measured, not looked up: the architecture with untrained weights, one face at its
     native size (on a GPU after one pass that pays the first call's set-up; a CPU has
-    little of it, and a large network's pass there takes many seconds).
+    little of it, and a large network's pass there takes many seconds). ``cancel`` is
+    checked before every layer, so a pass can be stopped part-way (``Cancelled``).
     """
     import torch
 
@@ -69,6 +73,8 @@ def time_per_face(preset_name: str, device: str = "auto") -> float:
     preset = get_preset(preset_name)
     target = resolve_device(device)
     model = create_model(preset_name).eval().to(target)
+    for layer in model.modules():
+        layer.register_forward_pre_hook(lambda _layer, _inputs: check(cancel))
     side = preset.size // preset.scale if preset.size else 128
     face = torch.zeros(1, 3, side, side, device=target)
     with torch.inference_mode():

@@ -536,5 +536,6 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.view.inspector.magnifier.hide()
         self.models.shutdown()  # a running training checkpoints first
+        self.offer.shutdown()  # a time measurement stops between two layers
         self.jobs.shutdown()
         super().closeEvent(event)

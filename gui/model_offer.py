@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from engine.errors import Cancelled
+from engine.progress import CancelToken
+
 from . import engine_calls as calls
 from .model_names import friendly_model
 from .preferences import Preferences
@@ -31,11 +34,11 @@ if TYPE_CHECKING:
     from engine.catalogue import CatalogueEntry
 
 
-def measure_seconds(preset: str) -> float:
+def measure_seconds(preset: str, cancel: CancelToken) -> float:
     """Seconds per face through ``preset`` on this machine (runs on its own thread)."""
     from engine.model_offer import time_per_face
 
-    return time_per_face(preset, "auto")
+    return time_per_face(preset, "auto", cancel)
 
 
 class ModelOffer(QObject):
@@ -49,13 +52,14 @@ class ModelOffer(QObject):
     def __init__(
         self,
         prefs: Preferences,
-        measure: Callable[[str], float] = measure_seconds,
+        measure: Callable[[str, CancelToken], float] = measure_seconds,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.prefs = prefs
         self.measure = measure
         self.measuring: threading.Thread | None = None
+        self.stop_measuring = CancelToken()
         self._measured_signal.connect(self._measured)
         self._failed_signal.connect(lambda: self._show_offer(None, failed=True))
         self.rows: list[calls.ModelRow] = []
@@ -104,14 +108,15 @@ class ModelOffer(QObject):
     def _start_measuring(self, preset: str) -> None:
         """Time a face through ``preset`` on a thread of its own.
 
-        Not the engine worker (restoring goes on meanwhile), and a daemon thread: a
-        large network's pass on a CPU takes long and cannot be interrupted, and the
-        app must be able to quit in the middle of it.
+        Not the engine worker: restoring goes on meanwhile. A large network's pass on
+        a CPU takes long; ``shutdown`` stops it between two layers.
         """
 
         def work() -> None:
             try:
-                seconds = float(self.measure(preset))
+                seconds = float(self.measure(preset, self.stop_measuring))
+            except Cancelled:
+                return
             except Exception:  # any failure: the strip says it could not be measured
                 self._failed_signal.emit()
                 return
@@ -196,6 +201,12 @@ class ModelOffer(QObject):
         if self.missing_entry is not None:
             self.downloadRequested.emit(self.missing_entry.name)
         self.missing_bar.hide()
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """The app closes: stop a measurement part-way and wait for its thread."""
+        self.stop_measuring.cancel()
+        if self.measuring is not None:
+            self.measuring.join(timeout_s)
 
     def _use_auto(self) -> None:
         self.missing_bar.hide()
