@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
 DEFAULT_SIZE = (1400, 900)
 SCREEN_MARGIN = 24  # px kept free around the window (title bar, panels)
+WIDE_SCREEN = 1700  # px: narrower, the face loupe and the Faces panel share a column
 
 
 def fitted_geometry(window: QRect, area: QRect, frame: tuple[int, int] = (8, 40)) -> QRect:
@@ -204,7 +205,13 @@ class MainWindow(QMainWindow):
         self.faces_dock = self._dock("Faces", self.view.faces, right)
         self.faces_dock.setMinimumWidth(250)
         self.loupe_dock = self._dock("Face loupe", self.view.loupe, right)
-        self.splitDockWidget(self.loupe_dock, self.faces_dock, Qt.Orientation.Horizontal)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None and screen.availableGeometry().width() < WIDE_SCREEN:
+            # a laptop: the loupe shares the Faces panel's column (tabs), the photo its room
+            self.tabifyDockWidget(self.faces_dock, self.loupe_dock)
+            self.faces_dock.raise_()
+        else:
+            self.splitDockWidget(self.loupe_dock, self.faces_dock, Qt.Orientation.Horizontal)
         self.inspector_dock = self._dock(
             "Attention inspector", self.view.inspector, Qt.DockWidgetArea.BottomDockWidgetArea
         )
