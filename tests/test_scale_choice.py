@@ -98,3 +98,20 @@ def test_restore_with_auto_scale_enlarges_by_the_choice(tmp_path) -> None:
     assert expected > 1
     assert result.scale == expected and result.options.photo.scale == expected
     assert result.image.shape[:2] == (220 * expected, 540 * expected)
+
+
+@pytest.mark.shared
+def test_the_cli_says_which_scale_auto_chose(tmp_path, capsys) -> None:
+    from engine.app.cli.main import main
+    from tests.tiny_models import tiny_user_folder
+
+    with Image.open(shared_path("real", "sparnet", "test_hzgg.jpg")) as im:
+        im.convert("RGB").resize((540, 220), Image.Resampling.LANCZOS).save(tmp_path / "g.png")
+    with tiny_user_folder(tmp_path / "user", ("hd",)):
+        code = main(["restore", str(tmp_path / "g.png"), "-o", str(tmp_path / "out"),
+                     "--scale", "auto", "--no-identity", "--min-face-size", "40"])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "restored at 2x (auto)" in out
+    with Image.open(tmp_path / "out" / "g_revived.png") as saved:
+        assert saved.size == (1080, 440)

@@ -202,8 +202,9 @@ def restore_paths(
             result = outcome.result
             warnings = [*result.warnings, *outcome.notes, *([outcome.note] if outcome.note else [])]
             warn = f" ({'; '.join(warnings)})" if warnings else ""
+            auto = f" at {result.scale}x (auto)" if options.photo.scale == "auto" else ""
             bar.write(
-                f"{name}: {len(result.faces)} face(s) restored in {outcome.seconds:.1f} s "
+                f"{name}: {len(result.faces)} face(s) restored{auto} in {outcome.seconds:.1f} s "
                 f"on {result.device} -> {outcome.output}{warn}{identity_summary(result)}"
             )
         else:
