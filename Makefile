@@ -26,12 +26,17 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
 $(STAMP): pyproject.toml | $(PY)
 	@if [ "$(TORCH)" = cpu ]; then \
-		echo "No NVIDIA GPU: installing torch's CPU build ($(TORCH_CPU_INDEX); TORCH=cuda for the GPU build)"; \
-		$(PY) -m pip install --quiet --timeout 30 --retries 2 --index-url $(TORCH_CPU_INDEX) torch torchvision \
-		|| echo "make: $(TORCH_CPU_INDEX) cannot be reached: installing the default torch"; \
-		$(PY) -c "import torch, torchvision; torch.ops.torchvision.nms" 2>/dev/null \
-		|| { echo "make: no matching CPU pair of torch and torchvision: installing the default pair"; \
-			$(PY) -m pip uninstall --quiet --yes torch torchvision 2>/dev/null; true; }; \
+		if ! $(PY) -c "import urllib.request as u; u.urlopen('$(TORCH_CPU_INDEX)/torch/', timeout=10)" 2>/dev/null; then \
+			echo "make: $(TORCH_CPU_INDEX) cannot be reached: installing the default torch"; \
+		else \
+			echo "No NVIDIA GPU: installing torch's CPU build ($(TORCH_CPU_INDEX); TORCH=cuda for the GPU build)"; \
+			$(PY) -m pip install -qq --timeout 30 --retries 2 --index-url $(TORCH_CPU_INDEX) \
+				--extra-index-url https://pypi.org/simple torch torchvision \
+			|| echo "make: torch's CPU build could not be installed: installing the default torch"; \
+			$(PY) -c "import torch, torchvision; torch.ops.torchvision.nms" 2>/dev/null \
+			|| { echo "make: no matching CPU pair of torch and torchvision: installing the default pair"; \
+				$(PY) -m pip uninstall -qq --yes torch torchvision 2>/dev/null; true; }; \
+		fi; \
 	fi
 	$(PY) -m pip install --quiet -e ".[dev,identity]"
 	touch $(STAMP)

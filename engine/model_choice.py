@@ -74,6 +74,24 @@ def sparnethd_weights() -> WeightsInfo | None:
     return installed_of_kind(ModelKind.RESTORER)
 
 
+def sparnethd_family_weights() -> WeightsInfo | None:
+    """The best installed SPARNetHD (a preset its trainer makes), never another restorer.
+
+    Asking for SPARNetHD by name must get SPARNetHD or an error: Revive's own blind
+    restorer is also a ``RESTORER``, but restoring with it while the user's choice
+    says SPARNetHD would pass one model off as another.
+    """
+    found = [
+        info
+        for info in installed_weights()
+        if (preset := PRESETS.get(info.preset)) is not None
+        and preset.kind is ModelKind.RESTORER
+        and preset.trainer == "sparnethd"
+    ]
+    ranked = _rank(found, ModelKind.RESTORER.value)
+    return ranked[0] if ranked else None
+
+
 def tiny_weights() -> WeightsInfo | None:
     return installed_of_kind(ModelKind.TINY_FACE)
 
@@ -108,8 +126,12 @@ def plan_models(model: str = "auto") -> ModelPlan:
             return ModelPlan(tiny, components=component_weights())
         return ModelPlan(main, tiny, components=component_weights())
     if key == "sparnethd":
-        if (main := sparnethd_weights()) is None:
-            raise WeightsError(f"no SPARNetHD weights are installed: {HOW_TO_GET}")
+        if (main := sparnethd_family_weights()) is None:
+            raise WeightsError(
+                "SPARNetHD is not installed (no other model is used in its place): "
+                "download it with `revive models download sparnethd_attn2d` or Models ▸ "
+                "Manage Models ▸ Download"
+            )
         return ModelPlan(main, components=component_weights())
     if key == "sparnet":
         if (main := tiny_weights()) is None:

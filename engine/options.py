@@ -84,9 +84,10 @@ class RuntimeOptions:
 
 @dataclass(frozen=True)
 class PhotoOptions:
-    scale: int = 1  # output size over input size: 1, 2 or 4
+    scale: int | str = 1  # output size over input size: 1, 2, 4 or "auto" (engine.scale_choice)
     strength: float = 1.0  # initial per-face blend, 0 = original, 1 = restored
     color_match: bool = True  # keep the original's low frequencies (colour, shading)
+    grain_match: bool = True  # at 2x / 4x, faces get their surroundings' grain (faces.grain)
     keep_chroma: bool | str = "auto"  # auto: gray and toned photos keep their colour
     feather: float = DEFAULT_FEATHER  # paste mask edge, fraction of the crop side
     cagface_region: float = 1.8  # CAGFace face region side, in face-box sides
@@ -97,8 +98,8 @@ class PhotoOptions:
     def __post_init__(self) -> None:
         if self.scale in SCALES:
             object.__setattr__(self, "scale", int(self.scale))  # 2.0 from a settings file
-        if self.scale not in SCALES:
-            raise OptionError(f"scale must be 1, 2 or 4, not {self.scale}")
+        if self.scale not in (*SCALES, "auto"):
+            raise OptionError(f"scale must be 1, 2, 4 or auto, not {self.scale}")
         if not 0.0 <= self.strength <= 1.0:
             raise OptionError(f"strength must lie between 0 and 1, not {self.strength:g}")
         if self.keep_chroma not in (True, False, "auto"):
@@ -109,6 +110,13 @@ class PhotoOptions:
         _at_least("the tiny-face eye distance", self.tiny_face_eye_distance, 0.0)
         if not self.max_megapixels > 0:
             raise OptionError(f"the megapixel limit must be positive, not {self.max_megapixels}")
+
+    @property
+    def output_scale(self) -> int:
+        """The scale as a number; "auto" is resolved once the faces are found."""
+        if self.scale == "auto":
+            raise OptionError("the auto scale is chosen after the faces are found")
+        return int(self.scale)
 
 
 _PARTS = {"detection": DetectionOptions, "runtime": RuntimeOptions, "photo": PhotoOptions}

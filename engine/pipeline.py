@@ -40,6 +40,7 @@ from .faces.crops import (
     native_side,
 )
 from .faces.detect import DetectedFace, FaceDetector
+from .faces.grain import match_grain
 from .faces.paste import (
     PasteItem,
     keep_luminance_only,
@@ -57,6 +58,7 @@ from .options import DetectionOptions, PhotoOptions, RestoreOptions, RuntimeOpti
 from .pixels import to_uint8
 from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 from .results import FaceRecord, RestoreResult
+from .scale_choice import resolve_scale
 from .weights import WeightsInfo, load_model
 
 __all__ = [
@@ -345,6 +347,9 @@ class Restorer:
             raise NoFaceError(
                 f"no face found (faces smaller than {o.detection.min_face_size:g} px are ignored)"
             )
+        if o.photo.scale == "auto":  # now the faces are known
+            size = (photo.pixels.shape[1], photo.pixels.shape[0])
+            o = o.replace(scale=resolve_scale("auto", [f.box for f in faces], size))
         check(cancel)
 
         device = resolve_device(o.runtime.device)
@@ -361,14 +366,14 @@ class Restorer:
             timings["identity"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        base = upscale(photo.pixels, o.photo.scale)
+        base = upscale(photo.pixels, o.photo.output_scale)
         result = RestoreResult(
             image=base,
             faces=records,
-            scale=o.photo.scale,
+            scale=o.photo.output_scale,
             device=self._device_text(run),
             warnings=list(run.fallback.warnings),
-            alpha=self._alpha(photo, o.photo.scale),
+            alpha=self._alpha(photo, o.photo.output_scale),
             base=base,
             keep_chroma=keep_chroma,
             options=o,
@@ -449,10 +454,13 @@ class Restorer:
         masks, note = out.masks, ""
         plan = self._crop_plan(engine, o)
         size = engine.preset.size
-        if isinstance(plan, AlignedCrop) and native_side(prep.crop, o.scale) > DETAIL_FROM * size:
+        if (
+            isinstance(plan, AlignedCrop)
+            and native_side(prep.crop, o.output_scale) > DETAIL_FROM * size
+        ):
             # Larger in the output than the network's side: keep the photo's own detail
             # and add what the network corrected (engine.faces.crops).
-            side = int(min(NATIVE_MAX_SIDE, round(native_side(prep.crop, o.scale))))
+            side = int(min(NATIVE_MAX_SIDE, round(native_side(prep.crop, o.output_scale))))
             native = native_crop(plan, pixels, prep.face, o.feather, side)
             crop = add_correction(native.pixels, before, crop)
             before, to_crop, mask = native.pixels, native.to_crop, native.mask
@@ -551,6 +559,23 @@ class Restorer:
         return recompose(fresh, progress=progress, cancel=cancel)
 
 
+def _match_grain(image: np.ndarray, faces: list[FaceRecord], result: RestoreResult) -> np.ndarray:
+    """At 2x / 4x, the pasted faces get the grain of the photo around them (faces.grain)."""
+    for face in faces:
+        face.grain = None
+    o = result.options
+    if result.scale == 1 or o is None or not o.photo.grain_match:
+        return image
+    pasted = [f for f in faces if f.accepted and f.strength > 0 and f.restored is not None]
+    if not pasted:
+        return image
+    boxes = [np.asarray(f.box, np.float64) * result.scale for f in pasted]
+    image, found = match_grain(image, boxes, result.scale, seeds=[f.index for f in pasted])
+    for face, match in zip(pasted, found, strict=True):
+        face.grain = match
+    return image
+
+
 def recompose(
     result: RestoreResult,
     progress: ProgressCallback | None = None,
@@ -578,6 +603,7 @@ def recompose(
         progress=progress,
         cancel=cancel,
     )
+    image = _match_grain(image, faces, result)
     return dataclasses.replace(
         result,
         image=image,

@@ -60,6 +60,9 @@ class FaceRecord:
     # and of the original, at ``identity_strength`` (None: the check is not installed).
     identity: Any = None  # engine.identity.IdentityScore
     identity_strength: float = 1.0
+    # Grain and sharpness inside and around the face as pasted, and the grain added to
+    # match (engine.faces.grain.GrainMatch); None: not measured (1x, or matching off).
+    grain: Any = None
     # What recompose pastes (no network run): the crop as pasted (crop_after's geometry,
     # float32 [0, 1], colour-matched, full precision for 16-bit photos) and its feathered
     # face-region mask (float32 [0, 1], exactly 0 on the crop's border).

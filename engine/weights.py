@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from .atomic import atomic_path, write_text_atomic
 from .errors import WeightsError
 from .hashing import sha256_file
+from .model_card_words import without_paths
 from .models import create_model, get_preset
 from .models.fit import load_fitting
 from .paths import shipped_weights_dir, user_weights_dir
@@ -121,7 +122,7 @@ def save_weights(
         "preset": preset,
         "dtype": dtype,
         "files": files,
-        "card": dict(card or {}),
+        "card": without_paths(dict(card or {})),  # no path of this machine in a card
     }
     path = directory / f"{name}{MANIFEST_SUFFIX}"
     write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")

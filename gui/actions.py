@@ -51,6 +51,9 @@ class ActionSet(QObject):
         )
         self.close = self._action("&Close Photo", sk.Close)
         self.quit = self._action("&Quit", "Ctrl+Q")
+        self.preferences = self._action(
+            "Se&ttings…", "Ctrl+,", "Appearance, likeness check, grain, defaults, threads"
+        )
         self.restore = self._action("&Restore", ["Ctrl+R", "F5"], "Restore the faces of this photo")
         self.restore_all = self._action(
             "Restore &All", "Ctrl+Shift+R", "Restore every photo of the queue"
@@ -152,6 +155,8 @@ class ActionSet(QObject):
             self.save,
             self.save_as,
             self.export,
+            self.close,
+            self.preferences,
             self.restore,
             self.restore_all,
             self.cancel,
@@ -166,6 +171,9 @@ class ActionSet(QObject):
             self.zoom_actual,
             self.inspector,
             self.models,
+            self.retrain,
+            self.sample,
+            self.shortcuts,
             self.quit,
         ]
 
@@ -189,6 +197,8 @@ class ActionSet(QObject):
         file_menu.addMenu(recent)
         file_menu.addSeparator()
         file_menu.addActions([self.save, self.save_as, self.export])
+        file_menu.addSeparator()
+        file_menu.addAction(self.preferences)
         file_menu.addSeparator()
         file_menu.addActions([self.close, self.quit])
 

@@ -55,12 +55,21 @@ def _x_display_reachable(display: str) -> bool:
     return Path(f"/tmp/.X11-unix/X{number}").exists()
 
 
-def is_dark(app) -> bool:
-    """The system asks for dark colours (``REVIVE_COLOR_SCHEME`` = dark / light overrides)."""
-    from PySide6.QtCore import Qt
-
+def _forced_scheme(appearance: str = "system") -> str:
+    """``dark`` / ``light`` when forced (``REVIVE_COLOR_SCHEME``, then the Settings
+    dialog's appearance), else ``""``: follow the system."""
     forced = os.environ.get("REVIVE_COLOR_SCHEME", "").lower()
     if forced in ("dark", "light"):
+        return forced
+    return appearance if appearance in ("dark", "light") else ""
+
+
+def is_dark(app, appearance: str = "system") -> bool:
+    """Dark colours: forced (``REVIVE_COLOR_SCHEME``, the appearance setting) or the system's."""
+    from PySide6.QtCore import Qt
+
+    forced = _forced_scheme(appearance)
+    if forced:
         return forced == "dark"
     hints = app.styleHints()
     scheme = getattr(hints, "colorScheme", None)
@@ -103,16 +112,17 @@ def dark_palette():
     return palette
 
 
-def apply_color_scheme(app) -> None:
-    """Light or dark, as the system says; re-applied when the system scheme changes."""
+def apply_color_scheme(app, appearance: str = "system") -> None:
+    """Light or dark, as the system says (or ``appearance``: system / light / dark);
+    re-applied when the system scheme changes."""
     from PySide6.QtGui import QPalette
 
-    if is_dark(app):
-        window = app.palette().color(QPalette.ColorRole.Window)
+    window = app.palette().color(QPalette.ColorRole.Window)
+    if is_dark(app, appearance):
         if window.lightness() > 128:  # the platform gave Qt a light palette: supply ours
             app.setStyle("Fusion")
             app.setPalette(dark_palette())
-    elif os.environ.get("REVIVE_COLOR_SCHEME", "").lower() == "light":
+    elif _forced_scheme(appearance) == "light" or window.lightness() <= 128:
         app.setStyle("Fusion")
         app.setPalette(app.style().standardPalette())
 
@@ -196,9 +206,9 @@ def main(files: Sequence[str] | None = None) -> int:
     from .main_window import MainWindow
 
     window = MainWindow()
+    if files:  # decoded now, so the photo is there when the window first paints
+        window.work.open_at_once(list(files))
     window.show()
-    if files:
-        window.open_paths(list(files))
     return int(app.exec())
 
 

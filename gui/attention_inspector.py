@@ -17,6 +17,7 @@ faint pattern. Hovering a tile shows it large; *Export PNG…* saves what is sho
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -39,17 +40,18 @@ from PySide6.QtWidgets import (
 )
 
 from engine.atomic import atomic_path
+from engine.attention_words import attention_sentence, combined_attention
 from engine.pixels import to_uint8
 from engine.results import AttentionMap, FaceRecord
 
 from .imaging import heat_map, mask_tint, overlay, pixmap_from_array, resize_nearest
 from .model_names import friendly_model
 
-TILE = 46  # one unit's map (its caption in its tooltip; hovering shows it large)
-SUMMARY = 136  # all units together
-FACE_TILE = 72  # the face before / after
-MASK_TILE = 44
-MAGNIFIED = 360
+TILE = 96  # one unit's map, large enough to read (its caption in its tooltip)
+SUMMARY = 200  # all units together
+FACE_TILE = 96  # the face before / after
+MASK_TILE = 64
+MAGNIFIED = 480
 COLUMNS = 10
 STAGES = ("encoder", "body", "decoder")
 STAGE_WORDS = {
@@ -167,20 +169,6 @@ def fit(image: np.ndarray, side: int) -> np.ndarray:
         return to_uint8(image)
     interpolation = cv2.INTER_AREA if image.shape[0] > side else cv2.INTER_CUBIC
     return cv2.resize(to_uint8(image), (side, side), interpolation=interpolation)
-
-
-def combined_attention(maps: list[AttentionMap], side: int = 128) -> np.ndarray:
-    """Every unit's map resized to ``side`` and averaged: where the network looked overall.
-
-    Maps are in [0, 1], so their mean is too: it stays on the same fixed scale.
-    """
-    if not maps:
-        return np.zeros((side, side), np.float32)
-    total = np.zeros((side, side), np.float32)
-    for amap in maps:
-        values = np.asarray(amap.values, np.float32)
-        total += cv2.resize(values, (side, side), interpolation=cv2.INTER_LINEAR)
-    return np.clip(total / len(maps), 0.0, 1.0)
 
 
 def map_picture(
@@ -384,7 +372,9 @@ class AttentionInspector(QWidget):
         self.legend = Legend()
         self.legend.set_stretched(self.stretch_box.isChecked())
         words.addWidget(self.legend)
-        self.conclusion = QLabel(CONCLUSION)
+        sentence = attention_sentence(face.index, maps, face.masks)
+        self.conclusion = QLabel(f"<b>{html.escape(sentence)}</b><br><br>{CONCLUSION}")
+        self.conclusion.setTextFormat(Qt.TextFormat.RichText)
         self.conclusion.setWordWrap(True)
         self.conclusion.setFixedWidth(2 * SUMMARY + 20)
         words.addWidget(self.conclusion)

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.io.formats import format_for_suffix
+
 from .settings import FORMAT_CHOICES, Settings
 
 LOSSY = ("JPEG", "WEBP")
@@ -77,8 +79,12 @@ class ExportDialog(QDialog):
         self.quality_spin.setRange(1, 100)
         self.quality_spin.setValue(settings.export_quality)
         self.quality_spin.setSuffix(" %")
-        self.quality_spin.setToolTip("JPEG / WebP quality (other formats are lossless)")
+        self.quality_spin.setToolTip(
+            "JPEG / WebP quality (other formats are lossless; for a batch kept in each "
+            "photo's own format it applies to the JPEG and WebP ones)"
+        )
         form = QFormLayout(self)
+        self.form = form
         if folder:
             form.addRow(QLabel(f"{count} photo(s) will be restored if needed and saved."))
         form.addRow("Folder" if folder else "File", path_row)
@@ -94,12 +100,26 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         self.format_combo.currentIndexChanged.connect(self._on_format)
+        self.path_edit.textChanged.connect(self._show_quality)
         self._on_format()
         self.path_edit.setCursorPosition(len(self.path_edit.text()))
 
+    def written_format(self) -> str | None:
+        """The format the file will have (Save As: the chosen one, else its name's);
+        None: not known here (a batch kept in each photo's own format)."""
+        fmt = self.format_combo.currentData() or None
+        if fmt or self.folder:
+            return fmt
+        return format_for_suffix(Path(self.path_edit.text()).suffix)
+
+    def _show_quality(self) -> None:
+        """Quality only where it means something: JPEG / WebP (or a batch that may hold some)."""
+        fmt = self.written_format()
+        self.form.setRowVisible(self.quality_spin, fmt is None or fmt in LOSSY)
+
     def _on_format(self) -> None:
         fmt = self.format_combo.currentData()
-        self.quality_spin.setEnabled(not fmt or fmt in LOSSY)
+        self._show_quality()
         if not self.folder and fmt in SUFFIXES:
             path = Path(self.path_edit.text())
             if path.suffix.lower() != SUFFIXES[fmt] and not (

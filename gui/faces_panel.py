@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -88,6 +88,66 @@ class _Thumb(QLabel):
         self.setPixmap(pixmap_from_array(image, THUMB))
 
 
+class FaceControls(QObject):
+    """A face's *Use this face* box and strength slider (its card's, and the loupe's).
+
+    While the slider is dragged it asks at most every 150 ms (each ask re-pastes).
+    ``show`` puts a face's values in without sending a request.
+    """
+
+    acceptedChanged = Signal(int, bool)
+    strengthChanged = Signal(int, float)
+
+    def __init__(self, orientation: Qt.Orientation, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.index = -1
+        self.accept_box = QCheckBox("Use this face")
+        self.accept_box.setToolTip("Unchecked faces are left as in the original photo")
+        self.strength = JumpSlider(orientation)
+        self.strength.setRange(0, 100)
+        self.strength.setToolTip("Blend between the original (0%) and the restored face (100%)")
+        self.strength_label = QLabel()
+        self.strength_label.setMinimumWidth(36)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self._emit_strength)
+        self.accept_box.toggled.connect(self._on_accept)
+        self.strength.valueChanged.connect(self._on_strength)
+        self.strength.sliderReleased.connect(self._emit_strength)
+
+    def show(self, face: FaceRecord) -> None:
+        self.index = face.index
+        for widget in (self.accept_box, self.strength):
+            widget.blockSignals(True)
+        self.accept_box.setChecked(face.accepted)
+        self.strength.setValue(round(face.strength * 100))
+        for widget in (self.accept_box, self.strength):
+            widget.blockSignals(False)
+        self.strength.setEnabled(face.accepted)
+        self._update_label()
+
+    def _on_accept(self, checked: bool) -> None:
+        self.strength.setEnabled(checked)
+        if self.index >= 0:
+            self.acceptedChanged.emit(self.index, checked)
+
+    def _on_strength(self, _value: int) -> None:
+        self._update_label()
+        if self.strength.isSliderDown():
+            self._timer.start()
+        else:
+            self._emit_strength()
+
+    def _emit_strength(self) -> None:
+        self._timer.stop()
+        if self.index >= 0:
+            self.strengthChanged.emit(self.index, self.strength.value() / 100.0)
+
+    def _update_label(self) -> None:
+        self.strength_label.setText(f"{self.strength.value()}%")
+
+
 class FaceCard(QFrame):
     """One face. Emits requests; never touches the engine."""
 
@@ -109,13 +169,10 @@ class FaceCard(QFrame):
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setWordWrap(True)
-        self.accept_box = QCheckBox("Use this face")
-        self.accept_box.setToolTip("Unchecked faces are left as in the original photo")
-        self.strength = JumpSlider(Qt.Orientation.Horizontal)
-        self.strength.setRange(0, 100)
-        self.strength.setToolTip("Blend between the original (0%) and the restored face (100%)")
-        self.strength_label = QLabel()
-        self.strength_label.setMinimumWidth(36)
+        self.controls = FaceControls(Qt.Orientation.Horizontal, self)
+        self.accept_box = self.controls.accept_box
+        self.strength = self.controls.strength
+        self.strength_label = self.controls.strength_label
         self.rerun = QPushButton("Re-run")
         self.rerun.setToolTip("Restore this face again with the current model settings")
         self.identity_label = QLabel()
@@ -147,14 +204,8 @@ class FaceCard(QFrame):
         layout.addWidget(self.keep_likeness)
         layout.addLayout(controls)
 
-        # While dragging, tell the window at most every 150 ms (each tells recomposes).
-        self._strength_timer = QTimer(self)
-        self._strength_timer.setSingleShot(True)
-        self._strength_timer.setInterval(150)
-        self._strength_timer.timeout.connect(self._emit_strength)
-        self.accept_box.toggled.connect(self._on_accept)
-        self.strength.valueChanged.connect(self._on_strength)
-        self.strength.sliderReleased.connect(self._emit_strength)
+        self.controls.acceptedChanged.connect(self.acceptedChanged)
+        self.controls.strengthChanged.connect(self.strengthChanged)
         self.rerun.clicked.connect(lambda: self.rerunRequested.emit(self.index))
         self.keep_likeness.clicked.connect(lambda: self.keepLikenessRequested.emit(self.index))
         self.set_face(face)
@@ -172,19 +223,19 @@ class FaceCard(QFrame):
             f"The face is {face_width(face.box)} px wide in the photo; face detector's "
             f"confidence {face.score:.3f}."
         )
-        for widget in (self.accept_box, self.strength):
-            widget.blockSignals(True)
-        self.accept_box.setChecked(face.accepted)
-        self.strength.setValue(round(face.strength * 100))
-        for widget in (self.accept_box, self.strength):
-            widget.blockSignals(False)
-        self._update_strength_label()
-        self.strength.setEnabled(face.accepted)
+        self.controls.show(face)
         self.set_identity(face)
 
     def set_identity(self, face: FaceRecord) -> None:
         """The identity line (and Keep the likeness) for ``face``'s current figure."""
         self.face = face
+        if not face.accepted:  # its slider keeps the strength it gets when ticked again
+            self.identity_label.setText("Not used: the original face stays in the photo")
+            self.identity_label.setToolTip(
+                "Tick Use this face to paste the restored face at the strength shown"
+            )
+            self.keep_likeness.setVisible(False)
+            return
         score = face.identity
         if score is None:
             from engine.face_identity import identity_reason
@@ -214,24 +265,6 @@ class FaceCard(QFrame):
             "changed who it looks like). Lower the strength, or press Keep the likeness."
         )
         self.keep_likeness.setVisible(score.flagged and face.accepted)
-
-    def _on_accept(self, checked: bool) -> None:
-        self.strength.setEnabled(checked)
-        self.acceptedChanged.emit(self.index, checked)
-
-    def _on_strength(self, _value: int) -> None:
-        self._update_strength_label()
-        if self.strength.isSliderDown():
-            self._strength_timer.start()
-        else:
-            self._emit_strength()
-
-    def _emit_strength(self) -> None:
-        self._strength_timer.stop()
-        self.strengthChanged.emit(self.index, self.strength.value() / 100.0)
-
-    def _update_strength_label(self) -> None:
-        self.strength_label.setText(f"{self.strength.value()}%")
 
     def set_selected(self, selected: bool) -> None:
         self._selected = selected
@@ -318,6 +351,9 @@ class FacesPanel(QWidget):
         self.doubtful_only.setToolTip(
             "Show only the faces whose identity figure is under the threshold"
         )
+        self.filter_note = QLabel()  # what an empty filtered list means
+        self.filter_note.setWordWrap(True)
+        self.filter_note.hide()
         self.order_combo.currentIndexChanged.connect(self._arrange)
         self.doubtful_only.toggled.connect(self._arrange)
         sorting = QHBoxLayout()
@@ -348,6 +384,7 @@ class FacesPanel(QWidget):
         layout.addLayout(bulk)
         layout.addLayout(sorting)
         layout.addWidget(self.doubtful_only)
+        layout.addWidget(self.filter_note)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.inspect_button)
         self.cards: list[FaceCard] = []
@@ -374,11 +411,19 @@ class FacesPanel(QWidget):
 
         for card in self.cards:
             self._list_layout.removeWidget(card)
+        shown = 0
         for position, card in enumerate(sorted(self.cards, key=key)):
             self._list_layout.insertWidget(position, card)
             score = card.face.identity
             doubtful = score is not None and score.flagged
             card.setVisible(doubtful or not self.doubtful_only.isChecked())
+            shown += doubtful or not self.doubtful_only.isChecked()
+        filtering = self.doubtful_only.isChecked() and bool(self.cards)
+        self.filter_note.setVisible(filtering and shown == 0)
+        self.filter_note.setText(
+            f"None of the {len(self.cards)} face(s) may look like someone else: each passed "
+            "the likeness check. Untick the box above to see them all."
+        )
 
     def _clear(self) -> None:
         for card in [*self.cards, *self.found_cards]:

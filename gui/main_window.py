@@ -33,21 +33,32 @@ from PySide6.QtGui import (
     QImage,
     QShowEvent,
 )
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import engine_calls as calls
 from .actions import ActionSet, RecentMenu
+from .app import apply_color_scheme
 from .jobs import JobRunner
 from .messages import Messages
 from .model_names import friendly_model
+from .model_offer import ModelOffer
 from .models_panel import ModelsPanel, training_available
 from .options_bar import OptionsBar
 from .photo_controller import Change, PhotoController, PhotoEntry
 from .photo_queue import PhotoQueue
 from .photo_view import PhotoView
 from .photo_work import PhotoWork
+from .preferences import Preferences
 from .saving import Saving
 from .settings import Settings
+from .settings_dialog import SettingsDialog
 from .status_panel import StatusPanel
 from .window_parts import NO_WEIGHTS_TEXT, Banner
 
@@ -56,6 +67,7 @@ log = logging.getLogger(__name__)
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
 DEFAULT_SIZE = (1400, 900)
 SCREEN_MARGIN = 24  # px kept free around the window (title bar, panels)
+WIDE_SCREEN = 1700  # px: narrower, the face loupe and the Faces panel share a column
 
 
 def fitted_geometry(window: QRect, area: QRect, frame: tuple[int, int] = (8, 40)) -> QRect:
@@ -94,6 +106,10 @@ class MainWindow(QMainWindow):
         self.view = PhotoView(self.photos, self.settings, self)
         self.queue = PhotoQueue(self.photos)
         self.models = ModelsPanel(self, self.jobs, self.settings, self.messages)
+        self.prefs = Preferences(self.settings.store)
+        self.offer = ModelOffer(self.prefs, parent=self)
+        if self.prefs.appearance != "system" and (app := QApplication.instance()) is not None:
+            apply_color_scheme(app, self.prefs.appearance)
         self.work = PhotoWork(
             self.jobs,
             self.photos,
@@ -123,7 +139,9 @@ class MainWindow(QMainWindow):
             self, self.inspector_dock.toggleViewAction(), training_available()
         )
         self.recent_menu = RecentMenu(self.settings, lambda path: self.open_paths([path]), self)
-        self.action_set.build_menus([self.queue_dock, self.faces_dock], self.recent_menu)
+        self.action_set.build_menus(
+            [self.queue_dock, self.faces_dock, self.loupe_dock], self.recent_menu
+        )
         self.toolbar = self.action_set.build_toolbar(self.options.add_to)
         self._connect_actions()
         self._connect_parts()
@@ -177,6 +195,8 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
+        layout.addWidget(self.offer.bar)
+        layout.addWidget(self.offer.missing_bar)
         layout.addWidget(self.view.stack, 1)
         self.setCentralWidget(central)
 
@@ -184,6 +204,14 @@ class MainWindow(QMainWindow):
         self.queue_dock = self._dock("Photos", self.queue, left)
         self.faces_dock = self._dock("Faces", self.view.faces, right)
         self.faces_dock.setMinimumWidth(250)
+        self.loupe_dock = self._dock("Face loupe", self.view.loupe, right)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None and screen.availableGeometry().width() < WIDE_SCREEN:
+            # a laptop: the loupe shares the Faces panel's column (tabs), the photo its room
+            self.tabifyDockWidget(self.faces_dock, self.loupe_dock)
+            self.faces_dock.raise_()
+        else:
+            self.splitDockWidget(self.loupe_dock, self.faces_dock, Qt.Orientation.Horizontal)
         self.inspector_dock = self._dock(
             "Attention inspector", self.view.inspector, Qt.DockWidgetArea.BottomDockWidgetArea
         )
@@ -228,6 +256,7 @@ class MainWindow(QMainWindow):
         a.sample.triggered.connect(work.try_sample)
         a.shortcuts.triggered.connect(self.show_shortcuts)
         a.about.triggered.connect(self.show_about)
+        a.preferences.triggered.connect(self.open_settings)
         self.status_panel.cancel_button.clicked.connect(a.cancel.trigger)
 
     def _connect_parts(self) -> None:
@@ -237,6 +266,7 @@ class MainWindow(QMainWindow):
         self.jobs.unhandledError.connect(self.messages.error)
         work.loaded.connect(self._on_loaded)
         work.stateChanged.connect(view.show_state)
+        work.stateChanged.connect(self._show_scale)
         work.resultChanged.connect(view.show_result)
         work.resultChanged.connect(self._update_status_labels)
         work.afterChanged.connect(view.show_after)
@@ -249,6 +279,18 @@ class MainWindow(QMainWindow):
         faces.rerunRequested.connect(work.rerun_face)
         faces.keepLikenessRequested.connect(work.keep_likeness)
         faces.inspectRequested.connect(self.show_inspector)
+        view.loupe.faceRequested.connect(faces.select)
+        view.loupe.acceptedChanged.connect(work.set_face_accepted)
+        view.loupe.strengthChanged.connect(work.set_face_strength)
+        view.loupe.set_grain_match(self.prefs.grain_match)
+        view.loupe.grainMatchChanged.connect(self._set_grain_match)
+        work.resultChanged.connect(self._open_loupe)
+        work.resultChanged.connect(self.offer.after_restoration)
+        self.models.listed.connect(self.offer.set_models)
+        self.offer.downloadRequested.connect(self.download_model)
+        self.offer.fallbackChosen.connect(self.options.choose_model)
+        self.options.missingChosen.connect(self.offer.missing_chosen)
+        self.options.availableChosen.connect(self.offer.chosen_available)
         view.openRequested.connect(self.open_files_dialog)
         view.sampleRequested.connect(work.try_sample)
         view.inspector.export_button.clicked.connect(self.saving.export_attention_grid)
@@ -267,6 +309,9 @@ class MainWindow(QMainWindow):
             self.resize(*DEFAULT_SIZE)
         if (state := self.settings.window_state()) is not None:
             self.restoreState(state)
+        # An inspector left open opens again with the first restored face, not empty.
+        self._inspector_wanted = not self.inspector_dock.isHidden()
+        self.inspector_dock.hide()
         self.fit_to_screen()
 
     def fit_to_screen(self, area: QRect | None = None) -> None:
@@ -306,13 +351,68 @@ class MainWindow(QMainWindow):
         self.view.show_current()
         self.work.find_faces(entry)
         self.setWindowTitle("Revive" if entry is None else f"{entry.name} — Revive")
+        self.status_panel.show_photo(
+            "" if entry is None else f"{entry.name}: {entry.status_line()}"
+        )
         self._update_actions()
         self._update_status_labels()
+        self._show_scale()
+        self._open_loupe()
         self.photoShown.emit(entry)
 
     def _on_loaded(self, entry: Entry) -> None:
         if entry is self.photos.current:
             self._show_current()
+
+    def open_settings(self) -> SettingsDialog:
+        """File ▸ Settings…: applied at once when accepted."""
+        o = self.options
+        choices = {"model": o.model_combo, "scale": o.scale_combo, "device": o.device_combo}
+        dialog = SettingsDialog(self.settings, self.prefs, choices, self)
+        dialog.accepted.connect(self._apply_settings)
+        dialog.open()  # window-modal, never blocking the event loop
+        return dialog
+
+    def _apply_settings(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            apply_color_scheme(app, self.prefs.appearance)
+        self.options.apply_settings()
+        if self.view.loupe.grain_box.isChecked() != self.prefs.grain_match:
+            self.view.loupe.set_grain_match(self.prefs.grain_match)
+            self.work.set_grain_match(self.prefs.grain_match)
+
+    def _set_grain_match(self, on: bool) -> None:
+        self.prefs.grain_match = on
+        self.work.set_grain_match(on)
+
+    def download_model(self, name: str) -> None:
+        """Download a catalogue model, its progress shown in Manage Models."""
+        manager = self.models.open_model_manager()
+        manager.show_downloads()
+        manager.download(name)
+
+    def _open_loupe(self, entry: Entry | None = None) -> None:
+        """A restoration ended, or a restored photo was opened: its first face, large."""
+        entry = entry or self.photos.current
+        if entry is not self.photos.current or entry is None or entry.result is None:
+            return
+        if entry.result.faces:
+            self.loupe_dock.show()
+            self.loupe_dock.raise_()
+            if self._inspector_wanted:
+                self._inspector_wanted = False
+                self.show_inspector()
+
+    def _show_scale(self, _entry: Entry | None = None) -> None:
+        """The toolbar says what the output scale gives for the current photo's faces."""
+        entry = self.photos.current
+        if entry is None or entry.photo is None:
+            self.options.show_scale_for(None, [])
+            return
+        h, w = entry.photo.pixels.shape[:2]
+        faces = entry.result.faces if entry.result is not None else (entry.found or [])
+        self.options.show_scale_for((w, h), [f.box for f in faces])
 
     def _on_weights_checked(self, has_weights: bool | None) -> None:
         self.banner.setVisible(has_weights is False)
@@ -385,6 +485,8 @@ class MainWindow(QMainWindow):
     def _size_inspector(self, visible: bool) -> None:
         """The first time it opens, give the inspector a third of the height (the photo
         keeps the rest: at 768 px high it stays well above half the window)."""
+        if visible:
+            self._inspector_wanted = False
         if visible and not self._inspector_sized and not self.inspector_dock.isFloating():
             self._inspector_sized = True
             height = max(250, min(340, self.height() // 3))
@@ -441,5 +543,6 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.view.inspector.magnifier.hide()
         self.models.shutdown()  # a running training checkpoints first
+        self.offer.shutdown()  # a time measurement stops between two layers
         self.jobs.shutdown()
         super().closeEvent(event)

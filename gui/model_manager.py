@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.model_card_words import card_summary, without_paths
 from engine.paths import user_weights_dir
 from engine.progress import ProgressEvent
 from engine.weights import human_size
@@ -117,7 +118,14 @@ def card_html(row: calls.ModelRow) -> str:
         f"{html.escape(info.dtype)}<br>"
         f"<b>Name:</b> {html.escape(info.name)} (model {html.escape(info.preset)})</p>",
     ]
-    card = {k: v for k, v in info.card.items() if k != "title"}
+    summary = card_summary(info.card)
+    if summary:
+        rows = "".join(
+            f"<tr><td valign=top><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
+            for k, v in summary
+        )
+        lines.append(f"<table cellspacing=4>{rows}</table><p><b>Details</b></p>")
+    card = without_paths({k: v for k, v in info.card.items() if k != "title"})
     if card:
         items = "".join(
             f"<tr><td valign=top><b>{html.escape(_words(str(k)))}</b></td>"

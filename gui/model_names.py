@@ -46,8 +46,11 @@ KIND_WORDS = {
 
 
 def friendly_model(preset: str) -> str:
-    """A preset's name for people (the preset name itself when unknown)."""
-    return FRIENDLY.get(preset, preset)
+    """A preset's name for people (the preset name itself when unknown); a built-in
+    restorer is named by the engine for what its card measured it to do."""
+    from engine.model_card_words import shipped_label
+
+    return shipped_label(preset) or FRIENDLY.get(preset, preset)
 
 
 def friendly_weights(name: str, preset: str) -> str:

@@ -1,5 +1,8 @@
 """The restoration choices on the toolbar: model, device, output scale, colour matching.
 
+Beside the scale, what it gives for the current photo before the run ("Auto: 2× →
+1280 × 960 (faces 50 px → 100 px)"): Auto's choice comes from engine.scale_choice.
+
 They are remembered in ``Settings`` and read into ``RestoreOptions`` on the GUI
 thread whenever work is sent to the engine. Model choices that cannot run (no
 weights for them) and devices this machine lacks are shown greyed out, with the
@@ -13,10 +16,18 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QToolBar
 
 from engine.options import RestoreOptions
+from engine.scale_choice import (
+    AUTO,
+    MAX_RESULT_MEGAPIXELS,
+    MIN_FACE_SIDE,
+    choose_scale,
+    face_widths,
+)
 
 from . import engine_calls as calls
 from .jobs import JobRunner
 from .model_names import friendly_model, friendly_weights
+from .preferences import Preferences
 from .settings import DEVICE_CHOICES, MODEL_CHOICES, SCALE_CHOICES, Settings
 from .worker import JobContext
 
@@ -37,6 +48,8 @@ class OptionsBar(QObject):
     """Owns the four choice widgets and turns them into ``RestoreOptions``."""
 
     changed = Signal()  # the user changed a choice (already saved in the settings)
+    missingChosen = Signal(str, str)  # a model choice that is not installed, and why
+    availableChosen = Signal()  # a model choice that can run
     deviceText = Signal(str)  # what the device choice means on this machine
 
     def __init__(self, settings: Settings, jobs: JobRunner, parent: QObject | None = None) -> None:
@@ -53,9 +66,17 @@ class OptionsBar(QObject):
         for value, text in DEVICE_CHOICES:
             self.device_combo.addItem(text, value)
         self.scale_combo = QComboBox()
-        self.scale_combo.setToolTip("Output size: the whole photo is enlarged by this factor")
+        self.scale_combo.setToolTip(
+            "Output size: the whole photo is enlarged by this factor. Auto: the smallest "
+            f"of 1×, 2×, 4× at which the faces are {MIN_FACE_SIDE} px or more (the result "
+            f"at most {MAX_RESULT_MEGAPIXELS:g} MP)"
+        )
         for scale in SCALE_CHOICES:
-            self.scale_combo.addItem(f"{scale}×", scale)
+            self.scale_combo.addItem("Auto" if scale == AUTO else f"{scale}×", scale)
+        self.scale_note = QLabel()  # what the scale gives for the current photo
+        self.scale_note.setToolTip("The scale the restoration will use and the result's size")
+        self._photo_size: tuple[int, int] | None = None
+        self._face_boxes: list = []
         self.color_box = QCheckBox("Match colours")
         self.color_box.setToolTip("Keep each restored face's colours close to the original's")
 
@@ -76,6 +97,7 @@ class OptionsBar(QObject):
         ):
             toolbar.addWidget(QLabel(f" {label} "))
             toolbar.addWidget(widget)
+        toolbar.addWidget(self.scale_note)
         toolbar.addWidget(self.color_box)
 
     def restore_options(self) -> RestoreOptions:
@@ -84,27 +106,70 @@ class OptionsBar(QObject):
         A photo without a face is not an error in the app: it is enlarged by the output
         scale and kept, like any other result (``allow_no_faces``).
         """
+        prefs = Preferences(self.settings.store)  # the Settings dialog's choices
         return RestoreOptions.of(
             model=self.model_combo.currentData() or "auto",
             device=self.device_combo.currentData() or "auto",
-            scale=int(self.scale_combo.currentData() or 1),
+            scale=self.scale_combo.currentData() or AUTO,
             color_match=self.color_box.isChecked(),
+            grain_match=prefs.grain_match,
+            identity=prefs.likeness_check,
+            cpu_workers=prefs.cpu_threads,
             attention=True,
             masks=True,
             allow_no_faces=True,
         )
+
+    def apply_settings(self) -> None:
+        """The settings were changed elsewhere (the Settings dialog): show them here."""
+        s = self.settings
+        model, scale, device = s.model, s.scale, s.device
+        _select_data(self.model_combo, model)
+        _select_data(self.scale_combo, scale)
+        _select_data(self.device_combo, device)
+
+    def choose_model(self, value: str) -> None:
+        """Select a model choice as if the user had (e.g. Auto, instead of a missing one)."""
+        _select_data(self.model_combo, value)
 
     def model_text(self) -> str:
         return self.model_combo.currentText() or "Auto"
 
     def _on_changed(self) -> None:
         s = self.settings
+        model_changed = s.model != (self.model_combo.currentData() or "auto")
         s.model = self.model_combo.currentData() or "auto"
+        if model_changed:  # never restore with another model than the one shown
+            why_not = self.availability.get(s.model)
+            if why_not:
+                self.missingChosen.emit(s.model, why_not)
+            else:
+                self.availableChosen.emit()
         s.device = self.device_combo.currentData() or "auto"
-        s.scale = int(self.scale_combo.currentData() or 1)
+        s.scale = self.scale_combo.currentData() or AUTO
         s.color_match = self.color_box.isChecked()
+        self._update_scale_note()
         self.refresh_device()
         self.changed.emit()
+
+    # --- scale -----------------------------------------------------------------------------
+    def show_scale_for(self, photo_size: tuple[int, int] | None, boxes: list) -> None:
+        """The current photo (``(width, height)``, None: none) and its faces found so far."""
+        self._photo_size, self._face_boxes = photo_size, list(boxes)
+        self._update_scale_note()
+
+    def scale_text(self) -> str:
+        """What the scale choice gives for the current photo, before the run."""
+        if self._photo_size is None:
+            return ""
+        w, h = self._photo_size
+        choice = self.scale_combo.currentData() or AUTO
+        if choice == AUTO:
+            return choose_scale(face_widths(self._face_boxes), (w, h)).describe()
+        return f"{choice}× → {w * int(choice)} × {h * int(choice)}"
+
+    def _update_scale_note(self) -> None:
+        self.scale_note.setText(f" {self.scale_text()} ")
 
     # --- models ----------------------------------------------------------------------------
     def set_models(self, rows: list[calls.ModelRow], availability: dict[str, str | None]) -> None:
@@ -120,11 +185,11 @@ class OptionsBar(QObject):
         combo.clear()
         for value, text in MODEL_CHOICES:
             combo.addItem(text, value)
-        for row, (value, _text) in enumerate(MODEL_CHOICES):
+        for row, (value, text) in enumerate(MODEL_CHOICES):
             why_not = self.availability.get(value)
             item = _item_model(combo).item(row)
-            if why_not and item is not None:  # e.g. no CAGFace weights: shown, greyed out
-                item.setEnabled(False)
+            if why_not and item is not None:  # it can be chosen: then its download is offered
+                item.setText(f"{text} (not installed)")
                 item.setToolTip(why_not)
         restorers = [r for r in self.model_rows if r.kind is not None and r.kind.restores_faces]
         if restorers:

@@ -25,6 +25,7 @@ from engine.results import FaceRecord, RestoreResult
 
 from .attention_inspector import AttentionInspector
 from .faces_panel import FacesPanel
+from .loupe import FaceLoupe
 from .photo_controller import PhotoController, PhotoEntry, PhotoStatus
 from .settings import Settings
 from .views import CompareView
@@ -133,6 +134,7 @@ class PhotoView(QObject):
         self.stack.addWidget(self.error_page)
 
         self.faces = FacesPanel()
+        self.loupe = FaceLoupe()
         self.inspector = AttentionInspector()
         self.inspector.set_overlay(settings.overlay_attention)
         self.inspector.set_stretch(settings.stretch_attention)
@@ -184,6 +186,7 @@ class PhotoView(QObject):
             else:
                 self.faces.set_faces([], "Loading…")
             self.inspector.set_face(None)
+            self.loupe.show_face(None, -1)
             return
         self.stack.setCurrentWidget(self.compare)
         before = QPixmap.fromImage(entry.before_image)
@@ -209,6 +212,7 @@ class PhotoView(QObject):
             self.compare.set_after(QPixmap.fromImage(entry.after_image))
             if entry.result is not None:
                 self.faces.update_identities(entry.result.faces)
+            self.loupe.refresh(entry.result)  # the same face, pasted again
 
     def show_state(self, entry: Entry) -> None:
         """Its status changed (queued, restoring, failed, faces found): the faces panel."""
@@ -235,6 +239,7 @@ class PhotoView(QObject):
                 self.faces.set_faces([], message)
             self.compare.set_faces([box_rect(f.box, 1.0) for f in found])
             self.inspector.set_face(None)
+            self.loupe.show_face(None, -1)
             return
         scale = float(result.scale)
         if result.faces:
@@ -246,12 +251,14 @@ class PhotoView(QObject):
             self.faces.select(0)  # its maps in the inspector; the view is not moved
         else:
             self.inspector.set_face(None)
+            self.loupe.show_face(None, -1)
 
     def face_edited(self, entry: Entry, face: FaceRecord) -> None:
         """A face was accepted / rejected or its strength changed (its maps stay)."""
         if not self._is_current(entry):
             return
         self.faces.update_face(face)
+        self.loupe.set_face(face)
         if self.inspector.face is not None and self.inspector.face.index == face.index:
             self.inspector.face = face
 
@@ -281,9 +288,11 @@ class PhotoView(QObject):
             return
         if not (0 <= index < len(result.faces)):
             self.inspector.set_face(None)
+            self.loupe.show_face(None, -1)
             return
         face = result.faces[index]
         self.compare.set_selected_face(index)
         if frame:
             self.compare.frame(face_rect(face, float(result.scale)))
         self.inspector.set_face(face)
+        self.loupe.show_face(result, index)

@@ -12,12 +12,14 @@ with no model installed at all.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from engine.errors import ReviveError
 from engine.options import RestoreOptions
 
 from . import engine_calls as calls
@@ -91,6 +93,34 @@ class PhotoWork(QObject):
             lambda ctx: calls.collect(wanted),
             on_result=lambda found: self._add_paths(found, explicit=wanted),
         )
+
+    def open_at_once(self, paths: list[str | Path]) -> None:
+        """Photos named on the command line: the first is decoded here and now.
+
+        The worker's first jobs import torch and build the face detector (seconds);
+        a photo queued behind them would appear that much after the window. Decoding
+        needs only ``engine.io`` (no torch), so the first photo is shown with the
+        window; the others follow through the worker as usual.
+        """
+        wanted = [str(p) for p in paths]
+        try:
+            found = calls.collect(wanted)
+        except ReviveError:
+            found = []
+        if not found:
+            self.open_paths(paths)  # says what is wrong, as for any open
+            return
+        first = Path(found[0])
+        entry = self.photos.find(first) or self.photos.add(first.name, first)
+        ticket = self.photos.start_loading(entry)
+        if ticket is not None:
+            try:
+                loaded = calls.load(first)
+            except ReviveError as error:
+                self._on_load_error(ticket, str(error))
+            else:
+                self._on_loaded(ticket, loaded)
+        self._add_paths([first, *found[1:]], explicit=wanted)
 
     def _add_paths(self, found: list[Path], explicit: list[str]) -> None:
         if not found:
@@ -279,15 +309,7 @@ class PhotoWork(QObject):
         if changed is None or entry.result is None:
             return
         face, ticket = changed
-        result = entry.result
-        kind = self._recompose_kind(entry)
-        self.jobs.cancel(kinds=(kind,))  # only this photo's newest state matters
-        self.jobs.submit(
-            kind,
-            lambda ctx: calls.recompose(ctx.restorer(), result),
-            stale=self._stale(ticket),
-            on_result=lambda done: self._repasted(ticket, done),
-        )
+        self._repaste(entry, ticket)
         self.faceEdited.emit(entry, face)
 
     def keep_likeness(self, index: int) -> None:
@@ -320,17 +342,33 @@ class PhotoWork(QObject):
         ticket = self.photos.change_all(entry, accepted)
         if ticket is None:
             return
+        self._repaste(entry, ticket)
+        for face in entry.result.faces:
+            self.faceEdited.emit(entry, face)
+
+    def set_grain_match(self, on: bool) -> None:
+        """Grain matching on or off for the current photo: its faces pasted again."""
+        entry = self.photos.current
+        if entry is None or entry.result is None or entry.result.options is None:
+            return
+        options = entry.result.options.replace(grain_match=bool(on))
+        entry.result = dataclasses.replace(entry.result, options=options)
+        ticket = self.photos.start_rerun(entry)  # earlier re-pastes go stale
+        if ticket is not None:
+            self._repaste(entry, ticket)
+
+    def _repaste(self, entry: Entry, ticket: Ticket[QImage]) -> None:
+        """Paste ``entry``'s faces again as they stand, on the worker (no network)."""
         result = entry.result
+        assert result is not None
         kind = self._recompose_kind(entry)
-        self.jobs.cancel(kinds=(kind,))
+        self.jobs.cancel(kinds=(kind,))  # only this photo's newest state matters
         self.jobs.submit(
             kind,
             lambda ctx: calls.recompose(ctx.restorer(), result),
             stale=self._stale(ticket),
             on_result=lambda done: self._repasted(ticket, done),
         )
-        for face in result.faces:
-            self.faceEdited.emit(entry, face)
 
     @staticmethod
     def _recompose_kind(entry: Entry) -> str:

@@ -1,9 +1,12 @@
 """Take the README's screenshots: ``python -m gui.screenshots docs/screenshots [options]``.
 
 Runs the real app on the sample photo (scikit-image's public-domain astronaut,
-degraded by ``engine.app.demo``), restores it, and grabs the main window, the faces
-panel, the attention inspector, the Models dialog's Download tab and the Retrain
-dialog; then a second window with no restoration model installed, with the same photo
+degraded by ``engine.app.demo``), restores it, and grabs the main window, the face
+loupe (alone, and side by side: the sample's before / after), the offer of the
+authors' SPARNetHD (shown when only the built-in restorer is installed; it waits for
+the time per face measured here), the Settings dialog, the faces panel, the attention
+inspector, the Models dialog's Download tab and the Retrain dialog; then a second
+window with no restoration model installed, with the same photo
 open (its face found, Restore explained). Run it under a display (``xvfb-run``, whose
 screen size is the one the window must fit) or ``QT_QPA_PLATFORM=offscreen``. Settings
 go to a temporary file, never the user's own; ``--random-weights PRESET`` installs
@@ -38,6 +41,10 @@ SHOTS = (
     "models-download",
     "retrain",
     "no-weights",
+    "loupe",
+    "sample-before-after",
+    "model-offer",
+    "settings",
 )
 
 
@@ -169,6 +176,25 @@ def main(argv: list[str] | None = None) -> int:
     _divider_through_face(window)
     _settle()
     take("main-window", window.grab)
+    window.loupe_dock.show()
+    window.view.faces.select(0)
+    _settle()
+    take("loupe", window.loupe_dock.grab)  # the whole dock: buttons, face, controls
+    window.view.loupe.set_side_by_side(True)
+    _settle()
+    loupe = window.view.loupe
+    bottom = loupe.picture.mapTo(loupe, loupe.picture.rect().topLeft()).y() + loupe.side() + 12
+    take("sample-before-after", lambda: loupe.grab(QRect(0, 0, loupe.width(), bottom)))
+    window.view.loupe.set_side_by_side(False)
+    if "model-offer" in wanted and window.offer.bar.isVisible():  # only built-ins installed
+        _wait(lambda: "(measured)" in window.offer.bar.label.text(), 900_000)
+        _settle()
+        take("model-offer", window.grab)
+    if "settings" in wanted:
+        settings_dialog = window.open_settings()
+        _settle()
+        take("settings", settings_dialog.grab)
+        settings_dialog.reject()
     cards = window.view.faces.cards
     dock = window.faces_dock
     bottom = cards[-1].mapTo(dock, cards[-1].rect().bottomLeft()).y() + 16

@@ -11,6 +11,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from engine.scale_choice import SCALE_CHOICES as ENGINE_SCALE_CHOICES
+from engine.scale_choice import parse_scale
+
 ORGANISATION = "Revive"
 APPLICATION = "Revive"
 MAX_RECENT = 10
@@ -22,7 +25,7 @@ MODEL_CHOICES = (
     ("sparnet", "SPARNet ×8"),
 )
 DEVICE_CHOICES = (("auto", "Auto"), ("cuda", "GPU (CUDA)"), ("mps", "GPU (Apple)"), ("cpu", "CPU"))
-SCALE_CHOICES = (1, 2, 4)
+SCALE_CHOICES = ENGINE_SCALE_CHOICES  # "auto", 1, 2, 4: the engine's list
 VIEW_MODES = ("split", "side_by_side", "before", "after")
 FORMAT_CHOICES = (
     ("", "Same as original"),
@@ -86,13 +89,16 @@ class Settings:
         self._set("restore/device", value)
 
     @property
-    def scale(self) -> int:
-        value = _to_int(self._get("restore/scale", 1), 1)
-        return value if value in SCALE_CHOICES else 1
+    def scale(self) -> int | str:
+        """1, 2, 4 or "auto" (the default: engine.scale_choice)."""
+        try:
+            return parse_scale(str(self._get("restore/scale", "auto")))
+        except ValueError:
+            return "auto"
 
     @scale.setter
-    def scale(self, value: int) -> None:
-        self._set("restore/scale", int(value))
+    def scale(self, value: int | str) -> None:
+        self._set("restore/scale", str(value))
 
     @property
     def color_match(self) -> bool:

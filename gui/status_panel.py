@@ -102,6 +102,12 @@ class StatusPanel(QObject):
         self.step_label.setText(text)
         self._transient = transient
 
+    def show_photo(self, text: str) -> None:
+        """Another photo is shown: a message about the previous one goes (progress of a
+        running job stays); ``text`` says where the shown photo stands."""
+        if self.tracker is None:
+            self.set_status(text or "Ready", transient=True)
+
     def show_device(self, text: str) -> None:
         self.device_text = text
         self.device_label.setText(f"Device: {text}")

@@ -86,3 +86,14 @@ def test_a_released_model_beats_the_shipped_default_and_a_quick_retrain_does_not
     save_weights(create_model("sparnet_light_attn3d").state_dict(), users, "released",
                  "sparnet_light_attn3d", card={"released": True})  # fmt: skip
     assert plan_models("sparnet").main.name == "released"
+
+
+def test_sparnethd_is_never_replaced_by_another_restorer(user_data_dir):
+    """Only the shipped blind restorer installed: asking for SPARNetHD is an error that
+    offers the download, never a restoration by the built-in model under its name."""
+    assert plan_models("auto").main.preset == "sparnet_blind128_s"  # the shipped one
+    with pytest.raises(WeightsError, match="SPARNetHD is not installed") as err:
+        plan_models("sparnethd")
+    assert "download" in str(err.value)
+    install_tiny_weights(user_data_dir, ("hd",))  # a SPARNetHD-family set
+    assert plan_models("sparnethd").main.preset == "sparnethd_tiny"

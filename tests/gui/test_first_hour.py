@@ -218,7 +218,8 @@ def test_4_inspector_plain_words_legend_fixed_scale_input_face(qtbot, window, ph
     window.view.faces.select(0)
     face = entry.result.faces[0]
     assert "Where the network looked" in inspector.title.text()
-    assert inspector.conclusion.isVisible() and inspector.conclusion.text() == CONCLUSION
+    assert inspector.conclusion.isVisible() and inspector.conclusion.text().endswith(CONCLUSION)
+    assert inspector.conclusion.text().startswith("<b>Face 1:")  # its own sentence first
     assert "eyes, nose, mouth" in CONCLUSION
     assert inspector.legend is not None and inspector.legend.isVisible()
     assert not inspector.stretch_box.isChecked()  # one fixed scale by default

@@ -6,7 +6,12 @@ from gui.settings import Settings
 def test_defaults_and_round_trip(tmp_path, qapp):
     path = tmp_path / "s.ini"
     first = Settings(QSettings(str(path), QSettings.Format.IniFormat))
-    assert (first.model, first.device, first.scale, first.color_match) == ("auto", "auto", 1, True)
+    assert (first.model, first.device, first.scale, first.color_match) == (
+        "auto",
+        "auto",
+        "auto",
+        True,
+    )
     first.model, first.device, first.scale, first.color_match = "cagface", "cpu", 4, False
     first.export_format, first.export_quality = "PNG", 80
     for name in ("a.jpg", "b.jpg", "a.jpg"):
@@ -30,4 +35,4 @@ def test_bad_values_fall_back(tmp_path, qapp):
     store.setValue("restore/device", "quantum")
     store.setValue("export/quality", 500)
     s = Settings(store)
-    assert (s.scale, s.device, s.export_quality) == (1, "auto", 100)
+    assert (s.scale, s.device, s.export_quality) == ("auto", "auto", 100)

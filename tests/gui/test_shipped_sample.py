@@ -34,4 +34,6 @@ def test_try_a_sample_restores_with_the_shipped_restorer(qtbot, settings, user_d
     # the network changed the face (a residual net with a zero correction would not)
     change = np.abs(face.crop_after.astype(float) - face.crop_before.astype(float)).mean()
     assert change > 0.3
+    # the sample opens in the face loupe, on its face
+    assert window.loupe_dock.isVisible() and window.view.loupe.face is face
     window.close()

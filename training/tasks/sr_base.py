@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from engine.model_card_words import dataset_name
 from engine.models import get_preset
 
 from ..augment import AugmentConfig
@@ -170,10 +172,13 @@ class FaceSRTask(Task):
             f"{self.baseline['psnr_y']:.2f} dB, SSIM-Y {self.baseline['ssim_y']:.4f}"
         )
         meta = self.train_faces.meta
+        source = str(meta.get("source") or c.data)
         self.data_card = {
             "data": {
-                "source": meta.get("source") or str(c.data),
-                "pack": meta.get("path"),
+                # the dataset by name, never the path of this machine's copy
+                "name": dataset_name({"licence": meta.get("licence"), "source": source}),
+                "source": Path(source).name,
+                "pack": Path(str(meta.get("path") or "")).name or None,
                 "faces": len(self.train_faces),
                 "size": size,
                 "template": meta.get("template", c.template),

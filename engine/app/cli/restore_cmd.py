@@ -1,4 +1,4 @@
-"""``revive restore PATH... [-o DIR] [--model ...] [--scale 1|2|4] ...``: restore photos in bulk.
+"""``revive restore PATH... [-o DIR] [--model ...] [--scale 1|2|4|auto] ...``: bulk restoring.
 
 Files, folders and glob patterns; one summary line per photo; a photo that fails
 (unreadable, no face) is reported in one line and the batch goes on; the exit code is 0
@@ -20,6 +20,7 @@ from typing import Any
 
 from ...errors import ReviveError
 from ...progress import CancelToken, ProgressEvent
+from ...scale_choice import MAX_RESULT_MEGAPIXELS, MIN_FACE_SIDE, parse_scale
 from .common import collect, device_name
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -42,7 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--device", default="auto", type=device_name, help="auto | cuda | cuda:N | mps | cpu"
     )
     p.add_argument("--precision", default="auto", help="auto | fp32 | fp16 | bf16")
-    p.add_argument("--scale", type=int, default=1, choices=(1, 2, 4), help="enlarge the photo")
+    p.add_argument(
+        "--scale",
+        type=_scale_arg,
+        default=1,
+        metavar="{1,2,4,auto}",
+        help="enlarge the photo; auto: the smallest scale at which the median face is "
+        f"{MIN_FACE_SIDE} px or more, the result at most {MAX_RESULT_MEGAPIXELS:g} MP (default 1)",
+    )
     p.add_argument(
         "--strength", type=float, default=1.0, help="0 = original, 1 = fully restored faces"
     )
@@ -75,6 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="save photos without a face too (unchanged, or only enlarged by --scale)",
     )
     p.set_defaults(handler=cmd_restore)
+
+
+def _scale_arg(text: str) -> int | str:
+    try:
+        return parse_scale(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def options_from_args(args: argparse.Namespace) -> Any:
@@ -187,8 +202,9 @@ def restore_paths(
             result = outcome.result
             warnings = [*result.warnings, *outcome.notes, *([outcome.note] if outcome.note else [])]
             warn = f" ({'; '.join(warnings)})" if warnings else ""
+            auto = f" at {result.scale}x (auto)" if options.photo.scale == "auto" else ""
             bar.write(
-                f"{name}: {len(result.faces)} face(s) restored in {outcome.seconds:.1f} s "
+                f"{name}: {len(result.faces)} face(s) restored{auto} in {outcome.seconds:.1f} s "
                 f"on {result.device} -> {outcome.output}{warn}{identity_summary(result)}"
             )
         else:
