@@ -305,7 +305,7 @@ class Restorer:
         if isinstance(plan, RegionCrop):
             plan = dataclasses.replace(plan, region=photo.cagface_region)
         if isinstance(plan, AlignedCrop):  # the working side follows the output's size
-            plan = dataclasses.replace(plan, scale=photo.scale)
+            plan = dataclasses.replace(plan, scale=photo.output_scale)
         assert plan is not None, f"{engine.preset.name} restores no faces"
         return plan
 
