@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .download import DownloadError, download
+from .download import DownloadError, download, url_problem
 from .errors import ModelNotFoundError, ReviveError, WeightsError
+from .file_names import describe, unsafe_name_reason
 from .paths import resources_dir, user_data_dir, user_weights_dir
 from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 
@@ -125,15 +126,22 @@ def _file(raw: Any, where: str) -> CatalogueFile:
         raise CatalogueError(f"{where}: size must be a number of bytes or null")
     if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
         raise CatalogueError(f"{where}: sha256 must be 64 hex digits or null")
-    if Path(raw["name"]).name != raw["name"] or raw["name"].startswith("."):
-        raise CatalogueError(f"{where}: file name {raw['name']!r} must be a plain name")
+    if reason := unsafe_name_reason(raw["name"]):
+        raise CatalogueError(f"{where}: file name {describe(raw['name'])} {reason}")
+    problem = url_problem(raw["url"]) if isinstance(raw["url"], str) else "is not an address"
+    if problem:
+        raise CatalogueError(
+            f"{where}: {describe(raw['url'])} {problem}: Revive downloads over https only"
+        )
     return CatalogueFile(str(raw["name"]), str(raw["url"]), size, sha.lower() if sha else None)
 
 
 def _entry(raw: Any) -> CatalogueEntry:
     if not isinstance(raw, dict) or not raw.get("name"):
         raise CatalogueError("every model in the catalogue needs a name")
-    name = str(raw["name"])
+    name = raw["name"]
+    if reason := unsafe_name_reason(name):  # it names the installed set and its files
+        raise CatalogueError(f"a model name {describe(name)} {reason}")
     fmt = raw.get("format")
     if fmt not in FORMATS:
         raise CatalogueError(f"{name}: format must be one of {', '.join(FORMATS)}")

@@ -2,9 +2,11 @@
 
 ``ModelServer`` serves ``files`` (name -> bytes) at ``url(name)``; it honours
 ``Range: bytes=N-`` (206 with Content-Range), and can be told to cut the connection
-after some bytes of the next answer (``cut_after``) or to ignore Range requests
-(``ignore_range``). ``requests`` records (path, Range header) of every request.
-Nothing leaves the machine.
+after some bytes of the next answer (``cut_after``), to ignore Range requests
+(``ignore_range``), to answer them from byte 0 with a 206 anyway (``wrong_range``), to
+send no Content-Length (``no_length``), to hold the body (``gate``) or to redirect a
+name to another address (``redirects``). ``requests`` records (path, Range header) of
+every request. Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class ModelServer:
         self.requests: list[tuple[str, str | None]] = []
         self.cut_after: int | None = None  # bytes of the next answer, then hang up
         self.ignore_range = False
+        self.wrong_range = False  # a 206 that starts at byte 0, whatever was asked
+        self.no_length = False  # no Content-Length: the body ends when the connection does
+        self.redirects: dict[str, str] = {}  # name -> the Location of a 302
         self.gate: threading.Event | None = None  # set: the body is held until it is set
         server = self
 
@@ -40,6 +45,12 @@ class ModelServer:
             def do_GET(self) -> None:  # noqa: N802
                 name = self.path.lstrip("/")
                 server.requests.append((name, self.headers.get("Range")))
+                if name in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[name])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = server.files.get(name)
                 if data is None:
                     self.send_error(404)
@@ -54,12 +65,18 @@ class ModelServer:
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
+                    if server.wrong_range:
+                        start = 0
                     self.send_response(206)
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
                 else:
                     self.send_response(200)
                 body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
+                if server.no_length:
+                    self.close_connection = True
+                    self.send_header("Connection", "close")
+                else:
+                    self.send_header("Content-Length", str(len(body)))
                 self.send_header("Content-Type", "application/octet-stream")
                 self.end_headers()
                 if server.gate is not None:
