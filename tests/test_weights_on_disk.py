@@ -76,8 +76,11 @@ def test_an_absurd_header_in_a_training_checkpoint_is_one_line(tmp_path):
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["../outside.safetensors", "/tmp/outside.safetensors",
-                                  "a\x00.safetensors", "sub/x.safetensors", "..\\x.safetensors"])  # fmt: skip
+OUTSIDE = ["../outside.safetensors", "/tmp/outside.safetensors", "a\x00.safetensors",
+           "sub/x.safetensors", "..\\x.safetensors"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", OUTSIDE)
 def test_a_manifest_naming_files_outside_its_folder_is_refused(tmp_path, name):
     folder = tmp_path / "weights"
     info = _tiny_set(folder)
