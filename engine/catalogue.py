@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .download import DownloadError, download, url_problem
 from .errors import ModelNotFoundError, ReviveError, WeightsError
 from .file_names import describe, unsafe_name_reason
+from .install_lock import folder_lock
 from .paths import resources_dir, user_data_dir, user_weights_dir
 from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 
@@ -248,6 +249,16 @@ def install(
     force: bool = False,
 ) -> WeightsInfo:
     """Download, check and install ``entry`` into the user's weights folder."""
+    with folder_lock(downloads_dir(), f".{entry.name}.lock"):  # one download of it at a time
+        return _install(entry, progress, cancel, force)
+
+
+def _install(
+    entry: CatalogueEntry,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    force: bool,
+) -> WeightsInfo:
     from .weights import installed_weights
 
     if not force and entry.name in installed_entry_names([entry], installed_weights()):
@@ -350,19 +361,20 @@ def _move_set(info: WeightsInfo, folder: Path, card: dict[str, Any] | None) -> W
     from .atomic import write_text_atomic
     from .weights import read_manifest
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for shard in info.shard_paths():
-        _move(shard, folder / shard.name)
-    target = folder / info.manifest.name
-    if card is None:
-        _move(info.manifest, target)
-    else:
-        data = json.loads(info.manifest.read_text(encoding="utf-8"))
-        data["card"] = card
-        write_text_atomic(target, json.dumps(data, indent=2) + "\n")
-        with contextlib.suppress(OSError):
-            info.manifest.unlink()
-    return read_manifest(target)
+    with folder_lock(folder):  # another install, import or export here waits its turn
+        target = folder / info.manifest.name
+        target.unlink(missing_ok=True)  # a set being replaced is hidden until it is whole
+        for shard in info.shard_paths():
+            _move(shard, folder / shard.name)
+        if card is None:
+            _move(info.manifest, target)
+        else:
+            data = json.loads(info.manifest.read_text(encoding="utf-8"))
+            data["card"] = card
+            write_text_atomic(target, json.dumps(data, indent=2) + "\n")
+            with contextlib.suppress(OSError):
+                info.manifest.unlink()
+        return read_manifest(target)
 
 
 def _move(source: Path, target: Path) -> None:

@@ -28,6 +28,7 @@ from .atomic import atomic_path, write_text_atomic
 from .errors import WeightsError
 from .file_names import describe, unsafe_name_reason
 from .hashing import sha256_file
+from .install_lock import folder_lock
 from .models import create_model, get_preset
 from .models.fit import load_fitting
 from .paths import shipped_weights_dir, user_weights_dir
@@ -97,6 +98,8 @@ def save_weights(
     is written atomically and the manifest last, so a set is complete or absent.
     """
     get_preset(preset)  # fail early on an unknown preset
+    if reason := unsafe_name_reason(name):
+        raise WeightsError(f"the weights name {describe(name)} {reason}")
     if dtype not in _DTYPES:
         raise WeightsError(f"unsupported dtype {dtype!r}")
     directory = Path(directory)
@@ -108,6 +111,27 @@ def save_weights(
         for k, v in state_dict.items()
     }
     shards = split_into_shards(cast, shard_bytes)
+    with folder_lock(directory):  # another process writing here waits its turn
+        return _write_set(shards, directory, name, preset, dtype, card)
+
+
+def _write_set(
+    shards: list[dict[str, torch.Tensor]],
+    directory: Path,
+    name: str,
+    preset: str,
+    dtype: str,
+    card: Mapping[str, Any] | None,
+) -> Path:
+    """The shards, then the manifest. A set of that name is hidden (its manifest removed)
+    while its shards are replaced, so no reader pairs the old manifest with new shards;
+    shards of the old set that the new one does not use go afterwards."""
+    path = directory / f"{name}{MANIFEST_SUFFIX}"
+    try:
+        old = read_manifest(path).shard_paths() if path.is_file() else []
+    except WeightsError:
+        old = []
+    path.unlink(missing_ok=True)
     n = len(shards)
     files = []
     for i, shard in enumerate(shards, 1):
@@ -126,8 +150,9 @@ def save_weights(
         "files": files,
         "card": dict(card or {}),
     }
-    path = directory / f"{name}{MANIFEST_SUFFIX}"
     write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+    for stale in {p for p in old if p.parent == directory} - {directory / f["file"] for f in files}:
+        stale.unlink(missing_ok=True)
     return path
 
 

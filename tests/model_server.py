@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +34,7 @@ class ModelServer:
         self.wrong_range = False  # a 206 that starts at byte 0, whatever was asked
         self.no_length = False  # no Content-Length: the body ends when the connection does
         self.redirects: dict[str, str] = {}  # name -> the Location of a 302
+        self.delay_s = 0.0  # a pause after every 64 kB block: a slow line
         self.gate: threading.Event | None = None  # set: the body is held until it is set
         server = self
 
@@ -91,6 +93,8 @@ class ModelServer:
                     return
                 for i in range(0, len(body), 1 << 16):
                     self.wfile.write(body[i : i + (1 << 16)])
+                    if server.delay_s:
+                        time.sleep(server.delay_s)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
