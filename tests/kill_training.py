@@ -43,7 +43,7 @@ if str(REPO) not in sys.path:
 from tests.training_util import TINY_SPARNET, make_pack  # noqa: E402
 from training.checkpoint import checkpoint_root, latest_checkpoint, load_checkpoint  # noqa: E402
 
-STEPS = 24
+STEPS_PER_KILL = 4  # a kill comes at most 3 checkpoints after the last one
 OVERRIDES = [a for k, v in TINY_SPARNET.items() for a in ("--override", f"{k}={v}")]
 TIMEOUT = 600
 
@@ -65,9 +65,9 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _train_args(pack: Path, run: Path) -> list[str]:
+def _train_args(pack: Path, run: Path, steps: int) -> list[str]:
     return ["train", "sparnet_x8", "--data", str(pack), "--out", str(run), "--resume",
-            "--steps", str(STEPS), "--batch", "2", "--val-count", "2", "--log-every", "1",
+            "--steps", str(steps), "--batch", "2", "--val-count", "2", "--log-every", "1",
             "--checkpoint-every", "1", "--device", "cpu", "--workers", "1", "--no-progress",
             *OVERRIDES]  # fmt: skip
 
@@ -154,10 +154,10 @@ def _same(a: Path, b: Path) -> str | None:
     return None
 
 
-def reference_run(pack: Path, folder: Path, env: dict[str, str]) -> Path:
+def reference_run(pack: Path, folder: Path, env: dict[str, str], steps: int) -> Path:
     """The uninterrupted run, keeping every checkpoint."""
     run = folder / "reference"
-    proc = _revive([*_train_args(pack, run), "--keep-checkpoints", str(STEPS + 1)], env)
+    proc = _revive([*_train_args(pack, run, steps), "--keep-checkpoints", str(steps + 1)], env)
     out, err = proc.communicate(timeout=TIMEOUT)
     if proc.returncode != 0:
         raise RuntimeError(f"the reference run failed: {err.strip()[-800:]}")
@@ -215,16 +215,17 @@ def _export_while_running(run: Path, folder: Path, env: dict[str, str], report: 
         report.exports_refused += 1
 
 
-def campaign(kills: int, seed: int, folder: Path) -> Report:
+def campaign(kills: int, seed: int, folder: Path, steps: int | None = None) -> Report:
     rng = random.Random(seed)
+    steps = steps or STEPS_PER_KILL * kills + 8  # long enough for every kill
     data = folder / "data"
     env = _env(data)
     pack = make_pack(folder / "pack", n=12, size=32)
-    reference = reference_run(pack, folder, env)
+    reference = reference_run(pack, folder, env, steps)
     run = folder / "killed"
     report = Report()
     while report.kills < kills:
-        proc = _revive(_train_args(pack, run), env)
+        proc = _revive(_train_args(pack, run, steps), env)
         if not _wait_for_a_moment(proc, run, rng):
             proc.communicate(timeout=TIMEOUT)
             if proc.returncode != 0:
@@ -237,11 +238,11 @@ def campaign(kills: int, seed: int, folder: Path) -> Report:
         report.kills += 1
         report.kills_in_checkpoint_writes += _caught_writing(run)
         _check_after_kill(run, reference, report)
-    proc = _revive(_train_args(pack, run), env)
+    proc = _revive(_train_args(pack, run, steps), env)
     _out, err = proc.communicate(timeout=TIMEOUT)
     if proc.returncode != 0:
         report.problems.append(f"the last resume failed: {err.strip()[-400:]}")
-    final = checkpoint_root(run) / f"step-{STEPS:08d}"
+    final = checkpoint_root(run) / f"step-{steps:08d}"
     if (problem := _same(final, checkpoint_root(reference) / final.name)) is not None:
         report.problems.append(f"the finished run: {problem}")
     return report

@@ -62,7 +62,8 @@ def test_a_png_with_a_huge_text_chunk_restores_without_it(tmp_path, kind):
 
 def test_a_palette_with_alpha_tiff_restores(tmp_path):
     palette_image = Image.fromarray(RGB).quantize(16)
-    alpha = Image.fromarray(np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1)))
+    # two alpha levels: few (index, alpha) pairs, as in Pillow's own PA test image
+    alpha = Image.fromarray(np.tile(np.repeat(np.uint8([255, 128]), 32), (48, 1)))
     pa = palette_image.convert("PA")
     pa.putalpha(alpha)
     path = tmp_path / "pa.tif"
