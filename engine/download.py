@@ -97,7 +97,7 @@ def url_problem(url: str) -> str | None:
 class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
     """Follow a redirect only to an address Revive would download from, of the same scheme."""
 
-    def http_error_302(self, req, fp, code, msg, headers):  # type: ignore[no-untyped-def]
+    def http_error_302(self, req, fp, code, msg, headers):
         location = headers.get("Location") or headers.get("URI")
         if location:
             _check_redirect(req.full_url, urllib.parse.urljoin(req.full_url, location))

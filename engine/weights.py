@@ -151,7 +151,8 @@ def _write_set(
         "card": dict(card or {}),
     }
     write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
-    for stale in {p for p in old if p.parent == directory} - {directory / f["file"] for f in files}:
+    written = {directory / str(f["file"]) for f in files}
+    for stale in {p for p in old if p.parent == directory} - written:
         stale.unlink(missing_ok=True)
     return path
 

@@ -34,7 +34,7 @@ def oversized_text_chunks(
     seeks; a compressed chunk is inflated only up to ``limit`` + 1 bytes to judge it.
     An empty list for anything that is not a PNG, or that ends early.
     """
-    found = []
+    found: list[tuple[bytes, bytes, int, int]] = []
     with open(path, "rb") as fh:
         if fh.read(len(SIGNATURE)) != SIGNATURE:
             return []
