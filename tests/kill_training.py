@@ -59,9 +59,11 @@ class Report:
     problems: list[str] = field(default_factory=list)
 
 
-def _env(data_dir: Path) -> dict[str, str]:
+def subprocess_env(data_dir: Path, **extra: object) -> dict[str, str]:
+    """The environment of a `revive` subprocess: this checkout, a private data folder."""
     env = {**os.environ, "REVIVE_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update({k: str(v) for k, v in extra.items()})
     return env
 
 
@@ -72,7 +74,7 @@ def _train_args(pack: Path, run: Path, steps: int) -> list[str]:
             *OVERRIDES]  # fmt: skip
 
 
-def _revive(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+def revive_process(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "engine", *args],
         env=env,
@@ -157,7 +159,9 @@ def _same(a: Path, b: Path) -> str | None:
 def reference_run(pack: Path, folder: Path, env: dict[str, str], steps: int) -> Path:
     """The uninterrupted run, keeping every checkpoint."""
     run = folder / "reference"
-    proc = _revive([*_train_args(pack, run, steps), "--keep-checkpoints", str(steps + 1)], env)
+    proc = revive_process(
+        [*_train_args(pack, run, steps), "--keep-checkpoints", str(steps + 1)], env
+    )
     out, err = proc.communicate(timeout=TIMEOUT)
     if proc.returncode != 0:
         raise RuntimeError(f"the reference run failed: {err.strip()[-800:]}")
@@ -197,7 +201,7 @@ def _export_while_running(run: Path, folder: Path, env: dict[str, str], report: 
     from engine.weights import read_manifest, verify_weights
 
     target = folder / f"exports-{report.kills}"
-    proc = _revive(["export", str(run), "--to", str(target), "--name", "live"], env)
+    proc = revive_process(["export", str(run), "--to", str(target), "--name", "live"], env)
     out, err = proc.communicate(timeout=TIMEOUT)
     manifest = target / "live.weights.json"
     if proc.returncode == 0:
@@ -219,13 +223,13 @@ def campaign(kills: int, seed: int, folder: Path, steps: int | None = None) -> R
     rng = random.Random(seed)
     steps = steps or STEPS_PER_KILL * kills + 8  # long enough for every kill
     data = folder / "data"
-    env = _env(data)
+    env = subprocess_env(data)
     pack = make_pack(folder / "pack", n=12, size=32)
     reference = reference_run(pack, folder, env, steps)
     run = folder / "killed"
     report = Report()
     while report.kills < kills:
-        proc = _revive(_train_args(pack, run, steps), env)
+        proc = revive_process(_train_args(pack, run, steps), env)
         if not _wait_for_a_moment(proc, run, rng):
             proc.communicate(timeout=TIMEOUT)
             if proc.returncode != 0:
@@ -238,7 +242,7 @@ def campaign(kills: int, seed: int, folder: Path, steps: int | None = None) -> R
         report.kills += 1
         report.kills_in_checkpoint_writes += _caught_writing(run)
         _check_after_kill(run, reference, report)
-    proc = _revive(_train_args(pack, run, steps), env)
+    proc = revive_process(_train_args(pack, run, steps), env)
     _out, err = proc.communicate(timeout=TIMEOUT)
     if proc.returncode != 0:
         report.problems.append(f"the last resume failed: {err.strip()[-400:]}")

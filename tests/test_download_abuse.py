@@ -20,23 +20,11 @@ from engine.download import DownloadError, OfflineError, download, part_path, ur
 from engine.models import create_model
 from engine.paths import user_weights_dir
 from engine.weights import save_weights
-from tests.model_server import model_server, write_catalogue
+from tests.model_server import (
+    write_catalogue,
+)
 
 DATA = bytes(range(256)) * 2000  # 512,000 bytes
-
-
-@pytest.fixture
-def server():
-    with model_server() as s:
-        yield s
-
-
-@pytest.fixture
-def catalogue(tmp_path, monkeypatch, user_data_dir):
-    path = tmp_path / "models.json"
-    monkeypatch.setenv("REVIVE_CATALOGUE", str(path))
-    monkeypatch.setenv("REVIVE_RESOURCES", str(tmp_path / "no-resources"))
-    return path
 
 
 def _entry(name: str = "tiny", url: str = "https://example.org/tiny.pth", **file) -> dict:

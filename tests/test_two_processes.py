@@ -21,29 +21,12 @@ import textwrap
 import pytest
 
 from engine.weights import find_weights, verify_weights
+from tests.kill_training import revive_process, subprocess_env
 from tests.model_server import model_server, release_checkpoint, release_entry, write_catalogue
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # cwd of the helpers
 LIGHT = "sparnet_light_attn3d"
 TIMEOUT = 300
-
-
-def _env(data_dir, **extra) -> dict[str, str]:
-    env = {**os.environ, "REVIVE_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-def _revive(args, env) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "engine", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
 
 
 def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
@@ -59,8 +42,8 @@ def test_two_downloads_of_one_model_install_it_once(tmp_path):
         catalogue = write_catalogue(
             tmp_path / "models.json", [release_entry(server, LIGHT, "light.pth", LIGHT)]
         )
-        env = _env(data, REVIVE_CATALOGUE=catalogue, REVIVE_RESOURCES=tmp_path / "none")
-        procs = [_revive(["models", "download", LIGHT], env) for _ in range(2)]
+        env = subprocess_env(data, REVIVE_CATALOGUE=catalogue, REVIVE_RESOURCES=tmp_path / "none")
+        procs = [revive_process(["models", "download", LIGHT], env) for _ in range(2)]
         results = [_finish(p) for p in procs]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0, 1], results
@@ -99,7 +82,7 @@ READER = textwrap.dedent(
 
 def test_two_imports_under_one_name_never_show_a_mixed_set(tmp_path):
     data = tmp_path / "data"
-    env = _env(data)
+    env = subprocess_env(data)
     files = []
     for preset in (LIGHT, "sparnet_x8_attn2d"):  # two different checkpoints, one name
         path = tmp_path / f"{preset}.pth"
@@ -116,7 +99,9 @@ def test_two_imports_under_one_name_never_show_a_mixed_set(tmp_path):
     )
     try:
         for _round in range(3):
-            procs = [_revive(["models", "import", str(f), "--name", "shared"], env) for f in files]
+            procs = [
+                revive_process(["models", "import", str(f), "--name", "shared"], env) for f in files
+            ]
             results = [_finish(p) for p in procs]
             assert [code for code, _, _ in results] == [0, 0], results
             for _ in range(5):
@@ -186,7 +171,9 @@ def _python(code: str, args: list[str], env) -> subprocess.Popen:
 @pytest.fixture
 def settings_env(tmp_path):
     pytest.importorskip("PySide6")
-    return _env(tmp_path / "data", XDG_CONFIG_HOME=tmp_path / "config", QT_QPA_PLATFORM="offscreen")
+    return subprocess_env(
+        tmp_path / "data", XDG_CONFIG_HOME=tmp_path / "config", QT_QPA_PLATFORM="offscreen"
+    )
 
 
 def _read_settings(env) -> dict:
