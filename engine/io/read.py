@@ -70,6 +70,8 @@ _DECODE_ERRORS = (
     cv2.error,
     Image.DecompressionBombError,
 )
+# The TypeErrors Pillow itself raises for damaged files (a TIFF without its size).
+_PILLOW_DAMAGE_TYPE_ERRORS = frozenset({"Missing dimensions"})
 
 
 def load_photo(
@@ -98,10 +100,8 @@ def load_photo(
             return _decode(image, path, name, limit, max_megapixels, frames, notes)
         except ImageReadError:
             raise
-        except _DECODE_ERRORS as err:  # metadata or frames past the header are damaged
-            raise ImageReadError(decode_failure(name, err)) from None
-        except Exception as err:  # no damaged file should cause it: a bug, logged
-            raise ImageReadError(own_fault(name, err)) from None
+        except Exception as err:  # metadata or frames past the header are damaged, or a bug
+            raise ImageReadError(_failure(name, err)) from None
         finally:
             image.close()
 
@@ -115,12 +115,21 @@ def _open(source: Path | io.BytesIO, path: Path, name: str, max_megapixels: floa
         raise ImageReadError(too_large_from_pillow(name, err, max_megapixels)) from None
     except UnidentifiedImageError:
         raise ImageReadError(unidentified(path, name)) from None
-    except _DECODE_ERRORS as err:
-        if riff_cut_short(path):
-            raise ImageReadError(f"{name}: {TRUNCATED}") from None
-        raise ImageReadError(decode_failure(name, err)) from None
     except Exception as err:
-        raise ImageReadError(own_fault(name, err)) from None
+        if _is_damage(err) and riff_cut_short(path):
+            raise ImageReadError(f"{name}: {TRUNCATED}") from None
+        raise ImageReadError(_failure(name, err)) from None
+
+
+def _is_damage(err: BaseException) -> bool:
+    return isinstance(err, _DECODE_ERRORS) or (
+        isinstance(err, TypeError) and str(err) in _PILLOW_DAMAGE_TYPE_ERRORS
+    )
+
+
+def _failure(name: str, err: BaseException) -> str:
+    """Damaged data in ``decode_failure``'s words; anything else is Revive's own fault."""
+    return decode_failure(name, err) if _is_damage(err) else own_fault(name, err)
 
 
 def _without_oversized_text(path: Path) -> tuple[Path | io.BytesIO, list[str]]:
@@ -212,8 +221,8 @@ def _decode(
             decoded = decode_pillow(image, name, notes)
     except ImageReadError:
         raise
-    except _DECODE_ERRORS as err:
-        raise ImageReadError(decode_failure(name, err)) from None
+    except Exception as err:
+        raise ImageReadError(_failure(name, err)) from None
     stated_orientation = orientation if source_format == "TIFF" else 1
     if source_format == "TIFF":
         if orientation != 1 and 0x0112 not in tiff_tags(image):
