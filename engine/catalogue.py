@@ -249,7 +249,7 @@ def install(
     force: bool = False,
 ) -> WeightsInfo:
     """Download, check and install ``entry`` into the user's weights folder."""
-    with folder_lock(downloads_dir(), f".{entry.name}.lock"):  # one download of it at a time
+    with folder_lock(downloads_dir(), entry.name):  # one download of a model at a time
         return _install(entry, progress, cancel, force)
 
 
