@@ -43,7 +43,7 @@ if str(REPO) not in sys.path:
 from tests.training_util import TINY_SPARNET, make_pack  # noqa: E402
 from training.checkpoint import checkpoint_root, latest_checkpoint, load_checkpoint  # noqa: E402
 
-STEPS_PER_KILL = 4  # a kill comes at most 3 checkpoints after the last one
+STEPS_PER_KILL = 6  # steps a kill costs on average (a resume repeats from the last one)
 OVERRIDES = [a for k, v in TINY_SPARNET.items() for a in ("--override", f"{k}={v}")]
 TIMEOUT = 600
 
@@ -219,22 +219,26 @@ def _export_while_running(run: Path, folder: Path, env: dict[str, str], report: 
         report.exports_refused += 1
 
 
-def campaign(kills: int, seed: int, folder: Path, steps: int | None = None) -> Report:
-    rng = random.Random(seed)
-    steps = steps or STEPS_PER_KILL * kills + 8  # long enough for every kill
-    data = folder / "data"
-    env = subprocess_env(data)
-    pack = make_pack(folder / "pack", n=12, size=32)
-    reference = reference_run(pack, folder, env, steps)
-    run = folder / "killed"
-    report = Report()
+def _kill_repeatedly(
+    run: Path,
+    pack: Path,
+    reference: Path,
+    steps: int,
+    kills: int,
+    rng: random.Random,
+    env: dict[str, str],
+    folder: Path,
+    report: Report,
+) -> None:
+    """Start the run, kill it at a random moment, check, again: until it ends or the
+    kills are done."""
     while report.kills < kills:
         proc = revive_process(_train_args(pack, run, steps), env)
         if not _wait_for_a_moment(proc, run, rng):
             proc.communicate(timeout=TIMEOUT)
             if proc.returncode != 0:
                 report.problems.append(f"a run ended with {proc.returncode}")
-            break  # it finished before the kill
+            return  # it finished before the kill
         if rng.random() < 0.3 and (run / "checkpoints").is_dir():
             _export_while_running(run, folder, env, report)
         proc.send_signal(signal.SIGKILL)
@@ -242,13 +246,31 @@ def campaign(kills: int, seed: int, folder: Path, steps: int | None = None) -> R
         report.kills += 1
         report.kills_in_checkpoint_writes += _caught_writing(run)
         _check_after_kill(run, reference, report)
-    proc = revive_process(_train_args(pack, run, steps), env)
-    _out, err = proc.communicate(timeout=TIMEOUT)
-    if proc.returncode != 0:
-        report.problems.append(f"the last resume failed: {err.strip()[-400:]}")
-    final = checkpoint_root(run) / f"step-{steps:08d}"
-    if (problem := _same(final, checkpoint_root(reference) / final.name)) is not None:
-        report.problems.append(f"the finished run: {problem}")
+
+
+def campaign(kills: int, seed: int, folder: Path, steps: int | None = None) -> Report:
+    rng = random.Random(seed)
+    steps = steps or STEPS_PER_KILL * kills + 8  # long enough for every kill
+    data = folder / "data"
+    env = subprocess_env(data)
+    pack = make_pack(folder / "pack", n=12, size=32)
+    reference = reference_run(pack, folder, env, steps)
+    report = Report()
+    round_ = 0
+    while report.kills < kills:  # a run that ends before its kills: the next one starts
+        round_ += 1
+        run = folder / f"killed-{round_}"
+        _kill_repeatedly(run, pack, reference, steps, kills, rng, env, folder, report)
+        proc = revive_process(_train_args(pack, run, steps), env)
+        _out, err = proc.communicate(timeout=TIMEOUT)
+        if proc.returncode != 0:
+            report.problems.append(f"the last resume failed: {err.strip()[-400:]}")
+        final = checkpoint_root(run) / f"step-{steps:08d}"
+        if (problem := _same(final, checkpoint_root(reference) / final.name)) is not None:
+            report.problems.append(f"the finished run: {problem}")
+        if round_ > kills:
+            report.problems.append("the runs end before they can be killed")
+            break
     return report
 
 
