@@ -71,9 +71,18 @@ test: $(STAMP)
 
 # The real CLI over 1,100 broken and unusual files (tests/fuzz/campaign.py, ~10 minutes on
 # 2 cores, no GPU, no network): totals of tracebacks, inputs modified and stray files.
+# Then hostile download servers on 127.0.0.1 and weight sets that lie (tests/fuzz/store.py).
 .PHONY: fuzz
 fuzz: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m tests.fuzz.campaign $(if $(INPUTS),--inputs $(INPUTS)) $(if $(SEED),--seed $(SEED))
+	OMP_NUM_THREADS=1 $(PY) -m tests.fuzz.store $(if $(SEED),--seed $(SEED))
+
+# SIGKILL `revive train` 20 times at random moments (tests/kill_training.py, a tiny net, a
+# few minutes): every resume from the last complete checkpoint, bit-equal to an
+# uninterrupted run; `revive export` during the run gives whole sets or one line.
+.PHONY: kill-test
+kill-test: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m tests.kill_training --kills 20 $(if $(SEED),--seed $(SEED))
 
 # The packs a GPU lease carries (docs/gpu-training.md): ../shared/data -> packs/ (ignored),
 # cached and reproducible; about 10 minutes from scratch on 2 cores. Prints the sizes,

@@ -28,6 +28,7 @@ from .errors import Cancelled, ImageWriteError, ReviveError
 from .io import Photo, load_photo, normalize_format, output_path_for, save_photo
 from .io.formats import FORMAT_SUFFIX
 from .io.paths import fitted_name, numbered
+from .memory import release_freed_memory
 from .options import RestoreOptions
 from .progress import CancelToken, ProgressCallback, ProgressEvent
 from .results import RestoreResult
@@ -91,8 +92,11 @@ class PhotoOutcome:
     output: Path | None = None
     error: str = ""
     seconds: float = 0.0
+    # The decoded photo and its result, while ``on_photo`` and ``extras`` run; dropped
+    # afterwards, so a batch of any length holds one photo at a time.
     photo: Photo | None = field(default=None, repr=False)
     result: RestoreResult | None = field(default=None, repr=False)
+    report: dict = field(default_factory=dict, repr=False)  # result.to_report(), kept
     note: str = ""  # e.g. the output name was changed to avoid a collision
     extras: list[str] = field(default_factory=list)  # more files written for it
     notes: list[str] = field(default_factory=list)  # what loading and saving had to change
@@ -283,6 +287,10 @@ def restore_batch(
         outcome.seconds = time.perf_counter() - start
         if outcome.status != "cancelled" and on_photo is not None:
             on_photo(outcome)
+        if outcome.result is not None:
+            outcome.report = outcome.result.to_report()
+        outcome.photo = outcome.result = None  # freed before the next photo
+        release_freed_memory()
         if cancelled:
             break
     if progress is not None:

@@ -34,8 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .download import DownloadError, download
+from .download import DownloadError, download, url_problem
 from .errors import ModelNotFoundError, ReviveError, WeightsError
+from .file_names import describe, unsafe_name_reason
+from .install_lock import folder_lock
 from .paths import resources_dir, user_data_dir, user_weights_dir
 from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
 
@@ -125,15 +127,22 @@ def _file(raw: Any, where: str) -> CatalogueFile:
         raise CatalogueError(f"{where}: size must be a number of bytes or null")
     if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
         raise CatalogueError(f"{where}: sha256 must be 64 hex digits or null")
-    if Path(raw["name"]).name != raw["name"] or raw["name"].startswith("."):
-        raise CatalogueError(f"{where}: file name {raw['name']!r} must be a plain name")
+    if reason := unsafe_name_reason(raw["name"]):
+        raise CatalogueError(f"{where}: file name {describe(raw['name'])} {reason}")
+    problem = url_problem(raw["url"]) if isinstance(raw["url"], str) else "is not an address"
+    if problem:
+        raise CatalogueError(
+            f"{where}: {describe(raw['url'])} {problem}: Revive downloads over https only"
+        )
     return CatalogueFile(str(raw["name"]), str(raw["url"]), size, sha.lower() if sha else None)
 
 
 def _entry(raw: Any) -> CatalogueEntry:
     if not isinstance(raw, dict) or not raw.get("name"):
         raise CatalogueError("every model in the catalogue needs a name")
-    name = str(raw["name"])
+    name = raw["name"]
+    if reason := unsafe_name_reason(name):  # it names the installed set and its files
+        raise CatalogueError(f"a model name {describe(name)} {reason}")
     fmt = raw.get("format")
     if fmt not in FORMATS:
         raise CatalogueError(f"{name}: format must be one of {', '.join(FORMATS)}")
@@ -240,6 +249,16 @@ def install(
     force: bool = False,
 ) -> WeightsInfo:
     """Download, check and install ``entry`` into the user's weights folder."""
+    with folder_lock(downloads_dir(), entry.name):  # one download of a model at a time
+        return _install(entry, progress, cancel, force)
+
+
+def _install(
+    entry: CatalogueEntry,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    force: bool,
+) -> WeightsInfo:
     from .weights import installed_weights
 
     if not force and entry.name in installed_entry_names([entry], installed_weights()):
@@ -342,19 +361,20 @@ def _move_set(info: WeightsInfo, folder: Path, card: dict[str, Any] | None) -> W
     from .atomic import write_text_atomic
     from .weights import read_manifest
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for shard in info.shard_paths():
-        _move(shard, folder / shard.name)
-    target = folder / info.manifest.name
-    if card is None:
-        _move(info.manifest, target)
-    else:
-        data = json.loads(info.manifest.read_text(encoding="utf-8"))
-        data["card"] = card
-        write_text_atomic(target, json.dumps(data, indent=2) + "\n")
-        with contextlib.suppress(OSError):
-            info.manifest.unlink()
-    return read_manifest(target)
+    with folder_lock(folder):  # another install, import or export here waits its turn
+        target = folder / info.manifest.name
+        target.unlink(missing_ok=True)  # a set being replaced is hidden until it is whole
+        for shard in info.shard_paths():
+            _move(shard, folder / shard.name)
+        if card is None:
+            _move(info.manifest, target)
+        else:
+            data = json.loads(info.manifest.read_text(encoding="utf-8"))
+            data["card"] = card
+            write_text_atomic(target, json.dumps(data, indent=2) + "\n")
+            with contextlib.suppress(OSError):
+                info.manifest.unlink()
+        return read_manifest(target)
 
 
 def _move(source: Path, target: Path) -> None:

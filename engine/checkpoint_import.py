@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
+from .install_lock import folder_lock
 from .models import create_model, list_presets, load_official_state_dict
 from .paths import user_weights_dir
 from .weights import WeightsInfo, read_manifest, save_weights, sha256_file
@@ -103,12 +104,9 @@ def import_official_checkpoint(
         "licence": "as published by the Face-SPARNet authors",
         "notes": "spectral norm folded into plain weights at import",
     }
-    manifest = save_weights(
-        net.state_dict(),
-        directory or user_weights_dir(),
-        name or path.stem,
-        preset,
-        dtype=dtype,
-        card=card,
-    )
-    return read_manifest(manifest)
+    folder = Path(directory or user_weights_dir())
+    with folder_lock(folder):  # read back before another writer may replace it
+        manifest = save_weights(
+            net.state_dict(), folder, name or path.stem, preset, dtype=dtype, card=card
+        )
+        return read_manifest(manifest)

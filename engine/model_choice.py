@@ -16,7 +16,13 @@ from pathlib import Path
 from .errors import WeightsError
 from .models import PRESETS, ModelKind, get_preset
 from .options import MODEL_CHOICES
-from .weights import WeightsInfo, default_weights, find_weights, installed_weights
+from .weights import (
+    WeightsInfo,
+    default_weights,
+    find_weights,
+    installed_weights,
+    shards_look_whole,
+)
 
 HOW_TO_GET = (
     "download one with `revive models download NAME` (`revive models available` lists "
@@ -64,7 +70,9 @@ def installed_of_kind(kind: ModelKind) -> WeightsInfo | None:
     found = []
     for info in installed_weights():
         preset = PRESETS.get(info.preset)
-        if preset is not None and preset.kind is kind:
+        # a set with a shard missing or cut short (an interrupted copy) is passed over,
+        # so the next in rank (the shipped default) restores instead of failing
+        if preset is not None and preset.kind is kind and shards_look_whole(info):
             found.append(info)
     ranked = _rank(found, kind.value)
     return ranked[0] if ranked else None

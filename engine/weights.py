@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,9 @@ from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path, write_text_atomic
 from .errors import WeightsError
+from .file_names import describe, unsafe_name_reason
 from .hashing import sha256_file
+from .install_lock import folder_lock
 from .model_card_words import without_paths
 from .models import create_model, get_preset
 from .models.fit import load_fitting
@@ -34,6 +37,7 @@ from .paths import shipped_weights_dir, user_weights_dir
 FORMAT = "revive-weights/1"
 SHARD_LIMIT_BYTES = 15 * 1024 * 1024
 MANIFEST_SUFFIX = ".weights.json"
+HEADER_LIMIT_BYTES = 100 * 1024 * 1024  # safetensors' own limit on its JSON header
 _DTYPES = {"float16": torch.float16, "float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
@@ -95,6 +99,8 @@ def save_weights(
     is written atomically and the manifest last, so a set is complete or absent.
     """
     get_preset(preset)  # fail early on an unknown preset
+    if reason := unsafe_name_reason(name):
+        raise WeightsError(f"the weights name {describe(name)} {reason}")
     if dtype not in _DTYPES:
         raise WeightsError(f"unsupported dtype {dtype!r}")
     directory = Path(directory)
@@ -106,6 +112,27 @@ def save_weights(
         for k, v in state_dict.items()
     }
     shards = split_into_shards(cast, shard_bytes)
+    with folder_lock(directory):  # another process writing here waits its turn
+        return _write_set(shards, directory, name, preset, dtype, card)
+
+
+def _write_set(
+    shards: list[dict[str, torch.Tensor]],
+    directory: Path,
+    name: str,
+    preset: str,
+    dtype: str,
+    card: Mapping[str, Any] | None,
+) -> Path:
+    """The shards, then the manifest. A set of that name is hidden (its manifest removed)
+    while its shards are replaced, so no reader pairs the old manifest with new shards;
+    shards of the old set that the new one does not use go afterwards."""
+    path = directory / f"{name}{MANIFEST_SUFFIX}"
+    try:
+        old = read_manifest(path).shard_paths() if path.is_file() else []
+    except WeightsError:
+        old = []
+    path.unlink(missing_ok=True)
     n = len(shards)
     files = []
     for i, shard in enumerate(shards, 1):
@@ -124,8 +151,10 @@ def save_weights(
         "files": files,
         "card": without_paths(dict(card or {})),  # no path of this machine in a card
     }
-    path = directory / f"{name}{MANIFEST_SUFFIX}"
     write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+    written = {directory / str(f["file"]) for f in files}
+    for stale in {p for p in old if p.parent == directory} - written:
+        stale.unlink(missing_ok=True)
     return path
 
 
@@ -139,7 +168,7 @@ def read_manifest(path: str | Path, source: str = "user") -> WeightsInfo:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise WeightsError(f"{path.name}: not a Revive weights manifest")
     try:
-        return WeightsInfo(
+        info = WeightsInfo(
             name=data["name"],
             preset=data["preset"],
             dtype=data["dtype"],
@@ -150,6 +179,55 @@ def read_manifest(path: str | Path, source: str = "user") -> WeightsInfo:
         )
     except (KeyError, TypeError) as err:
         raise WeightsError(f"{path.name}: manifest lacks {err}") from None
+    _check_names(info)
+    return info
+
+
+def _check_names(info: WeightsInfo) -> None:
+    """Every name in a manifest stays in its folder; sizes and sums are of the right kind."""
+    where = info.manifest.name
+    if reason := unsafe_name_reason(info.name):
+        raise WeightsError(f"{where}: the set's name {describe(info.name)} {reason}")
+    for entry in info.files:
+        file = entry.get("file") if isinstance(entry, dict) else None
+        if reason := unsafe_name_reason(file):
+            raise WeightsError(f"{where}: the shard name {describe(file)} {reason}; refused")
+        size, sha = entry.get("bytes"), entry.get("sha256")
+        if not isinstance(size, int) or size < 0 or not isinstance(sha, str):
+            raise WeightsError(f"{where}: {file} lacks a size or sha256")
+
+
+def check_safetensors_header(path: Path) -> None:
+    """Refuse a safetensors file whose header length is absurd, before anything reads it.
+
+    The first 8 bytes give the length of the JSON header; a damaged or hostile file may
+    claim exabytes. It must fit in the file and under safetensors' own 100 MiB limit.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as err:
+        raise WeightsError(f"{path.name}: cannot be read ({err.strerror or err})") from None
+    if len(head) < 8:
+        raise WeightsError(f"{path.name}: is cut short (not a safetensors file)")
+    (claimed,) = struct.unpack("<Q", head)
+    if claimed > min(size - 8, HEADER_LIMIT_BYTES):
+        raise WeightsError(
+            f"{path.name}: its header claims {claimed:,} bytes but the file has {size:,}: "
+            "damaged, or not a weights file; refused"
+        )
+
+
+def shards_look_whole(info: WeightsInfo) -> bool:
+    """Every shard present at its stated size (no hashing: cheap enough to choose by)."""
+    try:
+        return all(
+            shard.stat().st_size == int(entry["bytes"])
+            for entry, shard in zip(info.files, info.shard_paths(), strict=True)
+        )
+    except OSError:
+        return False
 
 
 def verify_weights(info: WeightsInfo) -> list[str]:
@@ -171,6 +249,7 @@ def load_state_dict(info: WeightsInfo, verify: bool = True) -> dict[str, torch.T
         raise WeightsError(f"weights {info.name!r} are damaged: {'; '.join(problems)}")
     merged: dict[str, torch.Tensor] = {}
     for shard in info.shard_paths():
+        check_safetensors_header(shard)
         try:
             merged.update(load_file(str(shard)))
         except Exception as err:  # safetensors raises its own error types

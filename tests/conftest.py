@@ -51,3 +51,21 @@ def without_shipped_restorer(tmp_path, monkeypatch) -> Path:
     target = resources_without_restorers(tmp_path / "resources-without-restorer")
     monkeypatch.setenv("REVIVE_RESOURCES", str(target))
     return target
+
+
+@pytest.fixture
+def server():
+    """A model server on 127.0.0.1 for download tests (tests/model_server.py)."""
+    from tests.model_server import model_server
+
+    with model_server() as s:
+        yield s
+
+
+@pytest.fixture
+def catalogue(tmp_path, monkeypatch, user_data_dir) -> Path:
+    """An empty model catalogue file in force (REVIVE_CATALOGUE), no shipped resources."""
+    path = tmp_path / "models.json"
+    monkeypatch.setenv("REVIVE_CATALOGUE", str(path))
+    monkeypatch.setenv("REVIVE_RESOURCES", str(tmp_path / "no-resources"))
+    return path

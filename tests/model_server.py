@@ -2,9 +2,11 @@
 
 ``ModelServer`` serves ``files`` (name -> bytes) at ``url(name)``; it honours
 ``Range: bytes=N-`` (206 with Content-Range), and can be told to cut the connection
-after some bytes of the next answer (``cut_after``) or to ignore Range requests
-(``ignore_range``). ``requests`` records (path, Range header) of every request.
-Nothing leaves the machine.
+after some bytes of the next answer (``cut_after``), to ignore Range requests
+(``ignore_range``), to answer them from byte 0 with a 206 anyway (``wrong_range``), to
+send no Content-Length (``no_length``), to hold the body (``gate``) or to redirect a
+name to another address (``redirects``). ``requests`` records (path, Range header) of
+every request. Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,6 +31,10 @@ class ModelServer:
         self.requests: list[tuple[str, str | None]] = []
         self.cut_after: int | None = None  # bytes of the next answer, then hang up
         self.ignore_range = False
+        self.wrong_range = False  # a 206 that starts at byte 0, whatever was asked
+        self.no_length = False  # no Content-Length: the body ends when the connection does
+        self.redirects: dict[str, str] = {}  # name -> the Location of a 302
+        self.delay_s = 0.0  # a pause after every 64 kB block: a slow line
         self.gate: threading.Event | None = None  # set: the body is held until it is set
         server = self
 
@@ -40,6 +47,12 @@ class ModelServer:
             def do_GET(self) -> None:  # noqa: N802
                 name = self.path.lstrip("/")
                 server.requests.append((name, self.headers.get("Range")))
+                if name in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[name])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = server.files.get(name)
                 if data is None:
                     self.send_error(404)
@@ -54,12 +67,18 @@ class ModelServer:
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
+                    if server.wrong_range:
+                        start = 0
                     self.send_response(206)
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
                 else:
                     self.send_response(200)
                 body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
+                if server.no_length:
+                    self.close_connection = True
+                    self.send_header("Connection", "close")
+                else:
+                    self.send_header("Content-Length", str(len(body)))
                 self.send_header("Content-Type", "application/octet-stream")
                 self.end_headers()
                 if server.gate is not None:
@@ -74,8 +93,10 @@ class ModelServer:
                     return
                 for i in range(0, len(body), 1 << 16):
                     self.wfile.write(body[i : i + (1 << 16)])
+                    if server.delay_s:
+                        time.sleep(server.delay_s)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -92,6 +113,11 @@ class ModelServer:
             self.gate.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hangs up early (a refused download) is what the tests want
 
 
 @contextlib.contextmanager

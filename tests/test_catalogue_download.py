@@ -29,7 +29,6 @@ from engine.paths import user_weights_dir
 from engine.progress import CancelToken
 from engine.weights import installed_weights, save_weights, verify_weights
 from tests.model_server import (
-    model_server,
     release_checkpoint,
     release_entry,
     write_catalogue,
@@ -37,20 +36,6 @@ from tests.model_server import (
 
 LIGHT = "sparnet_light_attn3d"
 LIGHT_FILE = "SPARNetLight_Attn3D-epoch20.pth"
-
-
-@pytest.fixture
-def server():
-    with model_server() as s:
-        yield s
-
-
-@pytest.fixture
-def catalogue(tmp_path, monkeypatch, user_data_dir):
-    path = tmp_path / "models.json"
-    monkeypatch.setenv("REVIVE_CATALOGUE", str(path))
-    monkeypatch.setenv("REVIVE_RESOURCES", str(tmp_path / "no-resources"))
-    return path
 
 
 def _free_port() -> int:

@@ -3,8 +3,10 @@
 Whatever the bytes: ``load_photo`` returns a well-formed Photo or raises one
 ImageReadError line naming the file, never anything else, never prints, never touches
 the file; ``revive restore`` over a few such files exits 0 or 1 with one stderr line per
-refused photo, leaves every input as it was and writes nothing it does not report. The
-longer campaign over 1,000+ files, in separate processes, is ``make fuzz``.
+refused photo, leaves every input as it was and writes nothing it does not report. A
+hostile download server and weight sets that lie (tests/fuzz/store.py) give the right
+file, a working model or one line. The longer campaigns (1,000+ files in separate
+processes, hundreds of servers and sets) are ``make fuzz``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from random import Random
 
 import numpy as np
 import pytest
@@ -116,3 +119,33 @@ def test_restore_gives_one_line_each_and_changes_no_input(
     assert len(outputs) == len(entries) - len(failed)
     written = set(out_dir.iterdir()) - set(paths)
     assert written == outputs  # nothing unreported, no temporary file
+
+
+# --- beyond photo files: hostile download servers, weights on disk that lie -----------------
+# (the longer runs: ``make fuzz``, tests/fuzz/store.py)
+
+
+@pytest.fixture(scope="module")
+def hostile_server():
+    from tests.model_server import model_server
+
+    with model_server() as server:
+        yield server
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_hostile_download_is_the_file_or_one_line(hostile_server, tmp_path_factory, seed):
+    from tests.fuzz.store import download_case
+
+    kind, problem = download_case(hostile_server, tmp_path_factory.mktemp("dl"), Random(seed))
+    assert problem is None, f"{kind}: {problem}"
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**32 - 1))
+def test_weights_that_lie_load_or_are_one_line(tmp_path_factory, seed):
+    from tests.fuzz.store import weights_case
+
+    kind, problem = weights_case(tmp_path_factory.mktemp("w"), Random(seed))
+    assert problem is None, f"{kind}: {problem}"

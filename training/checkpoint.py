@@ -27,9 +27,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from engine.atomic import atomic_path, write_text_atomic
-from engine.errors import ReviveError
+from engine.errors import ReviveError, WeightsError
+from engine.file_names import unsafe_name_reason
 from engine.models.fit import load_fitting
-from engine.weights import split_into_shards
+from engine.weights import check_safetensors_header, split_into_shards
 
 SHARD_BYTES = 15 * 1024 * 1024
 POINTER = "latest.json"
@@ -171,8 +172,13 @@ def load_checkpoint(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict[s
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         tensors: dict[str, torch.Tensor] = {}
         for name in meta["files"]:
+            if unsafe_name_reason(name):
+                raise CheckpointError(f"checkpoint {folder.name}: {name!r} is not a shard name")
+            check_safetensors_header(folder / name)
             tensors.update(load_file(str(folder / name)))
-    except (OSError, KeyError, json.JSONDecodeError) as err:
+    except WeightsError as err:
+        raise CheckpointError(f"checkpoint {folder.name} is damaged ({err})") from None
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"checkpoint {folder} cannot be read ({err})") from None
     except Exception as err:  # safetensors' own errors
         raise CheckpointError(f"checkpoint {folder} is damaged ({err})") from None

@@ -80,6 +80,7 @@ def _train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--val-every", type=int)
     p.add_argument("--sample-every", type=int)
     p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--keep-checkpoints", type=int, help="checkpoints kept on disk (default 2)")
     p.add_argument(
         "--checkpoint-dtype",
         choices=("float32", "bfloat16", "float16"),
@@ -185,6 +186,7 @@ _TRAIN_FIELDS = (
     "val_list", "val_data", "exclude_list", "val_count", "steps", "batch", "lr", "seed", "size",
     "max_faces", "degradation", "device", "amp", "channels_last", "compile", "log_every",
     "val_every", "sample_every", "checkpoint_every", "checkpoint_dtype", "checkpoint_optimizer",
+    "keep_checkpoints",
     "workers", "ema_decay", "time_limit_s",
     "export_name", "export_dir", "init_weights",
 )  # fmt: skip

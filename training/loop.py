@@ -216,15 +216,27 @@ def train(
         rt.close()
 
 
-def export_checkpoint(config: TrainConfig) -> Path:
-    """Export the last checkpoint of a run (validated first, for the model card)."""
-    folder = latest_checkpoint(config.run_dir)
-    if folder is None:
-        raise CheckpointError(f"{config.run_dir} has no checkpoint to export")
-    step = int(json.loads((folder / "meta.json").read_text(encoding="utf-8"))["step"])
-    result = train(replace(config, steps=step), resume=True, save_config=False)
-    assert result.export is not None
-    return result.export
+def export_checkpoint(config: TrainConfig, attempts: int = 3) -> Path:
+    """Export the last checkpoint of a run (validated first, for the model card).
+
+    The run may be training in another process: a checkpoint it prunes while this
+    reads it is a ``CheckpointError``, and the export starts again from the new latest
+    one (the weight set itself is written whole or not at all, ``save_weights``).
+    """
+    for attempt in range(attempts):
+        folder = latest_checkpoint(config.run_dir)
+        if folder is None:
+            raise CheckpointError(f"{config.run_dir} has no checkpoint to export")
+        try:
+            step = int(json.loads((folder / "meta.json").read_text(encoding="utf-8"))["step"])
+            result = train(replace(config, steps=step), resume=True, save_config=False)
+        except (CheckpointError, OSError) as err:
+            if attempt + 1 == attempts or latest_checkpoint(config.run_dir) == folder:
+                raise CheckpointError(f"checkpoint {folder.name} cannot be read ({err})") from None
+            continue
+        assert result.export is not None
+        return result.export
+    raise AssertionError("unreachable")
 
 
 def _train(

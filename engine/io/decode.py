@@ -188,11 +188,13 @@ def _decode_32bit(image: Image.Image) -> Decoded:
 
 def _decode_palette(image: Image.Image) -> Decoded:
     has_alpha = image.mode == "PA" or image.has_transparency_data
-    used: list[tuple[int, Any]] = list(image.getcolors(256) or [])  # (count, index)
+    # (count, index), or (count, (index, alpha)) for a PA image
+    used: list[tuple[int, Any]] = list(image.getcolors(256) or [])
+    indices = {colour[0] if isinstance(colour, tuple) else colour for _, colour in used}
     palette: list[int] = list(image.getpalette("RGB") or [])
-    gray = bool(used) and all(
+    gray = bool(indices) and all(
         palette[3 * i : 3 * i + 3] == [palette[3 * i]] * 3
-        for _, i in used
+        for i in indices
         if 3 * i + 2 < len(palette)
     )
     array = np.asarray(image.convert("RGBA" if has_alpha else "RGB"))

@@ -79,6 +79,20 @@ def decode_failure(name: str, err: BaseException) -> str:
     return f"{name}: the image data is damaged and cannot be decoded ({reason})"
 
 
+def own_fault(name: str, err: BaseException) -> str:
+    """One line for an exception no damaged file should cause: Revive's bug, logged."""
+    from engine.fault_log import record_fault
+
+    text = str(err).splitlines()[0][:120] if str(err) else ""
+    what = f"{type(err).__name__}: {text}" if text else type(err).__name__
+    log = record_fault(f"{name}: {what}", err)
+    where = f"; the details are in {log}" if log is not None else ""
+    return (
+        f"{name}: Revive failed to read this file because of a fault of its own, not of "
+        f"the file ({what}); please report it{where}"
+    )
+
+
 # Content signatures of formats Revive does not read, for a precise message.
 _FTYP_BRANDS = {
     b"heic": "HEIC",

@@ -8,6 +8,7 @@ with OpenCV, which knows nothing of metadata: the ICC profile (iCCP), EXIF
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from collections.abc import Iterable
@@ -20,6 +21,67 @@ _IHDR_END = len(SIGNATURE) + 8 + 13 + 4
 _XMP_KEYWORD = b"XML:com.adobe.xmp"
 _IDAT_SIZE = 1 << 20
 _METADATA_CHUNKS = {b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"eXIf", b"pHYs", b"iTXt", b"tEXt"}
+_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def oversized_text_chunks(
+    path: str | os.PathLike[str], limit: int
+) -> list[tuple[bytes, bytes, int, int]]:
+    """(type, keyword, start, end) of the text chunks holding more than ``limit`` bytes.
+
+    Text is metadata (comments, software names); a chunk larger than ``limit`` (Pillow's
+    ``MAX_TEXT_CHUNK``) makes Pillow refuse the whole file. Chunk headers are read with
+    seeks; a compressed chunk is inflated only up to ``limit`` + 1 bytes to judge it.
+    An empty list for anything that is not a PNG, or that ends early.
+    """
+    found: list[tuple[bytes, bytes, int, int]] = []
+    with open(path, "rb") as fh:
+        if fh.read(len(SIGNATURE)) != SIGNATURE:
+            return []
+        pos = len(SIGNATURE)
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                return found
+            length, kind = struct.unpack(">I4s", head)
+            end = pos + 8 + length + 4
+            if kind == b"IEND":
+                return found
+            if kind in _TEXT_CHUNKS and length > 0:
+                payload = fh.read(min(length, limit + 1) if kind == b"tEXt" else length)
+                if _text_size(kind, payload, limit) > limit:
+                    found.append((kind, payload.partition(b"\0")[0][:79], pos, end))
+            fh.seek(end)
+            pos = end
+
+
+def _text_size(kind: bytes, payload: bytes, limit: int) -> int:
+    """How many text bytes a chunk holds, counted to ``limit`` + 1 at most."""
+    keyword, _, rest = payload.partition(b"\0")
+    if kind == b"tEXt":
+        return len(rest)
+    if kind == b"zTXt":
+        compressed = rest[1:]
+    else:  # iTXt: compression flag, method, language\0, translated keyword\0, text
+        flag = rest[:1]
+        rest = rest[2:].partition(b"\0")[2].partition(b"\0")[2]
+        if flag != b"\x01":
+            return len(rest)
+        compressed = rest
+    try:
+        return len(zlib.decompressobj().decompress(compressed, limit + 1))
+    except zlib.error:
+        return 0  # damaged: Pillow's own check decides
+
+
+def without_spans(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    """``data`` without the byte ranges ``spans`` (whole chunks, so the PNG stays valid)."""
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        out.append(data[pos:start])
+        pos = end
+    out.append(data[pos:])
+    return b"".join(out)
 
 
 def ihdr(data: bytes | memoryview) -> tuple[int, int, int, int] | None:

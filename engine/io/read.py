@@ -9,20 +9,23 @@ header, before any pixel is decoded.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import struct
 import threading
 import warnings
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
 from engine.errors import ImageReadError
+from engine.io import png
 from engine.io.decode import decode_opencv, decode_pillow, needs_opencv
 from engine.io.diagnose import (
     RAW_ADVICE,
@@ -30,6 +33,7 @@ from engine.io.diagnose import (
     check_complete,
     check_file,
     decode_failure,
+    own_fault,
     riff_cut_short,
     too_large,
     too_large_from_pillow,
@@ -49,6 +53,8 @@ from engine.io.quiet import native_stderr_silenced
 from engine.io.tiff import tiff_tags
 
 _PIL_GLOBALS = threading.Lock()
+# What damaged data makes the decoders raise. Anything else (a TypeError, an
+# AttributeError ...) is a fault of Revive or of a library: said so, and logged.
 _DECODE_ERRORS = (
     OSError,
     SyntaxError,
@@ -56,14 +62,16 @@ _DECODE_ERRORS = (
     EOFError,
     IndexError,
     KeyError,
-    TypeError,
     ZeroDivisionError,
     OverflowError,
     struct.error,
+    zlib.error,
     MemoryError,
     cv2.error,
     Image.DecompressionBombError,
 )
+# The TypeErrors Pillow itself raises for damaged files (a TIFF without its size).
+_PILLOW_DAMAGE_TYPE_ERRORS = frozenset({"Missing dimensions"})
 
 
 def load_photo(
@@ -81,24 +89,68 @@ def load_photo(
     if path.suffix.lower() in RAW_SUFFIXES:
         raise ImageReadError(f"{name}: {RAW_ADVICE}")
     limit = int(max_megapixels * 1_000_000)
+    source, notes = _without_oversized_text(path)
     with native_stderr_silenced(), _pillow_guard(limit):
+        image = _open(source, path, name, max_megapixels)
         try:
-            image = Image.open(path, formats=PILLOW_OPEN_FORMATS)
-        except Image.DecompressionBombError as err:
-            raise ImageReadError(too_large_from_pillow(name, err, max_megapixels)) from None
-        except UnidentifiedImageError:
-            raise ImageReadError(unidentified(path, name)) from None
-        except _DECODE_ERRORS as err:
-            if riff_cut_short(path):
-                raise ImageReadError(f"{name}: {TRUNCATED}") from None
-            raise ImageReadError(decode_failure(name, err)) from None
-        with image:
-            try:
-                return _decode(image, path, name, limit, max_megapixels)
-            except ImageReadError:
-                raise
-            except _DECODE_ERRORS as err:  # metadata or frames past the header are damaged
-                raise ImageReadError(decode_failure(name, err)) from None
+            frames = int(getattr(image, "n_frames", 1) or 1)
+            if frames > 1:  # counting walked every page, and pages of other modes leave
+                image.close()  # traces (a palette) on the image: the first page afresh
+                image = _open(source, path, name, max_megapixels)
+            return _decode(image, path, name, limit, max_megapixels, frames, notes)
+        except ImageReadError:
+            raise
+        except Exception as err:  # metadata or frames past the header are damaged, or a bug
+            raise ImageReadError(_failure(name, err)) from None
+        finally:
+            image.close()
+
+
+def _open(source: Path | io.BytesIO, path: Path, name: str, max_megapixels: float) -> Image.Image:
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    try:
+        return Image.open(source, formats=PILLOW_OPEN_FORMATS)
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(too_large_from_pillow(name, err, max_megapixels)) from None
+    except UnidentifiedImageError:
+        raise ImageReadError(unidentified(path, name)) from None
+    except Exception as err:
+        if _is_damage(err) and riff_cut_short(path):
+            raise ImageReadError(f"{name}: {TRUNCATED}") from None
+        raise ImageReadError(_failure(name, err)) from None
+
+
+def _is_damage(err: BaseException) -> bool:
+    return isinstance(err, _DECODE_ERRORS) or (
+        isinstance(err, TypeError) and str(err) in _PILLOW_DAMAGE_TYPE_ERRORS
+    )
+
+
+def _failure(name: str, err: BaseException) -> str:
+    """Damaged data in ``decode_failure``'s words; anything else is Revive's own fault."""
+    return decode_failure(name, err) if _is_damage(err) else own_fault(name, err)
+
+
+def _without_oversized_text(path: Path) -> tuple[Path | io.BytesIO, list[str]]:
+    """A PNG whose text chunks Pillow would refuse as too large, without them, and a note.
+
+    A 2 MiB comment is metadata, not the picture: the photo is restored without it.
+    """
+    limit = PngImagePlugin.MAX_TEXT_CHUNK
+    try:
+        dropped = png.oversized_text_chunks(path, limit)
+    except OSError:
+        return path, []
+    if not dropped:
+        return path, []
+    data = png.without_spans(path.read_bytes(), [(start, end) for *_, start, end in dropped])
+    notes = [
+        f"the {kind.decode('ascii')} text chunk {ascii(keyword.decode('latin-1'))} is larger "
+        f"than {limit // 2**20} MiB and was left out"
+        for kind, keyword, _start, _end in dropped
+    ]
+    return io.BytesIO(data), notes
 
 
 @contextlib.contextmanager
@@ -130,7 +182,15 @@ def _pillow_guard(limit_pixels: int) -> Iterator[None]:
                 ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS = saved
 
 
-def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixels: float) -> Photo:
+def _decode(
+    image: Image.Image,
+    path: Path,
+    name: str,
+    limit: int,
+    max_megapixels: float,
+    frames: int,
+    notes: list[str],
+) -> Photo:
     source_format = {"MPO": "JPEG", "DIB": "BMP"}.get(image.format or "", image.format or "")
     width, height = image.size
     if width * height > limit:
@@ -140,11 +200,11 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
             f"{name}: the image is only {width}x{height} pixels, too small to restore "
             f"(at least {MIN_SIDE_PX}x{MIN_SIDE_PX} needed)"
         )
-    notes: list[str] = []
-    frames = int(getattr(image, "n_frames", 1) or 1)
+    notes = list(notes)
     if frames > 1 and source_format in ("GIF", "TIFF"):
         what = "frame of the animation" if source_format == "GIF" else "page"
-        notes.append(f"only the first {what} of {frames} is read")
+        kind = "frames" if source_format == "GIF" else "pages"
+        notes.append(f"only the first {what} of {frames} is read: {frames - 1} {kind} left out")
     if source_format == "TIFF" and 50706 in tiff_tags(image):  # DNGVersion
         raise ImageReadError(f"{name}: {RAW_ADVICE}")
 
@@ -161,8 +221,8 @@ def _decode(image: Image.Image, path: Path, name: str, limit: int, max_megapixel
             decoded = decode_pillow(image, name, notes)
     except ImageReadError:
         raise
-    except _DECODE_ERRORS as err:
-        raise ImageReadError(decode_failure(name, err)) from None
+    except Exception as err:
+        raise ImageReadError(_failure(name, err)) from None
     stated_orientation = orientation if source_format == "TIFF" else 1
     if source_format == "TIFF":
         if orientation != 1 and 0x0112 not in tiff_tags(image):

@@ -266,7 +266,7 @@ def _entry(outcome: Any) -> dict[str, Any]:
             entry["note"] = outcome.note
         if outcome.notes:
             entry["notes"] = list(outcome.notes)
-        entry.update(outcome.result.to_report())
+        entry.update(outcome.report)
     else:
         entry["error"] = outcome.error
     return entry
