@@ -59,3 +59,28 @@ def test_a_fresh_install_restores_a_real_photo(shipped, tmp_path, monkeypatch, c
     assert entry["status"] == "ok" and Path(entry["output"]).is_file()
     assert len(entry["faces"]) >= 3
     assert {face["weights"] for face in entry["faces"]} == {shipped.name}
+
+
+def test_no_shipped_card_names_a_path_of_the_machine_that_trained_it():
+    """Cards name their data by dataset and licence, never by a folder of the build machine."""
+    import json
+
+    from engine.model_card_words import is_absolute_path
+    from engine.paths import shipped_weights_dir
+
+    def strings(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                yield from strings(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v)
+        elif isinstance(value, str):
+            yield value
+
+    manifests = sorted(shipped_weights_dir().glob("*.weights.json"))
+    assert manifests
+    for manifest in manifests:
+        card = json.loads(manifest.read_text())["card"]
+        paths = [s for s in strings(card) if is_absolute_path(s)]
+        assert paths == [], f"{manifest.name}: {paths}"
