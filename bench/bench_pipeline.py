@@ -36,17 +36,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-SHARED = next(
-    (
-        p
-        for p in (
-            Path(os.environ.get("REVIVE_SHARED_DATA", REPO.parent / "shared" / "data")),
-            Path("/work/shared/data"),
-        )
-        if p.is_dir()
-    ),
-    REPO.parent / "shared" / "data",
-)
+SHARED = Path(os.environ.get("REVIVE_SHARED_DATA", REPO.parent / "shared" / "data"))
 SOLVAY = SHARED / "real" / "sparnet" / "Solvay_conference_1927.jpg"
 STAGES = ("decode", "detect", "align", "network", "paste", "encode")
 

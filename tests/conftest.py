@@ -18,7 +18,7 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 
 def _find_shared_data() -> Path:
     """../shared/data beside the checkout; REVIVE_SHARED_DATA overrides it."""
-    candidates = [REPO.parent / "shared" / "data", Path("/work/shared/data")]
+    candidates = [REPO.parent / "shared" / "data"]
     if os.environ.get("REVIVE_SHARED_DATA"):
         candidates.insert(0, Path(os.environ["REVIVE_SHARED_DATA"]))
     return next((c for c in candidates if c.is_dir()), candidates[0])
