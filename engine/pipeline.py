@@ -51,7 +51,6 @@ from .io import DEFAULT_MAX_MEGAPIXELS, Photo, load_photo
 from .model_choice import ModelPlan, plan_models
 from .models import get_preset
 from .models.parsing import DEFAULT_PARSE_SIZE, parse_size_of
-from .models.sparnet import SPARNet
 from .optimize import prepare_for_inference
 from .options import DetectionOptions, PhotoOptions, RestoreOptions, RuntimeOptions
 from .pixels import to_uint8
@@ -284,8 +283,8 @@ class Restorer:
                 return self.models.get(components, device, o.runtime)
 
         stages = None
-        if o.runtime.attention and preset.builder is SPARNet:
-            stages = SPARNet(**preset.kwargs).attention_stages()
+        if o.runtime.attention and preset.capabilities.returns_attention:
+            stages = preset.build().attention_stages()  # type: ignore[operator]
         engine_class = ENGINES[preset.kind]
         extra = {"stages": stages} if stages is not None else {}
         return engine_class(

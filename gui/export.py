@@ -26,10 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .settings import FORMAT_CHOICES, Settings
+from engine.io.formats import BY_NAME, WRITABLE, dialog_filter
 
-LOSSY = ("JPEG", "WEBP")
-SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp"}
+from .settings import FORMAT_CHOICES, Settings
 
 
 @dataclass(frozen=True)
@@ -99,13 +98,12 @@ class ExportDialog(QDialog):
 
     def _on_format(self) -> None:
         fmt = self.format_combo.currentData()
-        self.quality_spin.setEnabled(not fmt or fmt in LOSSY)
-        if not self.folder and fmt in SUFFIXES:
+        row = BY_NAME.get(fmt or "")
+        self.quality_spin.setEnabled(row is None or row.lossy)
+        if not self.folder and row is not None:
             path = Path(self.path_edit.text())
-            if path.suffix.lower() != SUFFIXES[fmt] and not (
-                fmt == "JPEG" and path.suffix.lower() == ".jpeg"
-            ):
-                self.path_edit.setText(str(path.with_suffix(SUFFIXES[fmt])))
+            if path.suffix.lower() not in row.suffixes:
+                self.path_edit.setText(str(path.with_suffix(row.suffix)))
 
     def _browse(self) -> None:
         current = self.path_edit.text()
@@ -116,7 +114,7 @@ class ExportDialog(QDialog):
                 self,
                 "Save restored photo as",
                 current,
-                "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp)",
+                dialog_filter(WRITABLE),
                 options=QFileDialog.Option.DontConfirmOverwrite,
             )
         if chosen:

@@ -35,11 +35,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
 
+from engine.io.formats import dialog_filter
+from engine.models.presets import preset_label
+
 from . import engine_calls as calls
 from .actions import ActionSet, RecentMenu
 from .jobs import JobRunner
 from .messages import Messages
-from .model_names import friendly_model
 from .models_panel import ModelsPanel, training_available
 from .options_bar import OptionsBar
 from .photo_controller import Change, PhotoController, PhotoEntry
@@ -53,7 +55,7 @@ from .window_parts import NO_WEIGHTS_TEXT, Banner
 
 log = logging.getLogger(__name__)
 
-PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
+PHOTO_FILTER = dialog_filter()
 DEFAULT_SIZE = (1400, 900)
 SCREEN_MARGIN = 24  # px kept free around the window (title bar, panels)
 
@@ -338,7 +340,7 @@ class MainWindow(QMainWindow):
             model = "none installed"
         entry = self.photos.current
         if entry is not None and entry.result is not None and entry.result.faces:
-            used = sorted({friendly_model(f.model) for f in entry.result.faces})
+            used = sorted({preset_label(f.model) for f in entry.result.faces})
             model = ", ".join(used)
         self.status_panel.show_model(model)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from engine.io.formats import READS
 from engine.options import RestoreOptions
 
 from . import engine_calls as calls
@@ -94,7 +95,7 @@ class PhotoWork(QObject):
 
     def _add_paths(self, found: list[Path], explicit: list[str]) -> None:
         if not found:
-            self.messages.error("No photos found in what was opened (JPEG, PNG, TIFF, WebP, BMP).")
+            self.messages.error(f"No photos found in what was opened ({READS}).")
             return
         first: Entry | None = None
         for path in found:

@@ -11,26 +11,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from engine.io.formats import format_choices
+
 ORGANISATION = "Revive"
 APPLICATION = "Revive"
 MAX_RECENT = 10
 
-MODEL_CHOICES = (
-    ("auto", "Auto"),
-    ("sparnethd", "SPARNetHD"),
-    ("cagface", "CAGFace (tiled)"),
-    ("sparnet", "SPARNet ×8"),
-)
 DEVICE_CHOICES = (("auto", "Auto"), ("cuda", "GPU (CUDA)"), ("mps", "GPU (Apple)"), ("cpu", "CPU"))
 SCALE_CHOICES = (1, 2, 4)
 VIEW_MODES = ("split", "side_by_side", "before", "after")
-FORMAT_CHOICES = (
-    ("", "Same as original"),
-    ("JPEG", "JPEG"),
-    ("PNG", "PNG"),
-    ("TIFF", "TIFF"),
-    ("WEBP", "WebP"),
-)
+FORMAT_CHOICES = tuple(format_choices())  # read from the engine's format table
 
 
 def _to_bool(value: object, default: bool) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ReviveError
+from ...io.formats import WRITES_HELP
 from ...progress import CancelToken, ProgressEvent
 from .common import collect, device_name
 
@@ -66,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--save-attention", action="store_true", help="also write each face's attention maps"
     )
     p.add_argument("--report", metavar="FILE", help="write a JSON report of every photo")
-    p.add_argument("--format", dest="fmt", help="output format (jpeg, png, tiff, webp, bmp)")
+    p.add_argument("--format", dest="fmt", help=f"output format ({WRITES_HELP})")
     p.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality (default 95)")
     p.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders")
     p.add_argument(
