@@ -589,7 +589,7 @@ def test_11_save_as_shows_the_whole_file_name(qtbot, settings, tmp_path):
     qtbot.waitExposed(dialog)
     edit = dialog.path_edit
     assert edit.width() >= edit.fontMetrics().horizontalAdvance(str(long))
-    assert export.SUFFIXES["JPEG"] == ".jpg"
+    assert export.BY_NAME["JPEG"].suffix == ".jpg"
 
 
 # --- 12. the Models and Retrain dialogs ---------------------------------------------------
