@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QRect, Qt, QTimer, QUrl, Signal
@@ -56,6 +58,39 @@ from .window_parts import NO_WEIGHTS_TEXT, Banner
 log = logging.getLogger(__name__)
 
 PHOTO_FILTER = dialog_filter()
+_LEFT, _RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+_BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+@dataclass(frozen=True)
+class DockRow:
+    """One panel around the photo: the window builds its dock and View-menu entry from it.
+
+    ``widget`` makes (or finds) the panel from the window's parts; a panel that follows
+    the photos subscribes to ``window.photos`` itself. A new panel: its file plus a row.
+    """
+
+    attribute: str  # the window's attribute for the dock, e.g. ``faces_dock``
+    title: str
+    area: Qt.DockWidgetArea
+    widget: Callable[[MainWindow], QWidget]
+    shown: bool = True  # at the first start (later, the window's saved state decides)
+    min_width: int = 0
+    in_view_menu: bool = True  # False: a command of its own shows it (the inspector)
+
+
+DOCKS: tuple[DockRow, ...] = (
+    DockRow("queue_dock", "Photos", _LEFT, lambda w: w.queue),
+    DockRow("faces_dock", "Faces", _RIGHT, lambda w: w.view.faces, min_width=250),
+    DockRow(
+        "inspector_dock",
+        "Attention inspector",
+        _BOTTOM,
+        lambda w: w.view.inspector,
+        shown=False,
+        in_view_menu=False,
+    ),
+)
 DEFAULT_SIZE = (1400, 900)
 SCREEN_MARGIN = 24  # px kept free around the window (title bar, panels)
 
@@ -79,6 +114,12 @@ class MainWindow(QMainWindow):
     """The app window. ``settings`` and ``jobs`` are injectable for tests."""
 
     photoShown = Signal(object)  # the current PhotoEntry, or None
+    view: PhotoView
+    queue: PhotoQueue
+    # Docks of ``DOCKS`` that the window's own code names (set in ``_build_layout``).
+    queue_dock: QDockWidget
+    faces_dock: QDockWidget
+    inspector_dock: QDockWidget
 
     def __init__(
         self,
@@ -125,7 +166,9 @@ class MainWindow(QMainWindow):
             self, self.inspector_dock.toggleViewAction(), training_available()
         )
         self.recent_menu = RecentMenu(self.settings, lambda path: self.open_paths([path]), self)
-        self.action_set.build_menus([self.queue_dock, self.faces_dock], self.recent_menu)
+        self.action_set.build_menus(
+            [self.docks[row.attribute] for row in DOCKS if row.in_view_menu], self.recent_menu
+        )
         self.toolbar = self.action_set.build_toolbar(self.options.add_to)
         self._connect_actions()
         self._connect_parts()
@@ -182,14 +225,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.view.stack, 1)
         self.setCentralWidget(central)
 
-        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.queue_dock = self._dock("Photos", self.queue, left)
-        self.faces_dock = self._dock("Faces", self.view.faces, right)
-        self.faces_dock.setMinimumWidth(250)
-        self.inspector_dock = self._dock(
-            "Attention inspector", self.view.inspector, Qt.DockWidgetArea.BottomDockWidgetArea
-        )
-        self.inspector_dock.hide()
+        self.docks: dict[str, QDockWidget] = {}
+        for row in DOCKS:
+            dock = self._dock(row.title, row.widget(self), row.area)
+            if row.min_width:
+                dock.setMinimumWidth(row.min_width)
+            if not row.shown:
+                dock.hide()
+            self.docks[row.attribute] = dock
+            setattr(self, row.attribute, dock)
         self._inspector_sized = False
         self.inspector_dock.visibilityChanged.connect(self._size_inspector)
 
