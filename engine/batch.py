@@ -29,7 +29,7 @@ from .io import Photo, load_photo, normalize_format, output_path_for, save_photo
 from .io.formats import FORMAT_SUFFIX
 from .io.paths import fitted_name, numbered
 from .options import RestoreOptions
-from .progress import CancelToken, ProgressCallback, ProgressEvent
+from .progress import CancelToken, ProgressCallback, ProgressEvent, Stage
 from .results import RestoreResult
 
 if TYPE_CHECKING:
@@ -237,7 +237,7 @@ def restore_batch(
             cancelled = True
             break
         if progress is not None:
-            progress(ProgressEvent("photo", i, total, f"photo {i + 1} of {total}: {item.name}"))
+            progress(ProgressEvent(Stage.PHOTO, i, total, f"photo {i + 1} of {total}: {item.name}"))
         start = time.perf_counter()
         try:
             photo = item.photo
@@ -286,5 +286,5 @@ def restore_batch(
         if cancelled:
             break
     if progress is not None:
-        progress(ProgressEvent("photo", total, total, "done"))
+        progress(ProgressEvent(Stage.PHOTO, total, total, "done"))
     return BatchOutcome(outcomes, cancelled)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ...errors import ReviveError
 from ...io.formats import WRITES_HELP
-from ...progress import CancelToken, ProgressEvent
+from ...progress import CancelToken, ProgressEvent, Stage
 from .common import collect, device_name
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -115,7 +115,7 @@ class _Bar:
         self.bar = tqdm(total=total, unit="photo", disable=None, file=sys.stderr, leave=False)
 
     def stage(self, event: ProgressEvent) -> None:
-        if event.stage == "photo":
+        if event.stage == Stage.PHOTO:
             return
         if event.total:
             self.bar.set_postfix_str(f"{event.stage} {event.done}/{event.total}", refresh=True)
@@ -161,7 +161,7 @@ def _restorer_maker(options: Any):
     def make() -> Any:
         from ...pipeline import Restorer
 
-        restorer = Restorer(options)
+        restorer = Restorer.from_store(options)
         restorer.check(options)  # no weights or no such device: one line, ends the batch
         return restorer
 
