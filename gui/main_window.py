@@ -49,7 +49,7 @@ from engine.models.presets import preset_label
 
 from . import engine_calls as calls
 from .actions import ActionSet, RecentMenu
-from .app import apply_color_scheme
+from .appearance import apply_color_scheme
 from .jobs import JobRunner
 from .messages import Messages
 from .model_offer import ModelOffer
