@@ -89,7 +89,7 @@ kill-test: $(STAMP)
 # the part the next lease trains on, and the 60 MiB budget.
 .PHONY: gpu-data
 gpu-data: $(STAMP)
-	OMP_NUM_THREADS=1 $(PY) -m training.device.data
+	OMP_NUM_THREADS=1 $(PY) -m tools.gpu_lease.data
 
 bench: $(STAMP)
 	$(PY) bench/bench_models.py

@@ -30,7 +30,7 @@ from .io.formats import FORMAT_SUFFIX
 from .io.paths import fitted_name, numbered
 from .memory import release_freed_memory
 from .options import RestoreOptions
-from .progress import CancelToken, ProgressCallback, ProgressEvent
+from .progress import CancelToken, ProgressCallback, ProgressEvent, Stage
 from .results import RestoreResult
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ def restore_batch(
             cancelled = True
             break
         if progress is not None:
-            progress(ProgressEvent("photo", i, total, f"photo {i + 1} of {total}: {item.name}"))
+            progress(ProgressEvent(Stage.PHOTO, i, total, f"photo {i + 1} of {total}: {item.name}"))
         start = time.perf_counter()
         try:
             photo = item.photo
@@ -294,5 +294,5 @@ def restore_batch(
         if cancelled:
             break
     if progress is not None:
-        progress(ProgressEvent("photo", total, total, "done"))
+        progress(ProgressEvent(Stage.PHOTO, total, total, "done"))
     return BatchOutcome(outcomes, cancelled)

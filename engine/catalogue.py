@@ -39,7 +39,7 @@ from .errors import ModelNotFoundError, ReviveError, WeightsError
 from .file_names import describe, unsafe_name_reason
 from .install_lock import folder_lock
 from .paths import resources_dir, user_data_dir, user_weights_dir
-from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
+from .progress import CancelToken, ProgressCallback, ProgressEvent, Stage, check, report
 
 if TYPE_CHECKING:  # torch loads only when something is installed
     from .weights import WeightsInfo
@@ -284,13 +284,13 @@ def _install(
         )
         offset += paths[-1].stat().st_size
     check(cancel)
-    report(progress, "install", 0, 1, f"checking and installing {entry.name}")
+    report(progress, Stage.INSTALL, 0, 1, f"checking and installing {entry.name}")
     if entry.format == RELEASE:
         info = _install_release(entry, paths[0], staging)
     else:
         info = _install_revive_set(entry, staging)
     shutil.rmtree(staging, ignore_errors=True)
-    report(progress, "install", 1, 1, f"installed {entry.name}")
+    report(progress, Stage.INSTALL, 1, 1, f"installed {entry.name}")
     return info
 
 
@@ -300,11 +300,11 @@ def _overall(progress: ProgressCallback | None, offset: int, total: int) -> Prog
     def forward(event: ProgressEvent) -> None:
         if progress is None:
             return
-        if event.stage != "download":
+        if event.stage != Stage.DOWNLOAD:
             progress(event)
             return
         whole = max(total, offset + event.total)
-        progress(ProgressEvent("download", offset + event.done, whole, event.message))
+        progress(ProgressEvent(Stage.DOWNLOAD, offset + event.done, whole, event.message))
 
     return forward
 

@@ -33,13 +33,13 @@ from pathlib import Path
 from . import __version__
 from .errors import WeightsError
 from .hashing import sha256_file
-from .progress import CancelToken, ProgressCallback, check, report
+from .progress import CancelToken, ProgressCallback, Stage, check, report
 
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0
 TIMEOUT_ENV = "REVIVE_DOWNLOAD_TIMEOUT_S"
 MAX_UNKNOWN_BYTES = 2 * 1024**3  # no model file is larger: a server sending more is wrong
-STAGE = "download"
+STAGE = Stage.DOWNLOAD
 
 
 class DownloadError(WeightsError):
@@ -228,7 +228,7 @@ def download(
             f"{name}: the download has {got:,} bytes, not the {size:,} expected; try again"
         )
     if sha256:
-        report(progress, "verify", 0, 1, "checking the sha256 sum")
+        report(progress, Stage.VERIFY, 0, 1, "checking the sha256 sum")
         if sha256_file(part) != sha256.lower():
             with contextlib.suppress(OSError):
                 part.unlink()
@@ -236,7 +236,7 @@ def download(
                 f"{name}: the downloaded file fails its sha256 check (damaged on the way, "
                 "or changed at the source); it was removed: try again"
             )
-        report(progress, "verify", 1, 1)
+        report(progress, Stage.VERIFY, 1, 1)
     os.replace(part, target)  # one rename: the target is whole or absent
     return target
 

@@ -19,6 +19,7 @@ Out-of-memory errors shrink the batch (or tile) and then move to the CPU through
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -31,17 +32,22 @@ from torch import nn
 from .device import OomFallback, precision_context
 from .faces.crops import FaceCrop
 from .faces.detect import DetectedFace
-from .models import ModelKind, Preset
+from .model_choice import ModelPlan
+from .models import ModelKind, Preset, get_preset
 from .models.cagface import component_attention_block
 from .models.parsing import (
     COMPONENT_NAMES,
     DEFAULT_PARSE_SIZE,
     ComponentSmoothing,
     component_maps,
+    parse_size_of,
 )
-from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
+from .optimize import prepare_for_inference
+from .options import PhotoOptions, RestoreOptions, RuntimeOptions
+from .progress import CancelToken, ProgressCallback, ProgressEvent, Stage, check, report
 from .results import AttentionMap
 from .tiles import process_tiled
+from .weights import WeightsInfo, load_model
 
 ModelGetter = Callable[[torch.device], nn.Module]
 
@@ -211,7 +217,7 @@ class AlignedFaceEngine(Engine):
                 return self._forward(faces[first : first + size], device, run)
 
             results.extend(run.fallback.run(step))
-            report(run.progress, "restore", len(results), len(faces), self.preset.name)
+            report(run.progress, Stage.RESTORE, len(results), len(faces), self.preset.name)
         return results
 
     def _restore_in_parallel(
@@ -246,7 +252,7 @@ class AlignedFaceEngine(Engine):
                         k = futures[future]
                         outputs[k] = future.result()
                         done += len(chunks[k])
-                        report(run.progress, "restore", done, len(faces), self.preset.name)
+                        report(run.progress, Stage.RESTORE, done, len(faces), self.preset.name)
                         check(run.cancel)
                 except BaseException:
                     pool.shutdown(wait=True, cancel_futures=True)
@@ -293,7 +299,7 @@ class RegionEngine(Engine):
                 return self._one(face, device, tile, run)
 
             results.append(tiles.run(step))
-            report(run.progress, "restore", len(results), len(faces), self.preset.name)
+            report(run.progress, Stage.RESTORE, len(results), len(faces), self.preset.name)
         run.fallback.warnings.extend(w for w in tiles.warnings if w not in run.fallback.warnings)
         tiles.warnings.clear()
         return results
@@ -304,3 +310,86 @@ ENGINES: dict[ModelKind, type[Engine]] = {
     ModelKind.TINY_FACE: AlignedFaceEngine,
     ModelKind.REGION: RegionEngine,
 }
+
+
+# --- the models a restoration runs: loaded once, one engine per planned weight set -----
+
+
+class ModelCache:
+    """Weights loaded once (CPU, fp32), then one prepared copy per device and fast path."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[str, nn.Module] = {}
+        self._ready: dict[tuple, nn.Module] = {}
+
+    def get(self, info: WeightsInfo, device: torch.device, runtime: RuntimeOptions) -> nn.Module:
+        r = runtime
+        flags = (r.fold_batchnorm, r.subpixel_upconv, r.channels_last, r.compile)
+        key = (str(info.manifest), str(device), *flags)
+        with self._lock:
+            if key not in self._ready:
+                base_key = str(info.manifest)
+                if base_key not in self._loaded:
+                    self._loaded[base_key] = load_model(info)
+                self._ready[key] = prepare_for_inference(
+                    self._loaded[base_key],
+                    device,
+                    fold=r.fold_batchnorm,
+                    subpixel=r.subpixel_upconv,
+                    channels_last=r.channels_last,
+                    compile=r.compile,
+                )
+            return self._ready[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loaded.clear()
+            self._ready.clear()
+
+
+@dataclass
+class EngineSet:
+    """The engines of one restoration: ``main`` for most faces, ``tiny`` for tiny ones."""
+
+    main: Engine
+    tiny: Engine | None
+
+    def all(self) -> list[Engine]:
+        return [self.main] if self.tiny is None else [self.main, self.tiny]
+
+    def pick(self, face: DetectedFace, photo: PhotoOptions) -> Engine:
+        if self.tiny is not None and face.eye_distance < photo.tiny_face_eye_distance:
+            return self.tiny
+        return self.main
+
+
+def build_engine(
+    info: WeightsInfo, plan: ModelPlan, o: RestoreOptions, cache: ModelCache
+) -> Engine:
+    """The engine of one planned weight set (its kind's class), loading through ``cache``."""
+    preset = get_preset(info.preset)
+
+    def model(device: torch.device, info: WeightsInfo = info) -> nn.Module:
+        return cache.get(info, device, o.runtime)
+
+    parts, parse_size = None, DEFAULT_PARSE_SIZE
+    if plan.components is not None:
+        components = plan.components
+        parse_size = parse_size_of(components.card)
+
+        def parts(device: torch.device) -> nn.Module:
+            return cache.get(components, device, o.runtime)
+
+    stages = None
+    if o.runtime.attention and preset.capabilities.returns_attention:
+        stages = preset.build().attention_stages()  # type: ignore[operator]
+    engine_class = ENGINES[preset.kind]
+    extra = {"stages": stages} if stages is not None else {}
+    return engine_class(info.name, preset, model, components=parts, parse_size=parse_size, **extra)
+
+
+def build_engines(plan: ModelPlan, o: RestoreOptions, cache: ModelCache) -> EngineSet:
+    """The engines of one restoration, from the plan the restorer made once."""
+    tiny = build_engine(plan.tiny, plan, o, cache) if plan.tiny is not None else None
+    return EngineSet(build_engine(plan.main, plan, o, cache), tiny)

@@ -23,7 +23,14 @@ from .faces.paste import DEFAULT_FEATHER
 from .io import DEFAULT_MAX_MEGAPIXELS
 
 SCALES = (1, 2, 4)
-MODEL_CHOICES = ("auto", "sparnethd", "sparnet", "cagface")
+# What ``model`` may name besides a preset or weights, with the app's words for each.
+MODEL_CHOICE_LABELS: dict[str, str] = {
+    "auto": "Auto",
+    "sparnethd": "SPARNetHD",
+    "cagface": "CAGFace (tiled)",
+    "sparnet": "SPARNet ×8",
+}
+MODEL_CHOICES = tuple(MODEL_CHOICE_LABELS)
 PRECISION_CHOICES = ("auto", "fp32", "fp16", "bf16")
 
 

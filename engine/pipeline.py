@@ -10,25 +10,32 @@ restores one face again (e.g. with another model).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import torch
-from torch import nn
 
 from . import face_identity
 from .device import OomFallback, autocast_dtype, resolve_device
-from .errors import NoFaceError
-from .face_engines import ENGINES, Engine, PreparedFace, RestoredFace, RunSettings
+from .errors import NoFaceError, WeightsError
+from .face_engines import (
+    Engine,
+    EngineSet,
+    ModelCache,
+    PreparedFace,
+    RestoredFace,
+    RunSettings,
+    build_engines,
+)
 from .faces.crops import (
     DETAIL_FROM,
     NATIVE_MAX_SIDE,
@@ -50,16 +57,11 @@ from .faces.paste import (
 )
 from .io import DEFAULT_MAX_MEGAPIXELS, Photo, load_photo
 from .model_choice import ModelPlan, plan_models
-from .models import get_preset
-from .models.parsing import DEFAULT_PARSE_SIZE, parse_size_of
-from .models.sparnet import SPARNet
-from .optimize import prepare_for_inference
 from .options import DetectionOptions, PhotoOptions, RestoreOptions, RuntimeOptions
 from .pixels import to_uint8
-from .progress import CancelToken, ProgressCallback, ProgressEvent, check, report
+from .progress import CancelToken, ProgressCallback, ProgressEvent, Stage, check, report
 from .results import FaceRecord, RestoreResult
 from .scale_choice import resolve_scale
-from .weights import WeightsInfo, load_model
 
 __all__ = [
     "DetectionOptions",
@@ -143,39 +145,6 @@ def _auto_batch(device: torch.device, size: int) -> int:
 # --- the Restorer ---------------------------------------------------------------------------
 
 
-class ModelCache:
-    """Weights loaded once (CPU, fp32), then one prepared copy per device and fast path."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded: dict[str, nn.Module] = {}
-        self._ready: dict[tuple, nn.Module] = {}
-
-    def get(self, info: WeightsInfo, device: torch.device, runtime: RuntimeOptions) -> nn.Module:
-        r = runtime
-        flags = (r.fold_batchnorm, r.subpixel_upconv, r.channels_last, r.compile)
-        key = (str(info.manifest), str(device), *flags)
-        with self._lock:
-            if key not in self._ready:
-                base_key = str(info.manifest)
-                if base_key not in self._loaded:
-                    self._loaded[base_key] = load_model(info)
-                self._ready[key] = prepare_for_inference(
-                    self._loaded[base_key],
-                    device,
-                    fold=r.fold_batchnorm,
-                    subpixel=r.subpixel_upconv,
-                    channels_last=r.channels_last,
-                    compile=r.compile,
-                )
-            return self._ready[key]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._loaded.clear()
-            self._ready.clear()
-
-
 def _run_settings(
     r: RuntimeOptions,
     device: torch.device,
@@ -199,22 +168,6 @@ def _run_settings(
     )
 
 
-@dataclass
-class _Engines:
-    """The engines of one restoration: ``main`` for most faces, ``tiny`` for tiny ones."""
-
-    main: Engine
-    tiny: Engine | None
-
-    def all(self) -> list[Engine]:
-        return [self.main] if self.tiny is None else [self.main, self.tiny]
-
-    def pick(self, face: DetectedFace, photo: PhotoOptions) -> Engine:
-        if self.tiny is not None and face.eye_distance < photo.tiny_face_eye_distance:
-            return self.tiny
-        return self.main
-
-
 class Restorer:
     """One object per app / CLI run: detects, aligns, restores and pastes faces.
 
@@ -224,9 +177,35 @@ class Restorer:
     def __init__(self, options: RestoreOptions | None = None) -> None:
         self.options = options or RestoreOptions()
         self.models = ModelCache()
+        self._plans: dict[str, ModelPlan] = {}  # by the ``model`` setting, made once each
         self._detectors: dict[tuple, FaceDetector] = {}
         self._found: dict[tuple, list[DetectedFace]] = {}  # recent detections, oldest first
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_store(cls, options: RestoreOptions | None = None) -> Restorer:
+        """A restorer with its model plan made from the installed weights, once.
+
+        The plan (which weights restore, which enlarge tiny faces, which find face parts)
+        is kept for the restorer's life: the app makes a new restorer when weights are
+        installed or removed; another ``model`` setting gets a plan of its own. Without
+        weights the one-line error comes with the first restoration, as before.
+        """
+        restorer = cls(options)
+        with contextlib.suppress(WeightsError):
+            restorer.model_plan()
+        return restorer
+
+    def model_plan(self, options: RestoreOptions | None = None) -> ModelPlan:
+        """The installed weights that restore with these options (planned once per model)."""
+        model = (options or self.options).runtime.model
+        with self._lock:
+            plan = self._plans.get(model)
+        if plan is None:
+            plan = plan_models(model)
+            with self._lock:
+                self._plans[model] = plan
+        return plan
 
     def forget_detections(self) -> None:
         """Drop the remembered detections (benchmarks time detection every run)."""
@@ -271,34 +250,6 @@ class Restorer:
                 self._found.pop(next(iter(self._found)))
         return [dataclasses.replace(f) for f in found]
 
-    def _engine(self, info: WeightsInfo, plan: ModelPlan, o: RestoreOptions) -> Engine:
-        preset = get_preset(info.preset)
-
-        def model(device: torch.device, info: WeightsInfo = info) -> nn.Module:
-            return self.models.get(info, device, o.runtime)
-
-        parts, parse_size = None, DEFAULT_PARSE_SIZE
-        if plan.components is not None:
-            components = plan.components
-            parse_size = parse_size_of(components.card)
-
-            def parts(device: torch.device) -> nn.Module:
-                return self.models.get(components, device, o.runtime)
-
-        stages = None
-        if o.runtime.attention and preset.builder is SPARNet:
-            stages = SPARNet(**preset.kwargs).attention_stages()
-        engine_class = ENGINES[preset.kind]
-        extra = {"stages": stages} if stages is not None else {}
-        return engine_class(
-            info.name, preset, model, components=parts, parse_size=parse_size, **extra
-        )
-
-    def _engines(self, o: RestoreOptions) -> _Engines:
-        plan = plan_models(o.runtime.model)
-        tiny = self._engine(plan.tiny, plan, o) if plan.tiny is not None else None
-        return _Engines(self._engine(plan.main, plan, o), tiny)
-
     @staticmethod
     def _crop_plan(engine: Engine, photo: PhotoOptions) -> CropPlan:
         plan = engine.preset.crop
@@ -312,7 +263,7 @@ class Restorer:
     def check(self, options: RestoreOptions | None = None) -> None:
         """Raise the one-line error a restoration would hit at once (weights, device)."""
         o = options or self.options
-        plan_models(o.runtime.model)
+        self.model_plan(o)
         autocast_dtype(resolve_device(o.runtime.device), o.runtime.precision)
 
     # -- the whole photo ----------------------------------------------------------------------
@@ -331,18 +282,20 @@ class Restorer:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         check(cancel)
-        report(progress, "decode", 0, 1)
+        report(progress, Stage.DECODE, 0, 1)
         photo = as_photo(image, o.photo.max_megapixels)
         timings["decode"] = time.perf_counter() - start
-        report(progress, "decode", 1, 1)
+        report(progress, Stage.DECODE, 1, 1)
         check(cancel)
-        engines = self._engines(o)  # fails early, before detection, without weights
+        engines = build_engines(
+            self.model_plan(o), o, self.models
+        )  # fails early, before detection, without weights
 
         t = time.perf_counter()
-        report(progress, "detect", 0, 1)
+        report(progress, Stage.DETECT, 0, 1)
         faces = self.detect(photo, o)
         timings["detect"] = time.perf_counter() - t
-        report(progress, "detect", 1, 1, f"{len(faces)} faces")
+        report(progress, Stage.DETECT, 1, 1, f"{len(faces)} faces")
         if not faces and not o.photo.allow_no_faces:
             raise NoFaceError(
                 f"no face found (faces smaller than {o.detection.min_face_size:g} px are ignored)"
@@ -362,7 +315,7 @@ class Restorer:
             for n, record in enumerate(records, 1):
                 check(cancel)
                 face_identity.measure(record)
-                report(progress, "identity", n, len(records))
+                report(progress, Stage.IDENTITY, n, len(records))
             timings["identity"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -391,7 +344,7 @@ class Restorer:
         self,
         photo: Photo,
         faces: list[DetectedFace],
-        engines: _Engines,
+        engines: EngineSet,
         run: RunSettings,
         o: RestoreOptions,
         keep_chroma: bool,
@@ -407,7 +360,7 @@ class Restorer:
             engine = engines.pick(face, o.photo)
             crop = self._crop_plan(engine, o.photo).cut(photo.pixels, face, o.photo.feather)
             prepared.append((engine, PreparedFace(face, crop)))
-            report(run.progress, "align", n, len(faces))
+            report(run.progress, Stage.ALIGN, n, len(faces))
         timings["align"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -421,7 +374,7 @@ class Restorer:
             def counted(event: ProgressEvent, offset: int = offset) -> None:
                 if progress is not None:  # one count over both engines' faces
                     progress(
-                        ProgressEvent("restore", offset + event.done, len(faces), event.message)
+                        ProgressEvent(Stage.RESTORE, offset + event.done, len(faces), event.message)
                     )
 
             run.progress = counted
@@ -540,7 +493,7 @@ class Restorer:
         photo = as_photo(photo, o.photo.max_megapixels)
         old = result.faces[index]
         face = DetectedFace(np.asarray(old.box), float(old.score), np.asarray(old.landmarks))
-        engines = self._engines(o)
+        engines = build_engines(self.model_plan(o), o, self.models)
         device = resolve_device(o.runtime.device)
         run = _run_settings(o.runtime, device, 1, progress, cancel)
         timings: dict[str, float] = {}

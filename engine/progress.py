@@ -8,6 +8,7 @@ forward), so a cancel returns promptly and leaves nothing half-written.
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +16,30 @@ from dataclasses import dataclass
 from .errors import Cancelled
 
 
+class Stage(enum.StrEnum):
+    """What a long operation is doing (a ``str``, so logs and the CLI print it as a word)."""
+
+    DECODE = "decode"
+    DETECT = "detect"
+    ALIGN = "align"
+    RESTORE = "restore"
+    IDENTITY = "identity"
+    PASTE = "paste"
+    ENCODE = "encode"
+    PHOTO = "photo"  # a batch: photo i of n
+    EXPORT = "export"
+    DOWNLOAD = "download"
+    VERIFY = "verify"
+    INSTALL = "install"
+    PACK = "pack"  # training: faces cut into a pack
+    EVALUATE = "evaluate"  # training: weights measured
+
+
 @dataclass(frozen=True)
 class ProgressEvent:
-    """``stage`` is one of decode, detect, align, restore, paste, encode (or a trainer's)."""
+    """One step of a long operation: ``done`` of ``total`` in ``stage``."""
 
-    stage: str
+    stage: Stage
     done: int
     total: int
     message: str = ""
@@ -51,7 +71,7 @@ class CancelToken:
 
 
 def report(
-    progress: ProgressCallback | None, stage: str, done: int, total: int, message: str = ""
+    progress: ProgressCallback | None, stage: Stage, done: int, total: int, message: str = ""
 ) -> None:
     """Call ``progress`` if there is one (engine code never checks for None itself)."""
     if progress is not None:

@@ -13,6 +13,28 @@ from typing import Any
 import numpy as np
 
 
+@dataclass(frozen=True)
+class GrainMatch:
+    """What was measured at one face and what was done (grey levels of 255)."""
+
+    face_grain: float
+    ring_grain: float
+    face_sharpness: float
+    ring_sharpness: float
+    added: float  # std of the grain added to the face; 0: nothing needed
+
+    def words(self) -> str:
+        """One line for the loupe."""
+        if self.added > 0:
+            return (
+                f"Grain added: {self.added:.1f} (face {self.face_grain:.1f}, "
+                f"around it {self.ring_grain:.1f})"
+            )
+        return (
+            f"Grain already matches (face {self.face_grain:.1f}, around it {self.ring_grain:.1f})"
+        )
+
+
 @dataclass
 class AttentionMap:
     """One Face Attention Unit's spatial map, for display.
@@ -61,8 +83,8 @@ class FaceRecord:
     identity: Any = None  # engine.identity.IdentityScore
     identity_strength: float = 1.0
     # Grain and sharpness inside and around the face as pasted, and the grain added to
-    # match (engine.faces.grain.GrainMatch); None: not measured (1x, or matching off).
-    grain: Any = None
+    # match (engine.faces.grain); None: not measured (1x, or matching off).
+    grain: GrainMatch | None = None
     # What recompose pastes (no network run): the crop as pasted (crop_after's geometry,
     # float32 [0, 1], colour-matched, full precision for 16-bit photos) and its feathered
     # face-region mask (float32 [0, 1], exactly 0 on the crop's border).

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .progress import CancelToken, ProgressCallback, check, report
+from .progress import CancelToken, ProgressCallback, Stage, check, report
 
 TileFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -74,7 +74,7 @@ def process_tiled(
     batch: int = 4,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-    stage: str = "restore",
+    stage: Stage = Stage.RESTORE,
 ) -> torch.Tensor:
     """Apply ``fn`` to ``image`` (N x C x H x W) tile by tile; return N x C' x H*scale x W*scale.
 

@@ -41,11 +41,11 @@ from PySide6.QtWidgets import (
 
 from engine.atomic import atomic_path
 from engine.attention_words import attention_sentence, combined_attention
+from engine.models.presets import preset_label
 from engine.pixels import to_uint8
 from engine.results import AttentionMap, FaceRecord
 
 from .imaging import heat_map, mask_tint, overlay, pixmap_from_array, resize_nearest
-from .model_names import friendly_model
 
 TILE = 96  # one unit's map, large enough to read (its caption in its tooltip)
 SUMMARY = 200  # all units together
@@ -329,7 +329,7 @@ class AttentionInspector(QWidget):
             return
         maps = face.attention or []
         self.title.setText(
-            f"<b>Where the network looked: face {face.index + 1}</b> ({friendly_model(face.model)})"
+            f"<b>Where the network looked: face {face.index + 1}</b> ({preset_label(face.model)})"
         )
         boxes = [self._summary_box(face, maps), self._parts_box(face), self._units_box(maps, face)]
         for box, stretch in zip(boxes, (0, 0, 1), strict=True):

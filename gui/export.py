@@ -26,12 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.io.formats import format_for_suffix
+from engine.io.formats import BY_NAME, WRITABLE, dialog_filter, format_for_suffix
 
 from .settings import FORMAT_CHOICES, Settings
-
-LOSSY = ("JPEG", "WEBP")
-SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp"}
 
 
 @dataclass(frozen=True)
@@ -114,18 +111,19 @@ class ExportDialog(QDialog):
 
     def _show_quality(self) -> None:
         """Quality only where it means something: JPEG / WebP (or a batch that may hold some)."""
-        fmt = self.written_format()
-        self.form.setRowVisible(self.quality_spin, fmt is None or fmt in LOSSY)
+        row = BY_NAME.get(self.written_format() or "")
+        lossy = row is None or row.lossy
+        self.quality_spin.setEnabled(lossy)
+        self.form.setRowVisible(self.quality_spin, lossy)
 
     def _on_format(self) -> None:
         fmt = self.format_combo.currentData()
+        row = BY_NAME.get(fmt or "")
         self._show_quality()
-        if not self.folder and fmt in SUFFIXES:
+        if not self.folder and row is not None:
             path = Path(self.path_edit.text())
-            if path.suffix.lower() != SUFFIXES[fmt] and not (
-                fmt == "JPEG" and path.suffix.lower() == ".jpeg"
-            ):
-                self.path_edit.setText(str(path.with_suffix(SUFFIXES[fmt])))
+            if path.suffix.lower() not in row.suffixes:
+                self.path_edit.setText(str(path.with_suffix(row.suffix)))
 
     def _browse(self) -> None:
         current = self.path_edit.text()
@@ -136,7 +134,7 @@ class ExportDialog(QDialog):
                 self,
                 "Save restored photo as",
                 current,
-                "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp)",
+                dialog_filter(WRITABLE),
                 options=QFileDialog.Option.DontConfirmOverwrite,
             )
         if chosen:

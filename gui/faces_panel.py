@@ -36,10 +36,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.models.presets import preset_label
 from engine.results import FaceRecord
 
 from .imaging import pixmap_from_array
-from .model_names import friendly_model
 
 THUMB = 88
 NO_FACES_YET = "No faces yet: open a photo to see its faces here."
@@ -216,10 +216,10 @@ class FaceCard(QFrame):
         self.before.set_image(face.crop_before)
         self.after.set_image(face.crop_after)
         self.title.setText(
-            f"Face {face.index + 1} · {face_width(face.box)} px wide\n{friendly_model(face.model)}"
+            f"Face {face.index + 1} · {face_width(face.box)} px wide\n{preset_label(face.model)}"
         )
         self.title.setToolTip(
-            f"Restored by {friendly_model(face.model)} (weights {face.weights or face.model}). "
+            f"Restored by {preset_label(face.model)} (weights {face.weights or face.model}). "
             f"The face is {face_width(face.box)} px wide in the photo; face detector's "
             f"confidence {face.score:.3f}."
         )

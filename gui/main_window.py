@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QRect, Qt, QTimer, QUrl, Signal
@@ -42,12 +44,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.io.formats import dialog_filter
+from engine.models.presets import preset_label
+
 from . import engine_calls as calls
 from .actions import ActionSet, RecentMenu
-from .app import apply_color_scheme
+from .appearance import apply_color_scheme
 from .jobs import JobRunner
 from .messages import Messages
-from .model_names import friendly_model
 from .model_offer import ModelOffer
 from .models_panel import ModelsPanel, training_available
 from .options_bar import OptionsBar
@@ -64,7 +68,42 @@ from .window_parts import NO_WEIGHTS_TEXT, Banner
 
 log = logging.getLogger(__name__)
 
-PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
+PHOTO_FILTER = dialog_filter()
+_LEFT, _RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+_BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+@dataclass(frozen=True)
+class DockRow:
+    """One panel around the photo: the window builds its dock and View-menu entry from it.
+
+    ``widget`` makes (or finds) the panel from the window's parts; a panel that follows
+    the photos subscribes to ``window.photos`` itself. A new panel: its file plus a row.
+    """
+
+    attribute: str  # the window's attribute for the dock, e.g. ``faces_dock``
+    title: str
+    area: Qt.DockWidgetArea
+    widget: Callable[[MainWindow], QWidget]
+    shown: bool = True  # at the first start (later, the window's saved state decides)
+    min_width: int = 0
+    in_view_menu: bool = True  # False: a command of its own shows it (the inspector)
+    beside: str = ""  # the dock it shares a column with: tabs on a narrow screen
+
+
+DOCKS: tuple[DockRow, ...] = (
+    DockRow("queue_dock", "Photos", _LEFT, lambda w: w.queue),
+    DockRow("faces_dock", "Faces", _RIGHT, lambda w: w.view.faces, min_width=250),
+    DockRow("loupe_dock", "Face loupe", _RIGHT, lambda w: w.view.loupe, beside="faces_dock"),
+    DockRow(
+        "inspector_dock",
+        "Attention inspector",
+        _BOTTOM,
+        lambda w: w.view.inspector,
+        shown=False,
+        in_view_menu=False,
+    ),
+)
 DEFAULT_SIZE = (1400, 900)
 SCREEN_MARGIN = 24  # px kept free around the window (title bar, panels)
 WIDE_SCREEN = 1700  # px: narrower, the face loupe and the Faces panel share a column
@@ -89,6 +128,13 @@ class MainWindow(QMainWindow):
     """The app window. ``settings`` and ``jobs`` are injectable for tests."""
 
     photoShown = Signal(object)  # the current PhotoEntry, or None
+    view: PhotoView
+    queue: PhotoQueue
+    # Docks of ``DOCKS`` that the window's own code names (set in ``_build_layout``).
+    queue_dock: QDockWidget
+    faces_dock: QDockWidget
+    loupe_dock: QDockWidget
+    inspector_dock: QDockWidget
 
     def __init__(
         self,
@@ -140,7 +186,7 @@ class MainWindow(QMainWindow):
         )
         self.recent_menu = RecentMenu(self.settings, lambda path: self.open_paths([path]), self)
         self.action_set.build_menus(
-            [self.queue_dock, self.faces_dock, self.loupe_dock], self.recent_menu
+            [self.docks[row.attribute] for row in DOCKS if row.in_view_menu], self.recent_menu
         )
         self.toolbar = self.action_set.build_toolbar(self.options.add_to)
         self._connect_actions()
@@ -200,24 +246,33 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.view.stack, 1)
         self.setCentralWidget(central)
 
-        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.queue_dock = self._dock("Photos", self.queue, left)
-        self.faces_dock = self._dock("Faces", self.view.faces, right)
-        self.faces_dock.setMinimumWidth(250)
-        self.loupe_dock = self._dock("Face loupe", self.view.loupe, right)
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is not None and screen.availableGeometry().width() < WIDE_SCREEN:
-            # a laptop: the loupe shares the Faces panel's column (tabs), the photo its room
-            self.tabifyDockWidget(self.faces_dock, self.loupe_dock)
-            self.faces_dock.raise_()
-        else:
-            self.splitDockWidget(self.loupe_dock, self.faces_dock, Qt.Orientation.Horizontal)
-        self.inspector_dock = self._dock(
-            "Attention inspector", self.view.inspector, Qt.DockWidgetArea.BottomDockWidgetArea
-        )
-        self.inspector_dock.hide()
+        self.docks: dict[str, QDockWidget] = {}
+        for row in DOCKS:
+            dock = self._dock(row.title, row.widget(self), row.area)
+            if row.min_width:
+                dock.setMinimumWidth(row.min_width)
+            if not row.shown:
+                dock.hide()
+            self.docks[row.attribute] = dock
+            setattr(self, row.attribute, dock)
+        self._place_beside()
         self._inspector_sized = False
         self.inspector_dock.visibilityChanged.connect(self._size_inspector)
+
+    def _place_beside(self) -> None:
+        """A row's ``beside`` dock shares its column: as tabs on a laptop (the photo keeps
+        its room), side by side on a wide screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        narrow = screen is not None and screen.availableGeometry().width() < WIDE_SCREEN
+        for row in DOCKS:
+            if not row.beside:
+                continue
+            dock, other = self.docks[row.attribute], self.docks[row.beside]
+            if narrow:
+                self.tabifyDockWidget(other, dock)
+                other.raise_()
+            else:
+                self.splitDockWidget(dock, other, Qt.Orientation.Horizontal)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -438,7 +493,7 @@ class MainWindow(QMainWindow):
             model = "none installed"
         entry = self.photos.current
         if entry is not None and entry.result is not None and entry.result.faces:
-            used = sorted({friendly_model(f.model) for f in entry.result.faces})
+            used = sorted({preset_label(f.model) for f in entry.result.faces})
             model = ", ".join(used)
         self.status_panel.show_model(model)
 

@@ -40,13 +40,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine.model_card_words import card_summary, without_paths
+from engine.models.presets import preset_label, weights_label
 from engine.paths import user_weights_dir
 from engine.progress import ProgressEvent
 from engine.weights import human_size
 
 from . import engine_calls as calls
 from .jobs import JobRunner
-from .model_names import friendly_model, friendly_weights, kind_words
 from .progress_text import OverallProgress
 from .settings import Settings
 from .worker import Job
@@ -106,8 +106,8 @@ def _value_html(value: Any, depth: int = 0) -> str:
 def card_html(row: calls.ModelRow) -> str:
     """A weight set's model card as readable HTML (no raw dictionaries)."""
     info = row.info
-    title = friendly_weights(info.name, info.preset)
-    kind = kind_words(row.kind.value) if row.kind is not None else "unknown kind of model"
+    title = weights_label(info.name, info.preset)
+    kind = row.kind.purpose if row.kind is not None else "unknown kind of model"
     lines = [f"<h3>{html.escape(title)}</h3>"]
     if (own := info.card.get("title")) and own != title:
         lines.append(f"<p><i>{html.escape(str(own))}</i></p>")
@@ -331,7 +331,7 @@ class ModelManagerDialog(QDialog):
 
     def _imported(self, info: WeightsInfo) -> None:
         self.import_button.setEnabled(True)
-        self.status.setText(f"Imported {friendly_weights(info.name, info.preset)}.")
+        self.status.setText(f"Imported {weights_label(info.name, info.preset)}.")
         self.weightsChanged.emit()
         self.refresh()
 
@@ -402,7 +402,7 @@ class ModelManagerDialog(QDialog):
 
     def _downloaded(self, info: WeightsInfo) -> None:
         self._download_ended(
-            f"Installed {friendly_weights(info.name, info.preset)}: it restores photos now."
+            f"Installed {weights_label(info.name, info.preset)}: it restores photos now."
         )
         self.weightsChanged.emit()
         self.refresh()
@@ -435,8 +435,8 @@ class ModelManagerDialog(QDialog):
                 else ("fine" if not row.problems else "DAMAGED")
             )
             cells = (
-                friendly_weights(info.name, info.preset),
-                kind_words(row.kind.value) if row.kind is not None else "?",
+                weights_label(info.name, info.preset),
+                row.kind.purpose if row.kind is not None else "?",
                 human_size(info.total_bytes),
                 check,
             )
@@ -473,7 +473,7 @@ class ModelManagerDialog(QDialog):
         for r, entry in enumerate(available.entries):
             status = "Installed" if entry.name in available.installed else "Not installed"
             licence = entry.licence.split(" (")[0]  # the whole of it: tooltip and card
-            cells = (friendly_model(entry.preset), entry.size_text(), licence, status)
+            cells = (preset_label(entry.preset), entry.size_text(), licence, status)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(entry.title if c == 0 else entry.licence if c == 2 else text)

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from engine.errors import Cancelled
+from engine.models.presets import preset_label as friendly_model
 from engine.progress import CancelToken
 
 from . import engine_calls as calls
-from .model_names import friendly_model
 from .preferences import Preferences
 from .window_parts import Banner
 

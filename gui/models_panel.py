@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from engine.installed import restorer_installed
+from engine.options import MODEL_CHOICES
 from engine.paths import user_weights_dir
 
 from . import engine_calls as calls
 from .jobs import JobRunner
 from .messages import Messages
-from .model_names import restorer_installed_quickly
-from .settings import MODEL_CHOICES, Settings
+from .settings import Settings
 from .worker import JobContext
 
 if TYPE_CHECKING:
@@ -73,10 +74,9 @@ class ModelsPanel(QObject):
 
     def refresh(self) -> None:
         """Re-read the installed weights (worker thread); say what was found."""
-        choices = tuple(value for value, _text in MODEL_CHOICES)
 
         def run(_ctx: JobContext) -> tuple[list[calls.ModelRow], dict[str, str | None]]:
-            return calls.list_models(verify=False), calls.model_availability(choices)
+            return calls.list_models(verify=False), calls.model_availability(MODEL_CHOICES)
 
         self.jobs.submit("models", run, on_result=self._on_models)
 
@@ -140,6 +140,6 @@ class ModelsPanel(QObject):
 
 def _quick_check() -> bool | None:
     try:
-        return restorer_installed_quickly()
+        return restorer_installed()
     except Exception:  # an odd manifest: the engine's check answers in a moment
         return None

@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QToolBar
 
-from engine.options import RestoreOptions
+from engine.models.presets import preset_label, weights_label
+from engine.options import MODEL_CHOICE_LABELS, RestoreOptions
 from engine.scale_choice import (
     AUTO,
     MAX_RESULT_MEGAPIXELS,
@@ -26,9 +27,8 @@ from engine.scale_choice import (
 
 from . import engine_calls as calls
 from .jobs import JobRunner
-from .model_names import friendly_model, friendly_weights
 from .preferences import Preferences
-from .settings import DEVICE_CHOICES, MODEL_CHOICES, SCALE_CHOICES, Settings
+from .settings import DEVICE_CHOICES, SCALE_CHOICES, Settings
 from .worker import JobContext
 
 
@@ -183,9 +183,9 @@ class OptionsBar(QObject):
         combo = self.model_combo
         combo.blockSignals(True)
         combo.clear()
-        for value, text in MODEL_CHOICES:
+        for value, text in MODEL_CHOICE_LABELS.items():
             combo.addItem(text, value)
-        for row, (value, text) in enumerate(MODEL_CHOICES):
+        for row, (value, text) in enumerate(MODEL_CHOICE_LABELS.items()):
             why_not = self.availability.get(value)
             item = _item_model(combo).item(row)
             if why_not and item is not None:  # it can be chosen: then its download is offered
@@ -199,9 +199,9 @@ class OptionsBar(QObject):
                 info = model_row.info
                 # The model's name alone, unless two installed sets share it.
                 text = (
-                    friendly_model(info.preset)
+                    preset_label(info.preset)
                     if presets.count(info.preset) == 1
-                    else friendly_weights(info.name, info.preset)
+                    else weights_label(info.name, info.preset)
                 )
                 combo.addItem(text, info.name)
                 combo.setItemData(

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from engine.errors import ReviveError
+from engine.io.formats import READS
 from engine.options import RestoreOptions
 
 from . import engine_calls as calls
@@ -124,7 +125,7 @@ class PhotoWork(QObject):
 
     def _add_paths(self, found: list[Path], explicit: list[str]) -> None:
         if not found:
-            self.messages.error("No photos found in what was opened (JPEG, PNG, TIFF, WebP, BMP).")
+            self.messages.error(f"No photos found in what was opened ({READS}).")
             return
         first: Entry | None = None
         for path in found:

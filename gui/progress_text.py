@@ -15,31 +15,31 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.progress import ProgressEvent
+from engine.progress import ProgressEvent, Stage
 
 # Each stage's share of one photo's time (a 2-core CPU, a few faces): the network
 # dominates. Stages not listed (a trainer's, "download") fill the bar on their own.
 STAGE_SHARE = {
-    "decode": 0.02,
-    "detect": 0.10,
-    "align": 0.03,
-    "restore": 0.70,
-    "identity": 0.05,
-    "paste": 0.08,
-    "encode": 0.02,
+    Stage.DECODE: 0.02,
+    Stage.DETECT: 0.10,
+    Stage.ALIGN: 0.03,
+    Stage.RESTORE: 0.70,
+    Stage.IDENTITY: 0.05,
+    Stage.PASTE: 0.08,
+    Stage.ENCODE: 0.02,
 }
 STAGE_WORDS = {
-    "decode": "Reading the photo",
-    "detect": "Finding faces",
-    "align": "Aligning faces",
-    "restore": "Restoring faces",
-    "identity": "Checking each face still looks like the person",
-    "paste": "Pasting faces back",
-    "encode": "Saving",
-    "export": "Exporting",
-    "download": "Downloading",
-    "verify": "Checking the download",
-    "install": "Installing",
+    Stage.DECODE: "Reading the photo",
+    Stage.DETECT: "Finding faces",
+    Stage.ALIGN: "Aligning faces",
+    Stage.RESTORE: "Restoring faces",
+    Stage.IDENTITY: "Checking each face still looks like the person",
+    Stage.PASTE: "Pasting faces back",
+    Stage.ENCODE: "Saving",
+    Stage.EXPORT: "Exporting",
+    Stage.DOWNLOAD: "Downloading",
+    Stage.VERIFY: "Checking the download",
+    Stage.INSTALL: "Installing",
 }
 MIN_ELAPSED_S = 2.0  # no estimate before this much time ...
 MIN_FRACTION = 0.03  # ... and this much progress
@@ -107,7 +107,7 @@ class OverallProgress:
     def update(self, event: ProgressEvent) -> Shown:
         """Take one progress event; what to show now."""
         part = min(1.0, event.done / event.total) if event.total else 0.0
-        if event.stage == "photo":  # Export All: photo i of n (counting from 0)
+        if event.stage == Stage.PHOTO:  # Export All: photo i of n (counting from 0)
             count = max(1, event.total)
             self.photo = (min(event.done + 1, count), count)
             within = 0.0
@@ -115,15 +115,15 @@ class OverallProgress:
         elif event.stage in STAGE_SHARE:
             within = _start_of(event.stage) + STAGE_SHARE[event.stage] * part
             self.step = STAGE_WORDS[event.stage]
-            if event.stage in ("restore", "paste", "align") and event.total:
+            if event.stage in (Stage.RESTORE, Stage.PASTE, Stage.ALIGN) and event.total:
                 noun = "face" if event.total == 1 else "faces"
                 self.step += f": {min(event.done, event.total)} of {event.total} {noun}"
         else:  # a stage of its own (a download, a trainer): it is the whole bar
             within = part
             self.step = STAGE_WORDS.get(event.stage, event.stage.capitalize())
-            if event.message and event.stage not in ("download",):
+            if event.message and event.stage != Stage.DOWNLOAD:
                 self.step += f": {event.message}"
-        if event.stage == "photo" and event.done >= event.total:
+        if event.stage == Stage.PHOTO and event.done >= event.total:
             whole = 1.0
         else:
             whole = self._of_batch(within)

@@ -19,8 +19,6 @@ the main window's model list picks them up.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,13 +41,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.errors import Cancelled
+from engine.models.presets import preset_label
 from engine.paths import user_data_dir, user_weights_dir
-from engine.progress import CancelToken
 
 from .imaging import pixmap_from_array
 from .jobs import JobRunner
-from .model_names import TRAINER_WORDS, friendly_model
 from .progress_text import duration_words
 from .worker import Job, JobContext
 
@@ -60,21 +56,16 @@ SAMPLE_SIDE = 520
 DEFAULT_MODEL = "restorer"  # Revive's blind restorer: trains on a CPU
 DEFAULT_STEPS = 300  # before a measurement says better
 TARGET_S = 10 * 60  # the steps picked after a measurement take about this long
-MEASURE_STEPS = 3  # the first is a warm-up; the others are timed
-MEASURE_FACES = 24
 
 
 def model_choices() -> list[tuple[str, str]]:
     """(value, label): the trainers by what they train, then Revive's lighter presets."""
     from training.api import TRAINERS, trainable_models, trainable_presets
 
-    trainers = [
-        (name, TRAINER_WORDS.get(name, description))
-        for name, description in trainable_models().items()
-    ]
+    trainers = [(name, label) for name, label in trainable_models().items()]
     defaults = {t.default_preset for t in TRAINERS.values()}
     presets = [
-        (p.name, f"{friendly_model(p.name)} · variant")
+        (p.name, f"{preset_label(p.name)} · variant")
         for p in trainable_presets()
         if p.name not in defaults  # the trainer's own line trains it already
     ]
@@ -86,69 +77,6 @@ def steps_for(seconds_per_step: float, target_s: float = TARGET_S) -> int:
     steps = target_s / max(seconds_per_step, 1e-3)
     step = 10 if steps < 200 else 50 if steps < 2000 else 500
     return int(max(20, min(20_000, round(steps / step) * step)))
-
-
-def measure_step(config: TrainConfig, cancel: CancelToken | None = None) -> float:
-    """Seconds per training step of ``config`` on this machine: two timed real steps.
-
-    A throw-away run in a temporary folder (a few faces, no validation, no export).
-    """
-    from training.api import TrainConfig, TrainingRun
-
-    folder = Path(tempfile.mkdtemp(prefix="revive-measure-"))
-    stamps: list[float] = []
-    stop = _Stop(cancel)
-    try:
-        probe = TrainConfig.from_dict(
-            {
-                **config.to_dict(),
-                "out": str(folder / "run"),
-                "steps": MEASURE_STEPS + 1,
-                "log_every": 1,
-                "val_every": 10_000,
-                "sample_every": 10_000,
-                "checkpoint_every": 10_000,
-                "val_count": 2,
-                "max_faces": MEASURE_FACES,
-                "export_dir": None,
-                "export_name": None,
-                "tensorboard": False,
-                "progress_bar": False,
-                "checkpoint_optimizer": False,
-            }
-        )
-
-        def heard(event: TrainingEvent) -> None:
-            if event.kind == "step":
-                stamps.append(time.perf_counter())
-                if len(stamps) >= MEASURE_STEPS:
-                    stop.cancel()
-
-        TrainingRun(probe).run(progress=heard, cancel=stop)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if cancel is not None and cancel.cancelled:
-        raise Cancelled("cancelled")
-    if len(stamps) < 2:
-        raise RuntimeError("the measurement ran too few steps")
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-    return min(gaps)
-
-
-class _Stop(CancelToken):
-    """The measuring run's cancel token: set by the run itself, or by the caller's token."""
-
-    def __init__(self, outer: CancelToken | None) -> None:
-        super().__init__()
-        self.outer = outer
-
-    @property
-    def cancelled(self) -> bool:
-        return super().cancelled or (self.outer is not None and self.outer.cancelled)
-
-    def raise_if_cancelled(self) -> None:
-        if self.cancelled:
-            raise Cancelled("cancelled")
 
 
 class RetrainDialog(QDialog):
@@ -345,6 +273,8 @@ class RetrainDialog(QDialog):
         self.measure_button.setEnabled(False)
 
         def run(ctx: JobContext) -> float:
+            from training.api import measure_step
+
             return measure_step(config, ctx.cancel)
 
         job = self.jobs.submit(
@@ -478,6 +408,8 @@ class RetrainDialog(QDialog):
 
     # --- events --------------------------------------------------------------------------
     def _on_event(self, job: Job, event: TrainingEvent) -> None:
+        from training.api import EventKind  # loaded with the run that sent the event
+
         if job is not self.job:
             return
         self.events.append(event)
@@ -486,26 +418,26 @@ class RetrainDialog(QDialog):
             self.progress.setRange(0, event.total)
             self.progress.setValue(min(event.step, event.total))
         values = ", ".join(f"{k} {v:.4g}" for k, v in event.values.items())
-        if kind == "step":
+        if kind is EventKind.STEP:
             self._on_step(event, values)
-        elif kind == "sample" and event.image is not None:
+        elif kind is EventKind.SAMPLE and event.image is not None:
             self.sample.setPixmap(pixmap_from_array(event.image, SAMPLE_SIDE))
             self._tell(f"Step {event.step}: new sample faces (right: before | after | goal).")
             self._log(f"step {event.step}: sample grid")
-        elif kind == "validation":
+        elif kind is EventKind.VALIDATION:
             self._tell(f"Step {event.step}: quality checked on faces kept aside.")
             self._log(f"step {event.step}: validation {values}")
-        elif kind == "checkpoint":
+        elif kind is EventKind.CHECKPOINT:
             self._tell(f"Step {event.step}: progress saved (Resume continues from here).")
             self._log(f"checkpoint: {event.path}")
-        elif kind == "export" and event.path:
+        elif kind is EventKind.EXPORT and event.path:
             self._tell(f"The trained model was saved: {Path(event.path).name}.")
             self._log(f"weights exported: {event.path}")
             self.weightsChanged.emit()
-        elif kind == "start":
+        elif kind is EventKind.START:
             self._say(f"Training: step {event.step} of {event.total}.")
             self._log(f"start: {event.message}")
-        elif kind in ("note", "done", "error"):
+        elif kind in (EventKind.NOTE, EventKind.DONE, EventKind.ERROR):
             text = event.message or (event.path or "")
             self._log(f"{kind}: {text}" if text else kind)
 

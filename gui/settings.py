@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from engine.io.formats import format_choices
 from engine.scale_choice import SCALE_CHOICES as ENGINE_SCALE_CHOICES
 from engine.scale_choice import parse_scale
 
@@ -18,22 +19,10 @@ ORGANISATION = "Revive"
 APPLICATION = "Revive"
 MAX_RECENT = 10
 
-MODEL_CHOICES = (
-    ("auto", "Auto"),
-    ("sparnethd", "SPARNetHD"),
-    ("cagface", "CAGFace (tiled)"),
-    ("sparnet", "SPARNet ×8"),
-)
 DEVICE_CHOICES = (("auto", "Auto"), ("cuda", "GPU (CUDA)"), ("mps", "GPU (Apple)"), ("cpu", "CPU"))
 SCALE_CHOICES = ENGINE_SCALE_CHOICES  # "auto", 1, 2, 4: the engine's list
 VIEW_MODES = ("split", "side_by_side", "before", "after")
-FORMAT_CHOICES = (
-    ("", "Same as original"),
-    ("JPEG", "JPEG"),
-    ("PNG", "PNG"),
-    ("TIFF", "TIFF"),
-    ("WEBP", "WebP"),
-)
+FORMAT_CHOICES = tuple(format_choices())  # read from the engine's format table
 
 
 def _to_bool(value: object, default: bool) -> bool:

@@ -74,7 +74,7 @@ RestorerFactory = Callable[[], "Restorer"]
 def default_restorer_factory() -> Restorer:
     from engine.pipeline import Restorer
 
-    return Restorer()
+    return Restorer.from_store()  # remade (forget_restorer) when weights change
 
 
 def worker_threads(cpu_count: int | None = None) -> int:

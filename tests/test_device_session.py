@@ -1,8 +1,8 @@
 """The GPU lease kit, dry-run on the CPU with tiny nets: a lent GPU's minutes must not be
-the first time it runs. ``bash training/device/session.sh`` trains the three restorers
+the first time it runs. ``bash tools/gpu_lease/session.sh`` trains the three restorers
 in parallel processes until their deadlines, exports, evaluates, records the lease in
 the model cards and leaves at most 8 files of at most 16 MiB in $OUT; a second lease,
-after ``training.device.install``, continues the first (weights, D, lease counter, part).
+after ``tools.gpu_lease.install``, continues the first (weights, D, lease counter, part).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import pytest
 from engine.weights import read_manifest, save_weights, verify_weights
 from tests.conftest import REPO
 from tests.training_util import TINY_CAGFACE, TINY_DISC, TINY_SPARNET, make_pack
-from training.device import plan as lease_plan
-from training.device.lease import lease_context
-from training.device.worker import hand_over
+from tools.gpu_lease import plan as lease_plan
+from tools.gpu_lease.lease import lease_context
+from tools.gpu_lease.worker import hand_over
 from training.pack import read_index, read_pack, split_pack
 
-SCRIPT = REPO / "training" / "device" / "session.sh"
+SCRIPT = REPO / "tools" / "gpu_lease" / "session.sh"
 NAMES = ("sparnet_blind128_l-gpu", "sparnet_x8_lite-gpu", "cagface_x4_lite-gpu")
 # Deadlines earlier than on a GPU: on a loaded 2-core machine a worker may need 8 s to
 # start, and the tail (export, evaluation, the final validation's identity check) more.
@@ -149,7 +149,7 @@ def test_one_command_trains_all_three_side_by_side(first_lease):
 @pytest.mark.slow
 def test_the_next_lease_continues_the_last(first_lease):
     root, _ = first_lease
-    from training.device.install import main as install
+    from tools.gpu_lease.install import main as install
 
     weights = root / "resources" / "weights"
     assert install([str(root / "out0"), "--weights", str(weights), "--state",
@@ -203,7 +203,7 @@ def test_a_carried_part_that_is_not_the_leases_own_is_named(tmp_path, monkeypatc
 
 def test_cagface_from_scratch_switches_stages_at_a_time(tmp_path):
     from tests.training_util import tiny_config
-    from training.device.worker import options_for
+    from tools.gpu_lease.worker import options_for
     from training.loop import train
 
     plan = lease_plan.plans({"cagface": {"overrides": TINY_CAGFACE}})["cagface"]
@@ -224,7 +224,7 @@ def test_a_returned_file_over_16_mib_is_refused(tmp_path, monkeypatch):
     import torch
 
     manifest = save_weights({"w": torch.zeros(64, 64)}, tmp_path / "w", "x", "sparnet_x8_tiny")
-    monkeypatch.setattr("training.device.worker.MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr("tools.gpu_lease.worker.MAX_FILE_BYTES", 1000)
     with pytest.raises(RuntimeError, match="16 MiB"):
         hand_over(manifest, tmp_path / "out")
 
@@ -245,7 +245,7 @@ def test_install_can_take_a_replaced_set_out(tmp_path):
     import torch
 
     from engine.errors import ReviveError
-    from training.device.install import remove_set
+    from tools.gpu_lease.install import remove_set
 
     weights = tmp_path / "weights"
     for name in ("old", "new"):

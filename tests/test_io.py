@@ -24,6 +24,7 @@ from engine.io import (
     to_float_rgb,
 )
 from engine.io import png as png_chunks
+from engine.io.formats import WRITABLE
 from tests.conftest import shared_path
 from tests.io_samples import (
     DATE_TAKEN,
@@ -470,34 +471,30 @@ def test_mpo_camera_jpeg_reads_as_jpeg(tmp_path):
     assert save_photo(photo, output_path_for(path)).suffix == ".jpg"
 
 
-# What each format keeps: (bit depth kept, gray kept, alpha kept).
-KEEPS = {
-    ".png": (True, True, True),
-    ".tif": (True, True, True),
-    ".jpg": (False, True, False),
-    ".webp": (False, False, True),
-    ".bmp": (False, True, False),
-}
-
-
-@pytest.mark.parametrize("suffix", sorted(KEEPS))
+# Every writable row of the format table, round-tripped: what the row says the format
+# holds comes back, what it does not is changed as documented, lossless pixels exactly.
+@pytest.mark.parametrize("fmt", WRITABLE, ids=lambda f: f.name)
 @pytest.mark.parametrize("bits", [8, 16])
 @pytest.mark.parametrize("gray", [False, True])
 @pytest.mark.parametrize("with_alpha", [False, True])
-def test_every_format_writes_every_kind_of_photo(tmp_path, suffix, bits, gray, with_alpha):
+def test_every_format_writes_every_kind_of_photo(tmp_path, fmt, bits, gray, with_alpha):
     base = rgb8(24, 40) if bits == 8 else rgb16(24, 40)
     pixels = base[:, ::-1]  # a view, as a pipeline step may hand over
     alpha = base[::-1, :, 0] if with_alpha else None
     photo = Photo(pixels, alpha=alpha, bit_depth=bits, is_grayscale=gray)
 
-    back = load_photo(save_photo(photo, tmp_path / f"out{suffix}", quality=100))
+    notes: list[str] = []
+    out = save_photo(photo, tmp_path / f"out{fmt.suffix}", quality=100, notes=notes)
+    back = load_photo(out)
 
-    keeps_bits, keeps_gray, keeps_alpha = KEEPS[suffix]
-    assert back.bit_depth == (bits if keeps_bits else 8)
-    gray_alpha16_tiff = suffix == ".tif" and bits == 16 and gray and with_alpha  # as RGBA
-    assert back.is_grayscale == (gray and keeps_gray and not gray_alpha16_tiff)
-    assert (back.alpha is not None) == (with_alpha and keeps_alpha)
-    if suffix in (".png", ".tif"):
+    assert back.format == fmt.name
+    assert back.bit_depth == (bits if fmt.bits16 else 8)
+    gray_alpha16_tiff = fmt.name == "TIFF" and bits == 16 and gray and with_alpha  # as RGBA
+    assert back.is_grayscale == (gray and fmt.gray and not gray_alpha16_tiff)
+    assert (back.alpha is not None) == (with_alpha and fmt.alpha)
+    assert any("cannot hold transparency" in n for n in notes) == (with_alpha and not fmt.alpha)
+    assert any("8 bits" in n for n in notes) == (bits == 16 and not fmt.bits16)
+    if not fmt.lossy and (bits == 8 or fmt.bits16) and (with_alpha <= fmt.alpha):
         expected = pixels
         if gray:
             luma = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
@@ -505,6 +502,16 @@ def test_every_format_writes_every_kind_of_photo(tmp_path, suffix, bits, gray, w
         np.testing.assert_array_equal(back.pixels, expected)
         if with_alpha:
             np.testing.assert_array_equal(back.alpha, alpha)
+
+
+@pytest.mark.parametrize("fmt", WRITABLE, ids=lambda f: f.name)
+def test_every_format_keeps_the_metadata_its_row_promises(tmp_path, fmt):
+    photo = Photo(rgb8(24, 40), icc_profile=SRGB_ICC, exif=exif_bytes())
+    notes: list[str] = []
+    back = load_photo(save_photo(photo, tmp_path / f"out{fmt.suffix}", notes=notes))
+    assert (back.icc_profile == SRGB_ICC) == fmt.metadata
+    assert (back.exif is not None) == fmt.metadata
+    assert any("left out" in n for n in notes) == (not fmt.metadata)
 
 
 # ------------------------------------------------------------------------------ CMYK

@@ -356,7 +356,7 @@ def test_launcher_hides_gpus_in_a_cpu_only_bundle(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
-    assert launch.bundle_info() == {"cuda": False}
+    assert bundle.bundle_info() == {"cuda": False}
     launch.prepare_frozen_process()
     assert os.environ["CUDA_VISIBLE_DEVICES"] == ""
     (tmp_path / "resources" / bundle.BUNDLE_INFO).write_text('{"cuda": true}')

@@ -347,7 +347,7 @@ def slow(fh, *args):
     fh.flush()
     open(sys.argv[2], "w").close()  # tell the test: an output is being written
     time.sleep(60)
-write._WRITERS["PNG"] = slow
+write._ENCODERS["PNG"] = slow
 sys.exit(main(["restore", sys.argv[1], "-o", sys.argv[3], "--allow-no-faces"]))
 """
 

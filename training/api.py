@@ -10,41 +10,48 @@ Two ways to drive it:
   ``on_event`` callback (called in the training thread) and to ``events``, a queue
   a GUI timer can drain.
 
-Event kinds: ``start``, ``note``, ``step`` (losses), ``validation`` (metrics),
-``sample`` (``image``: input | output | target rows), ``checkpoint``, ``export``,
-``done`` (``message`` finished / stopped), and ``error`` (``message``: one line).
+Event kinds (``EventKind``): start, note, step (losses), validation (metrics),
+sample (``image``: input | output | target rows), checkpoint, export, done
+(``message`` finished / stopped), and error (``message``: one line).
+``measure_step`` times a few real steps of a configuration (the app's estimate).
 """
 
 from __future__ import annotations
 
 import queue
+import shutil
+import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import ReviveError
+from engine.errors import Cancelled, ReviveError
 from engine.progress import CancelToken
 
 from .checkpoint import latest_checkpoint
 from .config import TrainConfig
-from .loop import TrainingEvent, TrainResult, train
-from .trainers import TRAINERS, resolve_model, trainable_presets
+from .loop import EventKind, TrainingEvent, TrainResult, train
+from .run_plan import RunPlan
+from .trainers import TRAINERS, trainable_presets
 
 __all__ = [
     "TRAINERS",
+    "EventKind",
     "TrainConfig",
     "TrainResult",
     "TrainingEvent",
     "TrainingRun",
+    "measure_step",
     "trainable_models",
     "trainable_presets",
 ]
 
 
 def trainable_models() -> dict[str, str]:
-    """Trainer name -> one line for a model picker."""
-    return {name: t.description for name, t in TRAINERS.items()}
+    """Trainer name -> what it trains, in a photographer's words (the app's picker)."""
+    return {name: t.label for name, t in TRAINERS.items()}
 
 
 @dataclass
@@ -58,7 +65,7 @@ class TrainingRun:
     error: BaseException | None = None
 
     def __post_init__(self) -> None:
-        resolve_model(self.config.model)  # a bad model name fails here, not in the thread
+        RunPlan.of(self.config)  # a bad model name fails here, not in the thread
         self._thread: threading.Thread | None = None
         self._cancel = CancelToken()
 
@@ -119,7 +126,7 @@ class TrainingRun:
                 message = str(err)
                 if not isinstance(err, ReviveError):
                     message = f"{type(err).__name__}: {err}"
-                self._emit(TrainingEvent("error", 0, self.config.steps, message=message))
+                self._emit(TrainingEvent(EventKind.ERROR, 0, self.config.steps, message=message))
 
         self._thread = threading.Thread(target=body, name="revive-training", daemon=True)
         self._thread.start()
@@ -140,3 +147,69 @@ class TrainingRun:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+# --- how long a step takes on this machine (the app's Retrain dialog asks) -------
+MEASURE_STEPS = 3  # the first is a warm-up; the others are timed
+MEASURE_FACES = 24
+
+
+def measure_step(config: TrainConfig, cancel: CancelToken | None = None) -> float:
+    """Seconds per training step of ``config`` on this machine: two timed real steps.
+
+    A throw-away run in a temporary folder (a few faces, no validation, no export).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="revive-measure-"))
+    stamps: list[float] = []
+    stop = _Stop(cancel)
+    try:
+        probe = TrainConfig.from_dict(
+            {
+                **config.to_dict(),
+                "out": str(folder / "run"),
+                "steps": MEASURE_STEPS + 1,
+                "log_every": 1,
+                "val_every": 10_000,
+                "sample_every": 10_000,
+                "checkpoint_every": 10_000,
+                "val_count": 2,
+                "max_faces": MEASURE_FACES,
+                "export_dir": None,
+                "export_name": None,
+                "tensorboard": False,
+                "progress_bar": False,
+                "checkpoint_optimizer": False,
+            }
+        )
+
+        def heard(event: TrainingEvent) -> None:
+            if event.kind is EventKind.STEP:
+                stamps.append(time.perf_counter())
+                if len(stamps) >= MEASURE_STEPS:
+                    stop.cancel()
+
+        TrainingRun(probe).run(progress=heard, cancel=stop)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled("cancelled")
+    if len(stamps) < 2:
+        raise RuntimeError("the measurement ran too few steps")
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    return min(gaps)
+
+
+class _Stop(CancelToken):
+    """The measuring run's cancel token: set by the run itself, or by the caller's token."""
+
+    def __init__(self, outer: CancelToken | None) -> None:
+        super().__init__()
+        self.outer = outer
+
+    @property
+    def cancelled(self) -> bool:
+        return super().cancelled or (self.outer is not None and self.outer.cancelled)
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancelled:
+            raise Cancelled("cancelled")

@@ -220,8 +220,9 @@ def _options(args: argparse.Namespace) -> dict:
 def cmd_train(args: argparse.Namespace) -> int:
     from engine.paths import user_weights_dir
 
-    from .config import ConfigError, TrainConfig, resolve_model
+    from .config import ConfigError, TrainConfig
     from .loop import train
+    from .trainers import resolve_model
 
     trainer, _ = resolve_model(args.model)
     out = args.out or f"runs/{args.model}"

@@ -1,7 +1,7 @@
 """The configuration of one training run, saved as ``RUN/config.json``.
 
-``model`` is a trainer name of ``training.trainers`` or a preset name of
-``engine.models``; ``resolve_model`` maps it to (trainer, preset). Fields left
+A plain record: ``model`` is a trainer name of ``training.trainers`` or a preset name
+of ``engine.models``, resolved once into a ``training.run_plan.RunPlan``. Fields left
 ``None`` take the trainer's defaults (the papers'). ``options`` holds the
 trainer-specific settings (read into the trainer's typed ``Options``: loss weights,
 VGG19 path, ...);
@@ -18,9 +18,8 @@ from typing import Any
 from engine.atomic import write_text_atomic
 
 from .errors import ConfigError
-from .trainers import resolve_model
 
-__all__ = ["CONFIG_FILE", "ConfigError", "TrainConfig", "resolve_model"]
+__all__ = ["CONFIG_FILE", "ConfigError", "TrainConfig"]
 
 CONFIG_FILE = "config.json"
 
@@ -76,14 +75,6 @@ class TrainConfig:
         for name in ("log_every", "val_every", "sample_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
-
-    @property
-    def trainer(self) -> str:
-        return resolve_model(self.model)[0].name
-
-    @property
-    def preset(self) -> str:
-        return resolve_model(self.model)[1]
 
     @property
     def run_dir(self) -> Path:

@@ -23,7 +23,7 @@ import torch
 from engine.atomic import write_text_atomic
 from engine.errors import ReviveError
 from engine.models import ModelKind, get_preset
-from engine.progress import CancelToken, ProgressCallback, check, report
+from engine.progress import CancelToken, ProgressCallback, Stage, check, report
 
 from .data import load_faces
 from .degrade import PRESETS, Degradation, Eq14Config, bicubic_resize, sample_rng
@@ -223,14 +223,14 @@ def evaluate(
     check(cancel)
     extra, notes = _optional(opts, faces.meta.get("template", opts.template))
     rows = {"bicubic": quality_rows(lq_up, targets, opts.metrics, extra)}
-    report(progress, "evaluate", 1, 2, "bicubic baseline")
+    report(progress, Stage.EVALUATE, 1, 2, "bicubic baseline")
     if info is not None:
         device = pick_device(opts.device)
         net = load_model(info, **info.card.get("model_overrides", {})).to(device)
         outputs = restore_faces(net, info.preset, lq_up, targets, opts)
         check(cancel)
         rows[info.name] = quality_rows(outputs, targets, opts.metrics, extra)
-    report(progress, "evaluate", 2, 2, "done")
+    report(progress, Stage.EVALUATE, 2, 2, "done")
     setup = {
         "data": str(opts.data),
         "list": opts.list_file,

@@ -12,6 +12,7 @@ of the last finished step, so ``resume`` continues exactly where it stopped.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import random
@@ -41,26 +42,35 @@ from .checkpoint import (
 )
 from .config import TrainConfig
 from .plots import plot_run
+from .run_plan import RunPlan
 from .runlog import RunLog
 from .runtime import Runtime, hardware_text, make_runtime
 from .task import Task
-from .trainers import resolve_model
 
 
 class DivergedError(ReviveError):
     """A loss became NaN or infinite: the weights are lost, the run stops at once."""
 
 
+class EventKind(enum.StrEnum):
+    """What a training event reports (a ``str``, so logs and JSON read it as a word)."""
+
+    START = "start"
+    NOTE = "note"
+    STEP = "step"  # ``values``: the losses
+    VALIDATION = "validation"  # ``values``: the metrics
+    SAMPLE = "sample"  # ``image``: the grid, uint8 H x W x 3
+    CHECKPOINT = "checkpoint"
+    EXPORT = "export"
+    DONE = "done"  # ``message``: finished / stopped
+    ERROR = "error"  # ``message``: one line (``training.api`` only)
+
+
 @dataclass
 class TrainingEvent:
-    """What a front end hears from a run.
+    """What a front end hears from a run (``kind`` says which; see ``EventKind``)."""
 
-    ``kind``: ``start``, ``step`` (losses), ``validation`` (metrics), ``sample``
-    (``image``: the grid, uint8 H x W x 3), ``checkpoint``, ``export``, ``note``,
-    ``done`` (``message``: finished / stopped).
-    """
-
-    kind: str
+    kind: EventKind
     step: int
     total: int
     values: dict[str, float] = field(default_factory=dict)
@@ -81,10 +91,6 @@ class TrainResult:
     metrics: dict[str, float]
     export: Path | None
     wall_s: float
-
-
-def make_task(config: TrainConfig, rt: Runtime) -> Task:
-    return resolve_model(config.model)[0].task(config, rt)
 
 
 def sample_grid(rows: list[list[np.ndarray]], gap: int = 2) -> np.ndarray:
@@ -150,18 +156,19 @@ def _seed_everything(seed: int) -> None:
 
 
 def export_run(
-    task: Task, config: TrainConfig, step: int, wall_s: float, metrics: dict, cpu_s: float = 0.0
+    task: Task, plan: RunPlan, step: int, wall_s: float, metrics: dict, cpu_s: float = 0.0
 ) -> Path:
     """Write the shipped network to the weights store with its model card."""
+    config = plan.config
     run_dir = config.run_dir
-    name = config.export_name or f"{config.preset}-{run_dir.name}"
+    name = config.export_name or f"{plan.preset}-{run_dir.name}"
     directory = Path(config.export_dir) if config.export_dir else run_dir / "export"
     module = task.export_module()
     validation = {k: round(float(v), 5) for k, v in metrics.items()}
     hardware = hardware_text(task.rt.device, task.rt.world)
     card = {
-        "preset": config.preset,
-        "trainer": config.trainer,
+        "preset": plan.preset,
+        "trainer": plan.trainer.name,
         "steps": step,
         "batch": task.batch * task.rt.world,
         "seed": config.seed,
@@ -191,7 +198,7 @@ def export_run(
     }
     if config.model_overrides:
         card["model_overrides"] = config.model_overrides
-    return save_weights(module.state_dict(), directory, name, config.preset, card=card)
+    return save_weights(module.state_dict(), directory, name, plan.preset, card=card)
 
 
 def train(
@@ -275,6 +282,7 @@ class _Session:
         self, config: TrainConfig, rt: Runtime, emit: EventCallback, deadline: float | None = None
     ) -> None:
         self.config, self.rt, self.emit, self.deadline = config, rt, emit, deadline
+        self.plan = RunPlan.of(config)
         self.task: Task
         self.log: RunLog | None = None
         self.bar: _Progress
@@ -312,7 +320,7 @@ class _Session:
     def set_up(self, resume: bool) -> None:
         config, rt = self.config, self.rt
         _seed_everything(config.seed)  # identical initial weights on every rank
-        task = self.task = make_task(config, rt)
+        task = self.task = self.plan.make_task(rt)
         task.prepare_data()
         task.build()
         self.checkpoint = latest_checkpoint(config.run_dir) if resume else None
@@ -328,10 +336,10 @@ class _Session:
     def _load_checkpoint(self, folder: Path) -> None:
         config, task = self.config, self.task
         tensors, meta = load_checkpoint(folder)
-        if meta.get("preset") != config.preset:
+        if meta.get("preset") != self.plan.preset:
             raise CheckpointError(
                 f"the checkpoint in {config.run_dir} is of {meta.get('preset')!r}, "
-                f"not {config.preset!r}"
+                f"not {self.plan.preset!r}"
             )
         task.load_state(tensors, meta)
         rng_from_flat(tensors, meta.get("rng", {}))
@@ -353,8 +361,10 @@ class _Session:
         self.bar = _Progress(config.progress_bar, self.start, config.steps, silent=not rt.is_main)
         for note in notes if rt.is_main else []:
             self.bar.write(f"note: {note}")
-            self.emit(TrainingEvent("note", self.start, config.steps, message=note))
-        self.emit(TrainingEvent("start", self.start, config.steps, message=str(config.run_dir)))
+            self.emit(TrainingEvent(EventKind.NOTE, self.start, config.steps, message=note))
+        self.emit(
+            TrainingEvent(EventKind.START, self.start, config.steps, message=str(config.run_dir))
+        )
         self.t0, self.c0 = time.perf_counter(), time.process_time()
 
     # -- what happens every so many steps -----------------------------------------------------
@@ -364,7 +374,7 @@ class _Session:
             tensors, meta = task.state()
             rng_t, rng_m = rng_to_flat()
             meta.update(
-                preset=config.preset, trainer=config.trainer, wall_s=self.wall_now(),
+                preset=self.plan.preset, trainer=self.plan.trainer.name, wall_s=self.wall_now(),
                 rng=rng_m, cpu_s=self.cpu_now(), config=config.to_dict(),
                 earlier_runs=task.earlier_runs,
             )  # fmt: skip
@@ -376,7 +386,9 @@ class _Session:
                 dtype=config.checkpoint_dtype,
                 keep=config.keep_checkpoints,
             )
-            self.emit(TrainingEvent("checkpoint", self.step, config.steps, path=str(folder)))
+            self.emit(
+                TrainingEvent(EventKind.CHECKPOINT, self.step, config.steps, path=str(folder))
+            )
         rt.barrier()
 
     def validate_now(self) -> dict[str, float]:
@@ -386,7 +398,11 @@ class _Session:
             if metrics and self.log is not None:
                 clocks = {"wall_s": round(self.wall_now(), 3), "cpu_s": round(self.cpu_now(), 3)}
                 self.log.log_val(self.step, {**metrics, **clocks})
-                self.emit(TrainingEvent("validation", self.step, self.config.steps, values=metrics))
+                self.emit(
+                    TrainingEvent(
+                        EventKind.VALIDATION, self.step, self.config.steps, values=metrics
+                    )
+                )
                 self.bar.write(f"validation at step {self.step}: " + _fmt(metrics))
         self.rt.barrier()
         return metrics
@@ -400,7 +416,7 @@ class _Session:
                 save_png(path, grid)
                 self.emit(
                     TrainingEvent(
-                        "sample", self.step, self.config.steps, image=grid, path=str(path)
+                        EventKind.SAMPLE, self.step, self.config.steps, image=grid, path=str(path)
                     )
                 )
         self.rt.barrier()
@@ -450,7 +466,7 @@ class _Session:
                 self.history.append({"step": step, **values})
                 if self.log is not None:
                     self.log.log_train(step, row)
-                self.emit(TrainingEvent("step", step, config.steps, values=values))
+                self.emit(TrainingEvent(EventKind.STEP, step, config.steps, values=values))
                 sums, count, t_log, samples_seen = {}, 0, now, 0
                 if bad := [k for k, v in values.items() if not math.isfinite(v)]:
                     raise DivergedError(
@@ -473,7 +489,7 @@ class _Session:
                     else f"deadline reached at step {step}"
                 )
                 self.bar.write(f"note: {note}")
-                self.emit(TrainingEvent("note", step, config.steps, message=note))
+                self.emit(TrainingEvent(EventKind.NOTE, step, config.steps, message=note))
                 break
         return False
 
@@ -503,8 +519,10 @@ class _Session:
             if not self.metrics:
                 task.final_validation = True
                 self.metrics = task.validate()
-            export_path = export_run(task, config, self.step, wall, self.metrics, self.cpu_now())
-            self.emit(TrainingEvent("export", self.step, config.steps, path=str(export_path)))
+            export_path = export_run(task, self.plan, self.step, wall, self.metrics, self.cpu_now())
+            self.emit(
+                TrainingEvent(EventKind.EXPORT, self.step, config.steps, path=str(export_path))
+            )
             self.bar.write(f"exported {export_path}")
         if rt.is_main and self.log is not None:
             self.log.close()
@@ -513,7 +531,7 @@ class _Session:
                 self.bar.write(f"note: {note}")
         rt.barrier()
         message = "stopped" if stopped else "finished"
-        self.emit(TrainingEvent("done", self.step, config.steps, message=message))
+        self.emit(TrainingEvent(EventKind.DONE, self.step, config.steps, message=message))
         return TrainResult(
             config.run_dir, self.step, stopped, self.history, self.metrics, export_path, wall
         )

@@ -36,7 +36,7 @@ from PIL import Image
 
 from engine.atomic import write_text_atomic
 from engine.errors import ReviveError
-from engine.progress import CancelToken, ProgressCallback, check, report
+from engine.progress import CancelToken, ProgressCallback, Stage, check, report
 
 FORMAT = "revive-pack/1"
 INDEX = "index.json"
@@ -334,7 +334,7 @@ def pack_folder(
                 else:
                     stats.fallback += 1
                     stats.fallback_names.append(name)
-                report(progress, "pack", i, total, name)
+                report(progress, Stage.PACK, i, total, name)
                 yield name, face
 
     meta = {

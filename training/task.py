@@ -52,11 +52,11 @@ class Task:
     default_batch = 16
     Options: type[TrainerOptions] = TrainerOptions  # this trainer's ``--option`` settings
 
-    def __init__(self, config: TrainConfig, rt: Runtime) -> None:
+    def __init__(self, config: TrainConfig, rt: Runtime, preset: str) -> None:
         self.config = config
         self.rt = rt
         self.opts = self.Options.from_dict(dict(config.options), self.name)
-        self.preset = config.preset
+        self.preset = preset
         self.batch = config.batch or self.default_batch
         self.nets: dict[str, nn.Module] = {}
         self.wrapped: dict[str, nn.Module] = {}

@@ -25,7 +25,8 @@ class Trainer:
     name: str
     task: type[Task]
     default_preset: str
-    description: str
+    description: str  # one line for ``revive train --help``
+    label: str  # what it trains, in a photographer's words (the app's picker)
 
 
 TRAINERS: dict[str, Trainer] = {
@@ -36,30 +37,35 @@ TRAINERS: dict[str, Trainer] = {
             RestorerTask,
             "sparnet_blind128_s",
             "Blind face restorer: degraded faces restored at 128 px (pixel loss; CPU-friendly)",
+            "Face restorer (128 px faces; trains on a CPU in minutes to hours)",
         ),
         Trainer(
             "sparnet_x8",
             SPARNetTask,
             "sparnet_x8_attn2d",
             "SPARNet x8: 16 px faces to 128 px (pixel loss)",
+            "Tiny-face enlarger ×8 (16 px faces to 128 px)",
         ),
         Trainer(
             "sparnethd",
             SPARNetHDTask,
             "sparnethd_attn2d",
             "SPARNetHD: degraded faces restored at full size (GAN, multi-scale D)",
+            "SPARNetHD for large faces (needs a GPU; days on a CPU)",
         ),
         Trainer(
             "cagface",
             CAGFaceTask,
             "cagface_x4",
             "CAGFace x4: component-attention super-resolution (needs component weights)",
+            "CAGFace ×4 (needs the face parts finder)",
         ),
         Trainer(
             "components",
             ComponentsTask,
             "components_bisenet",
             "Face components (background / skin / hair / other), for CAGFace",
+            "Face parts finder (hair, skin, features)",
         ),
     )
 }

@@ -25,7 +25,7 @@ APP_NAME = "Revive"
 APP_ID = "org.revive.Revive"  # macOS bundle identifier and Linux desktop-entry name
 ENTRY_SCRIPT = "engine/__main__.py"
 APP_PACKAGES = ("engine", "gui", "training")
-BUNDLE_INFO = "bundle.json"  # written into resources/ by build.spec, read by engine.app.launch
+BUNDLE_INFO = "bundle.json"  # written into resources/ by build.spec, read by bundle_info
 REGISTRY_FILE = "registry.json"  # = engine.weights.REGISTRY_FILE (kept torch-free here)
 MANIFEST_SUFFIX = ".weights.json"  # = engine.weights.MANIFEST_SUFFIX
 
@@ -387,3 +387,14 @@ def platform_tag() -> str:
     system = {"darwin": "macos", "win32": "windows"}.get(sys.platform, sys.platform)
     system = "linux" if system.startswith("linux") else system
     return f"{system}-{platform.machine().lower()}"
+
+
+def bundle_info() -> dict:
+    """What build.spec recorded about this bundle (empty when not frozen)."""
+    base = getattr(sys, "_MEIPASS", None)
+    if not base:
+        return {}
+    try:
+        return json.loads((Path(base) / "resources" / BUNDLE_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..errors import ReviveError
-from ..progress import ProgressCallback, report
+from ..progress import ProgressCallback, Stage, report
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,9 @@ def demo_photo(progress: ProgressCallback | None = None):
     """The degraded astronaut as an in-memory ``engine.io.Photo`` (no file behind it)."""
     from ..io import Photo
 
-    report(progress, "decode", 0, 1, "preparing the sample photo")
+    report(progress, Stage.DECODE, 0, 1, "preparing the sample photo")
     pixels = degrade_for_demo(astronaut(), shipped_damage())
-    report(progress, "decode", 1, 1, "sample photo ready")
+    report(progress, Stage.DECODE, 1, 1, "sample photo ready")
     return Photo(
         pixels=pixels,
         format="PNG",

@@ -9,25 +9,12 @@ or torch would try to use kernels that are not there.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from .bundle import BUNDLE_INFO
-
-
-def bundle_info() -> dict:
-    """What build.spec recorded about this bundle (empty when not frozen)."""
-    base = getattr(sys, "_MEIPASS", None)
-    if not base:
-        return {}
-    try:
-        return json.loads((Path(base) / "resources" / BUNDLE_INFO).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+from .bundle import bundle_info
 
 
 def prepare_frozen_process() -> None:

@@ -161,7 +161,7 @@ def check_torch(ctx: Context) -> str:
     want = np.einsum("chwij,ocij->ohw", windows, w)[None]
     err = float(np.abs(got - want).max())
     require(err < 1e-4, f"CPU convolution is wrong (max error {err:.2e})")
-    from .launch import bundle_info
+    from .bundle import bundle_info
 
     cuda = "CUDA build" if torch.version.cuda else "CPU build"
     if bundle_info().get("cuda") is False:

@@ -14,36 +14,15 @@ gives the same picture.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from ..results import GrainMatch
+
 VISIBLE_RATIO = 0.8  # a face with less than this share of its ring's grain looks pasted in
 MIN_GRAIN = 0.8  # grey levels (of 255): less grain than this around a face is no grain
 RING = (1.25, 1.9)  # the ring around a face: box grown this much, inner and outer side
-
-
-@dataclass(frozen=True)
-class GrainMatch:
-    """What was measured at one face and what was done (grey levels of 255)."""
-
-    face_grain: float
-    ring_grain: float
-    face_sharpness: float
-    ring_sharpness: float
-    added: float  # std of the grain added to the face; 0: nothing needed
-
-    def words(self) -> str:
-        """One line for the loupe."""
-        if self.added > 0:
-            return (
-                f"Grain added: {self.added:.1f} (face {self.face_grain:.1f}, "
-                f"around it {self.ring_grain:.1f})"
-            )
-        return (
-            f"Grain already matches (face {self.face_grain:.1f}, around it {self.ring_grain:.1f})"
-        )
 
 
 def _luma(image: np.ndarray) -> np.ndarray:

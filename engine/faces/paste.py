@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..progress import CancelToken, ProgressCallback, check, report
+from ..progress import CancelToken, ProgressCallback, Stage, check, report
 from .align import compose, invert_similarity, template_points, transform_points, warp_affine
 
 # Rec. 601 luma weights: the "luminance" of the keep-chroma mode.
@@ -259,7 +259,7 @@ def paste_faces(
         if np.issubdtype(out.dtype, np.integer):
             blended = np.rint(blended)
         out[y0:y1, x0:x1] = blended.astype(out.dtype)
-        report(progress, "paste", done, len(groups), "faces")
+        report(progress, Stage.PASTE, done, len(groups), "faces")
     return out
 
 

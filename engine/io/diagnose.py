@@ -16,10 +16,10 @@ from PIL import Image
 
 from engine.errors import ImageReadError
 from engine.io import png
+from engine.io.formats import READS
 from engine.io.tiff import tiff_tags
 
 TRUNCATED = "the file is truncated (it may not have finished downloading)"
-READS = "Revive reads JPEG, PNG, TIFF, WebP, BMP and GIF"
 
 RAW_ADVICE = (
     "camera raw files are not supported; develop it in your raw converter "

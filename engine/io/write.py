@@ -3,10 +3,9 @@
 What a photographer gets (see README "Image formats"):
 - same format, bit depth, gray/colour and alpha as the input where the format
   can hold them; ICC profile, EXIF (date taken, camera) and XMP carried over;
-- JPEG and BMP cannot hold alpha (BMP: not readably): it is flattened on white;
-- JPEG, WebP and BMP hold 8 bits only: a 16-bit photo is rounded to 8 bits;
-- WebP has no gray mode (gray is written as RGB); BMP holds no metadata.
-Each such change is logged on the ``engine.io`` logger.
+- what a format cannot hold (its row in ``formats.FORMATS``: alpha, 16 bits, gray,
+  metadata, a maximum side) is flattened on white, rounded to 8 bits, written as
+  RGB, left out or refused; each such change is logged on the ``engine.io`` logger.
 """
 
 from __future__ import annotations
@@ -31,8 +30,11 @@ from engine.atomic import atomic_path
 from engine.errors import ImageWriteError, ReviveError
 from engine.io import icc, png
 from engine.io.formats import (
+    BY_NAME,
     FORMAT_SUFFIX,
     READ_SUFFIXES,
+    WRITABLE_FORMATS,
+    ImageFormat,
     format_for_suffix,
     normalize_format,
     output_format_for,
@@ -44,8 +46,6 @@ from engine.pixels import to_uint8
 
 log = logging.getLogger("engine.io")
 
-_JPEG_MAX_SIDE = 65_500
-_WEBP_MAX_SIDE = 16_383
 _JPEG_MAX_EXIF = 65_533
 # What an encoder (or Pillow serialising odd metadata) raises on a photo it cannot write.
 _ENCODE_ERRORS = (
@@ -94,10 +94,9 @@ def save_photo(
     if _is_dir(target):
         raise ImageWriteError(f"{name}: is a folder; give a file name for the output")
 
-    writer = _WRITERS[fmt]
     try:
         with _quiet(), atomic_path(target) as tmp, open(tmp, "wb") as fh:
-            writer(fh, photo, quality, job)
+            _write(fh, photo, BY_NAME[fmt], quality, job)
     except ReviveError:
         raise
     except PermissionError:
@@ -181,22 +180,30 @@ def _note(job: _Job, text: str) -> None:
         job.notes.append(text)
 
 
-def _layout(
-    photo: Photo, job: _Job, *, gray_ok: bool, alpha_ok: bool, bits16_ok: bool, fmt: str
-) -> np.ndarray:
+def _write(fh: IO[bytes], photo: Photo, fmt: ImageFormat, quality: int, job: _Job) -> None:
+    """Lay the pixels out as the format's row allows, then run its encoder."""
+    array = _layout(photo, job, fmt)
+    if fmt.max_side is not None:
+        _check_side(array, fmt.max_side)
+    if not fmt.metadata and (photo.exif or photo.icc_profile or photo.xmp):
+        _note(job, f"{fmt.label} cannot hold EXIF or a colour profile: they are left out")
+    _ENCODERS[fmt.name](fh, array, photo, quality, job)
+
+
+def _layout(photo: Photo, job: _Job, fmt: ImageFormat) -> np.ndarray:
     """H x W x C array (C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) the format can hold."""
     pixels, alpha = photo.pixels, photo.alpha
-    if alpha is not None and not alpha_ok:
+    if alpha is not None and not fmt.alpha:
         pixels = _flatten_on_white(pixels, alpha, photo.max_value)
         alpha = None
-        _note(job, f"{fmt} cannot hold transparency: flattened on white")
-    if photo.bit_depth == 16 and not bits16_ok:
+        _note(job, f"{fmt.label} cannot hold transparency: flattened on white")
+    if photo.bit_depth == 16 and not fmt.bits16:
         pixels = to_uint8(pixels)
         alpha = None if alpha is None else to_uint8(alpha)
-        _note(job, f"{fmt} holds 8 bits per channel: saved at 8 bits")
-    planes = [_gray(pixels)[..., None]] if photo.is_grayscale and gray_ok else [pixels]
-    if photo.is_grayscale and not gray_ok:
-        _note(job, f"{fmt} has no gray mode: saved as RGB")
+        _note(job, f"{fmt.label} holds 8 bits per channel: saved at 8 bits")
+    planes = [_gray(pixels)[..., None]] if photo.is_grayscale and fmt.gray else [pixels]
+    if photo.is_grayscale and not fmt.gray:
+        _note(job, f"{fmt.label} has no gray mode: saved as RGB")
     if alpha is not None:
         planes.append(alpha[..., None])
     return planes[0] if len(planes) == 1 else np.concatenate(planes, axis=2)
@@ -236,7 +243,7 @@ def _pil_image(array: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(plane))
 
 
-def _check_side(array: np.ndarray, limit: int, fmt: str) -> None:
+def _check_side(array: np.ndarray, limit: int) -> None:
     height, width = array.shape[:2]
     if max(height, width) > limit:
         raise ValueError(
@@ -245,12 +252,11 @@ def _check_side(array: np.ndarray, limit: int, fmt: str) -> None:
         )
 
 
-# ---------------------------------------------------------------- one writer per format
+# ---------------------------------------------------------------- one encoder per format
+# Each gets the pixels already laid out as its row in ``formats.FORMATS`` allows.
 
 
-def _write_jpeg(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
-    array = _layout(photo, job, gray_ok=True, alpha_ok=False, bits16_ok=False, fmt="JPEG")
-    _check_side(array, _JPEG_MAX_SIDE, "JPEG")
+def _write_jpeg(fh: IO[bytes], array: np.ndarray, photo: Photo, quality: int, job: _Job) -> None:
     options: dict[str, object] = {
         "quality": quality,
         # Chroma at full resolution for high quality: no colour bleeding on edges.
@@ -285,8 +291,7 @@ def _jpeg_exif(exif: bytes | None, job: _Job) -> bytes | None:
     return None
 
 
-def _write_png(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
-    array = _layout(photo, job, gray_ok=True, alpha_ok=True, bits16_ok=True, fmt="PNG")
+def _write_png(fh: IO[bytes], array: np.ndarray, photo: Photo, quality: int, job: _Job) -> None:
     channels = array.shape[2]
     encoded: bytes | memoryview
     if array.dtype == np.uint8 or channels == 1:
@@ -311,8 +316,7 @@ def _write_png(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
     png.write_with_metadata(fh, encoded, extra)
 
 
-def _write_tiff(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
-    array = _layout(photo, job, gray_ok=True, alpha_ok=True, bits16_ok=True, fmt="TIFF")
+def _write_tiff(fh: IO[bytes], array: np.ndarray, photo: Photo, quality: int, job: _Job) -> None:
     if array.shape[2] == 2 and array.dtype == np.uint16:
         # Neither Pillow nor OpenCV reads 16-bit gray+alpha TIFF: write RGBA instead.
         array = np.concatenate([np.repeat(array[..., :1], 3, axis=2), array[..., 1:]], axis=2)
@@ -327,9 +331,7 @@ def _write_tiff(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
     )
 
 
-def _write_webp(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
-    array = _layout(photo, job, gray_ok=False, alpha_ok=True, bits16_ok=False, fmt="WebP")
-    _check_side(array, _WEBP_MAX_SIDE, "WebP")
+def _write_webp(fh: IO[bytes], array: np.ndarray, photo: Photo, quality: int, job: _Job) -> None:
     options: dict[str, object] = {"quality": quality, "method": 4}
     if quality >= 100:
         options["lossless"] = True
@@ -344,12 +346,7 @@ def _write_webp(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
     _pil_image(array).save(fh, "WEBP", **options)
 
 
-def _write_bmp(fh: IO[bytes], photo: Photo, quality: int, job: _Job) -> None:
-    # Pillow writes 32-bit BMPs with a header most readers (Pillow included) take
-    # as "no alpha": flattening is what the photographer would see anyway.
-    array = _layout(photo, job, gray_ok=True, alpha_ok=False, bits16_ok=False, fmt="BMP")
-    if photo.exif or photo.icc_profile or photo.xmp:
-        _note(job, "BMP cannot hold EXIF or a colour profile: they are left out")
+def _write_bmp(fh: IO[bytes], array: np.ndarray, photo: Photo, quality: int, job: _Job) -> None:
     options: dict[str, object] = {}
     if photo.dpi:
         options["dpi"] = _int_dpi(photo.dpi)
@@ -360,10 +357,7 @@ def _int_dpi(dpi: tuple[float, float]) -> tuple[int, int]:
     return (max(1, round(dpi[0])), max(1, round(dpi[1])))
 
 
-_WRITERS: dict[str, Callable[[IO[bytes], Photo, int, _Job], None]] = {
-    "JPEG": _write_jpeg,
-    "PNG": _write_png,
-    "TIFF": _write_tiff,
-    "WEBP": _write_webp,
-    "BMP": _write_bmp,
+# The dispatch follows the table: every writable row has its ``_write_<name>`` here.
+_ENCODERS: dict[str, Callable[[IO[bytes], np.ndarray, Photo, int, _Job], None]] = {
+    name: globals()[f"_write_{name.lower()}"] for name in WRITABLE_FORMATS
 }

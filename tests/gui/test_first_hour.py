@@ -20,6 +20,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QRect, Qt
 
 from engine.models import create_model
+from engine.models.presets import preset_label
 from engine.paths import user_weights_dir
 from engine.weights import save_weights
 from gui import export
@@ -35,7 +36,6 @@ from gui.export import ExportChoice, ExportDialog
 from gui.faces_panel import JumpSlider
 from gui.imaging import heat_map, mask_tint, overlay, resize_nearest
 from gui.main_window import MainWindow, fitted_geometry
-from gui.model_names import RESTORING_PRESETS, friendly_model
 from gui.photo_controller import PhotoStatus
 from gui.progress_text import OverallProgress, duration_words
 from tests.conftest import shared_path
@@ -150,7 +150,7 @@ def test_1_download_a_model_from_the_models_dialog(
         dialog = window.models.model_manager
         assert dialog.tabs.currentIndex() == 1  # straight to the Download tab
         qtbot.waitUntil(lambda: dialog.catalogue_table.rowCount() == 1, timeout=TIMEOUT_MS)
-        assert dialog.catalogue_table.item(0, 0).text() == friendly_model(light)
+        assert dialog.catalogue_table.item(0, 0).text() == preset_label(light)
         assert dialog.catalogue_table.item(0, 3).text() == "Not installed"
         assert "CC BY-NC-SA" in dialog.entry_card.toPlainText()
         assert dialog.download_button.isEnabled()
@@ -296,13 +296,6 @@ def test_5_without_a_model_the_app_is_consistent(
     assert "needs a face-restoration model" in window.action_set.restore.toolTip()
     assert len(window.view.compare.split.face_items()) == 3
     window.close()
-
-
-def test_5_quick_and_engine_checks_agree_on_what_restores():
-    from engine.models import PRESETS
-
-    engine = {name for name, p in PRESETS.items() if p.kind.restores_faces}
-    assert engine == set(RESTORING_PRESETS)
 
 
 def test_5_selftest_says_incomplete_without_a_model(tmp_path):
@@ -468,7 +461,7 @@ def test_8_faces_panel_counts_names_and_bulk_choices(qtbot, window, photo):
     assert "3 face(s) restored, all used" in panel.header.text()
     card = panel.card(0)
     assert "score" not in card.title.text() and PRESET not in card.title.text()
-    assert "px wide" in card.title.text() and friendly_model(PRESET) in card.title.text()
+    assert "px wide" in card.title.text() and preset_label(PRESET) in card.title.text()
     qtbot.mouseClick(
         card.accept_box, Qt.MouseButton.LeftButton, pos=QPoint(8, card.accept_box.height() // 2)
     )
@@ -597,7 +590,7 @@ def test_11_save_as_shows_the_whole_file_name(qtbot, settings, tmp_path):
     qtbot.waitExposed(dialog)
     edit = dialog.path_edit
     assert edit.width() >= edit.fontMetrics().horizontalAdvance(str(long))
-    assert export.SUFFIXES["JPEG"] == ".jpg"
+    assert export.BY_NAME["JPEG"].suffix == ".jpg"
 
 
 # --- 12. the Models and Retrain dialogs ---------------------------------------------------

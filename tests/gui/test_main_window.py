@@ -6,8 +6,8 @@ Photos from ../shared are copied into the test's temporary folder first, so savi
 
 from __future__ import annotations
 
-import os
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,12 +21,12 @@ from PySide6.QtWidgets import QApplication
 
 from engine.models import create_model
 from engine.models.blocks import FaceAttentionUnit
+from engine.models.presets import preset_label
 from engine.paths import user_weights_dir
 from engine.weights import save_weights
 from gui import export
 from gui.export import ExportChoice
 from gui.main_window import MainWindow
-from gui.model_names import friendly_model
 from gui.photo_controller import PhotoStatus
 from tests.conftest import shared_path
 
@@ -132,7 +132,7 @@ def test_restore_reject_a_face_save_and_inspect_attention(qtbot, window, photo, 
     assert len(faces) == 3  # test_hzgg.jpg: three people
     assert [c.index for c in window.view.faces.cards] == [0, 1, 2]
     assert window.view.compare.split.has_after()
-    assert window.status_panel.model_label.text() == f"Model: {friendly_model(PRESET)}"
+    assert window.status_panel.model_label.text() == f"Model: {preset_label(PRESET)}"
     assert window.status_panel.device_label.text() == "Device: CPU"
 
     # Reject face 1 (click its check box): recomposed without it.
@@ -241,44 +241,85 @@ def test_corrupt_file_shows_an_error_and_the_app_stays_usable(qtbot, window, pho
     assert len(good.result.faces) == 3
 
 
+# What runs the photo through the networks; none of it may run on the GUI thread.
+PROCESSING = ("engine.pipeline", "engine.face_engines", "engine.faces", "engine.models",
+              "engine.io.read", "engine.io.write", "engine.io.decode", "torch")  # fmt: skip
+DESCRIPTORS = ("engine.models.presets",)  # plain data the window reads (labels, kinds)
+
+
+class RevivesOwnCode:
+    """Profiles one thread: every stretch it spends in Revive's code (``gui``, ``engine``)
+    from the moment the event loop calls in until it returns, in that thread's CPU time.
+
+    CPU time of the GUI thread is what the app controls: a busy machine delays the
+    thread, it does not make its own work longer. ``modules``: every module it ran.
+    """
+
+    def __init__(self) -> None:
+        self.stack: list[object] = []
+        self.started = 0.0
+        self.slices: list[tuple[float, str]] = []  # (CPU seconds, what the event loop called)
+        self.modules: set[str] = set()
+
+    def __call__(self, frame, event, arg) -> None:
+        if event == "call":
+            module = frame.f_globals.get("__name__", "")
+            self.modules.add(module)
+            if self.stack or module.split(".")[0] in ("gui", "engine"):
+                if not self.stack:
+                    self.started = time.thread_time()
+                self.stack.append(frame)
+        elif event == "return" and self.stack and self.stack[-1] is frame:
+            self.stack.pop()
+            if not self.stack:
+                name = f"{frame.f_globals.get('__name__')}.{frame.f_code.co_qualname}"
+                self.slices.append((time.thread_time() - self.started, name))
+
+
 def test_gui_thread_stays_responsive_while_a_photo_is_processed(qtbot, window, photo):
-    # The window loads the face detector on its worker at start (importing facenet-pytorch
-    # holds the GIL in bursts of up to ~0.4 s), then freezes the garbage collector's view
-    # of what exists (a full collection held the GIL ~0.3 s): both before a photo is chosen.
+    """The GUI thread runs no processing step, and its own work is a sliver of the worker's.
+
+    Measured in what the app controls (the GUI thread's CPU time in Revive's code, and
+    which modules it runs), not in wall-clock gaps that any other process can widen;
+    bench/bench_gui_responsiveness.py prints the wall-clock figure.
+    """
+    # The window loads the face detector on its worker at start, then freezes the garbage
+    # collector's view of what exists: both before a photo is chosen.
     qtbot.waitUntil(lambda: window.warmed_up, timeout=TIMEOUT_MS)
     _open(qtbot, window, photo)
     window.options.scale_combo.setCurrentIndex(
         window.options.scale_combo.findData(4)
     )  # a 4320 x 1764 result
-    ticks: list[float] = []
+    ticks: list[int] = []
     timer = QTimer()
     timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.timeout.connect(lambda: ticks.append(len(ticks)))
+    profile = RevivesOwnCode()
     timer.start()
-    busy_from = time.perf_counter()
-    _restore(qtbot, window)
-    busy_to = time.perf_counter()
-    timer.stop()
-    during = [t for t in ticks if busy_from <= t <= busy_to]
-    gaps = np.diff([busy_from, *during, busy_to])
+    cpu_before = time.process_time()
+    gui_before = time.thread_time()
+    sys.setprofile(profile)  # this thread only: the worker runs unprofiled
+    try:
+        entry = _restore(qtbot, window)
+    finally:
+        sys.setprofile(None)
+        timer.stop()
+    gui_cpu = time.thread_time() - gui_before
+    worker_cpu = time.process_time() - cpu_before - gui_cpu
+    longest, where = max(profile.slices)
     print(
-        f"restore took {busy_to - busy_from:.2f} s; {len(during)} ticks; "
-        f"longest gap {1000 * gaps.max():.0f} ms"
+        f"GUI thread: {len(profile.slices)} calls into Revive's code, longest {1000 * longest:.0f}"
+        f" ms CPU ({where}); worker and others: {worker_cpu:.2f} s CPU; {len(ticks)} ticks"
     )
-    assert len(during) >= 10
-    if gaps.max() >= 0.1 and _overloaded():
-        pytest.skip(
-            f"the machine is overloaded (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
-            f"cores): a {1000 * gaps.max():.0f} ms gap says nothing about the app"
-        )
-    assert gaps.max() < 0.1
-
-
-def _overloaded() -> bool:
-    """More runnable work than cores: other processes, not the app, decide the timing."""
-    if not hasattr(os, "getloadavg"):
-        return False
-    return os.getloadavg()[0] > 1.5 * (os.cpu_count() or 1)
+    assert entry.result is not None and entry.result.faces
+    ran_here = sorted(
+        m for m in profile.modules if m.startswith(PROCESSING) and m not in DESCRIPTORS
+    )
+    assert not ran_here, f"processing ran on the GUI thread: {ran_here}"
+    assert ticks, "the event loop delivered no timer tick while the photo was processed"
+    # The photo was processed elsewhere: the GUI thread's longest stretch of its own work
+    # is a small share of the processing (a ratio of CPU times, not a time).
+    assert longest < 0.1 * worker_cpu, (longest, where, worker_cpu)
 
 
 def test_save_as_onto_the_original_needs_explicit_confirmation(qtbot, window, photo, monkeypatch):
@@ -373,7 +414,7 @@ def test_model_manager_lists_cards_verifies_and_reports_a_bad_import(qtbot, wind
     qtbot.waitUntil(lambda: WEIGHTS in names(), timeout=TIMEOUT_MS)
     assert "components_bisenet-fasseg" in names() and len(set(names())) == len(names())
     row = names().index(WEIGHTS)
-    assert dialog.table.item(row, 0).text().startswith(friendly_model(PRESET))
+    assert dialog.table.item(row, 0).text().startswith(preset_label(PRESET))
     dialog.table.selectRow(row)
     card = dialog.card.toPlainText()
     assert "GUI test weights" in card and "{" not in card and "Trained on" in card

@@ -36,3 +36,25 @@ def test_bad_values_fall_back(tmp_path, qapp):
     store.setValue("export/quality", 500)
     s = Settings(store)
     assert (s.scale, s.device, s.export_quality) == ("auto", "auto", 100)
+
+
+def test_save_as_offers_every_format_the_engine_writes(tmp_path, qapp):
+    """BMP is back: the dialog's choices are the engine's format table, not a copy."""
+    from engine.io.formats import WRITABLE
+    from gui.export import ExportDialog
+
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    dialog = ExportDialog(None, settings, tmp_path / "photo.jpg", folder=False)
+    combo = dialog.format_combo
+    offered = [combo.itemData(i) for i in range(combo.count())]
+    assert offered == ["", *(f.name for f in WRITABLE)] and "BMP" in offered
+
+    combo.setCurrentIndex(combo.findData("BMP"))
+    assert dialog.path_edit.text().endswith("photo.bmp")
+    assert not dialog.quality_spin.isEnabled()  # BMP is lossless
+    combo.setCurrentIndex(combo.findData("WEBP"))
+    assert dialog.path_edit.text().endswith("photo.webp") and dialog.quality_spin.isEnabled()
+
+    settings.export_format = "BMP"
+    assert settings.export_format == "BMP"
+    dialog.close()

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ...errors import WeightsError
+from ...progress import Stage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -129,7 +130,7 @@ class _DownloadBar:
     def __call__(self, event: Any) -> None:
         from tqdm import tqdm
 
-        if event.stage == "download":
+        if event.stage == Stage.DOWNLOAD:
             if self._bar is None:
                 self._bar = tqdm(
                     total=event.total or None,

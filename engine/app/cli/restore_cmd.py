@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ReviveError
-from ...progress import CancelToken, ProgressEvent
+from ...io.formats import WRITES_HELP
+from ...progress import CancelToken, ProgressEvent, Stage
 from ...scale_choice import MAX_RESULT_MEGAPIXELS, MIN_FACE_SIDE, parse_scale
 from .common import collect, device_name
 
@@ -74,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--save-attention", action="store_true", help="also write each face's attention maps"
     )
     p.add_argument("--report", metavar="FILE", help="write a JSON report of every photo")
-    p.add_argument("--format", dest="fmt", help="output format (jpeg, png, tiff, webp, bmp)")
+    p.add_argument("--format", dest="fmt", help=f"output format ({WRITES_HELP})")
     p.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality (default 95)")
     p.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders")
     p.add_argument(
@@ -129,7 +130,7 @@ class _Bar:
         self.bar = tqdm(total=total, unit="photo", disable=None, file=sys.stderr, leave=False)
 
     def stage(self, event: ProgressEvent) -> None:
-        if event.stage == "photo":
+        if event.stage == Stage.PHOTO:
             return
         if event.total:
             self.bar.set_postfix_str(f"{event.stage} {event.done}/{event.total}", refresh=True)
@@ -175,7 +176,7 @@ def _restorer_maker(options: Any):
     def make() -> Any:
         from ...pipeline import Restorer
 
-        restorer = Restorer(options)
+        restorer = Restorer.from_store(options)
         restorer.check(options)  # no weights or no such device: one line, ends the batch
         return restorer
 

@@ -1,6 +1,6 @@
 """The kit that turns a short GPU lease into shipped weights (docs/gpu-training.md).
 
-``session.sh`` (``python -m training.device.lease``) trains the three face restorers
+``session.sh`` (``python -m tools.gpu_lease.lease``) trains the three face restorers
 side by side on one GPU, each until its own deadline, exports fp16 shards, evaluates
 them on the carried validation faces and leaves everything that must come back in
 ``$OUT``; ``worker`` runs one of those trainings; ``plan`` holds the presets, batch

@@ -1,6 +1,6 @@
 """The result grid of a lease: real photos' faces before and after, one row per face.
 
-``python -m training.device.grid --weights NAME [NAME ...] --out runs/lease-N/real.png
+``python -m tools.gpu_lease.grid --weights NAME [NAME ...] --out runs/lease-N/real.png
 [PHOTO | FOLDER ...]`` (default: ``../shared/data/real``, its photos and face crops).
 Each face is found, aligned and restored by the app's own pipeline
 (``engine.pipeline.Restorer``: the crops it feeds the network and gets back), once
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.loop import sample_grid, save_png
 
     parser = argparse.ArgumentParser(
-        prog="python -m training.device.grid",
+        prog="python -m tools.gpu_lease.grid",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

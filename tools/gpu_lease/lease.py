@@ -1,8 +1,8 @@
-"""One GPU lease, one command: ``bash training/device/session.sh`` (this module).
+"""One GPU lease, one command: ``bash tools/gpu_lease/session.sh`` (this module).
 
 Trains the default restorer, SPARNet x8 and CAGFace x4 at the same time on the one
 GPU (``plan.PLANS``: presets, batches, time shares), each in a worker process
-(``training.device.worker``) that stops at its own deadline, exports fp16 shards,
+(``tools.gpu_lease.worker``) that stops at its own deadline, exports fp16 shards,
 evaluates them on the carried validation faces and records the lease in the model
 card. Meanwhile this process samples the GPU (utilisation, memory, per process) every
 two seconds. A training that fails early is started again in plain fp32 (or at half
@@ -206,7 +206,7 @@ class Training:
         cmd = [
             sys.executable,
             "-m",
-            "training.device.worker",
+            "tools.gpu_lease.worker",
             str(self.spec_path),
             "--attempt",
             attempt,
@@ -327,7 +327,7 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="bash training/device/session.sh",
+        prog="bash tools/gpu_lease/session.sh",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

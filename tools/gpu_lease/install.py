@@ -1,11 +1,11 @@
-"""After a lease: ``python -m training.device.install FOLDER`` (the files that came back).
+"""After a lease: ``python -m tools.gpu_lease.install FOLDER`` (the files that came back).
 
 * every weight set in FOLDER (manifest + shards) is checked (sha256) and copied into
   ``resources/weights/``, replacing an older set of the same name, and becomes the
   registry's default of its role (``restorer``, ``tiny``, ``cagface``: the preset's
   kind); ``--drop-replaced`` also removes the default it replaces (its files too);
 * ``results-lease.tar.gz`` is unpacked into ``runs/lease-N/`` (logs, loss CSVs,
-  evaluations, GPU samples) and its discriminator goes to ``training/device/state/``,
+  evaluations, GPU samples) and its discriminator goes to ``tools/gpu_lease/state/``,
   where the next lease starts D from;
 * the lease's table is printed, with the size of the shipped restorers (24 MiB at most).
 
@@ -102,7 +102,7 @@ def unpack_results(archive: Path, runs: Path, state: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m training.device.install",
+        prog="python -m tools.gpu_lease.install",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,6 +1,6 @@
 """One training of a lease, in its own process: train, export, evaluate, record, hand over.
 
-``python -m training.device.worker SPEC.json`` (written by ``training.device.lease``):
+``python -m tools.gpu_lease.worker SPEC.json`` (written by ``tools.gpu_lease.lease``):
 
 1. trains ``plan.preset`` until the deadline (``training.loop.train(deadline=...)``:
    the run validates, checkpoints and exports itself like its last step), from the
@@ -308,7 +308,7 @@ def run(spec: dict[str, Any], attempt: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.device.worker")
+    parser = argparse.ArgumentParser(prog="python -m tools.gpu_lease.worker")
     parser.add_argument("spec", help="the JSON the lease wrote for this training")
     parser.add_argument("--attempt", default="fast", choices=("fast", "plain", "half"))
     args = parser.parse_args(argv)
