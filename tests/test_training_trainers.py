@@ -208,3 +208,29 @@ def test_compact_checkpoints_are_small_and_resume(pack, tmp_path):
     result = train(config, resume=True, export=False, progress=events.append)
     assert result.step == 3
     assert any("fresh moments" in e.message for e in events if e.kind == "note")
+
+
+def test_a_weight_set_of_the_same_network_starts_another_preset(tmp_path):
+    """The small blind restorer's weights start the tiny-face x8 model of the same network;
+    a weight set of another network is refused with a clear error."""
+    from training.errors import ConfigError
+
+    pack128 = make_pack(tmp_path / "faces128", n=6, size=128)
+    blind = create_model("sparnet_blind128_s")
+    with torch.no_grad():
+        for p in blind.parameters():
+            p.add_(0.01)  # not the default initialisation, so a load can be told apart
+    card = {"steps": 3, "batch": 2}
+    state = blind.state_dict()
+    manifest = save_weights(state, tmp_path / "w", "b", "sparnet_blind128_s", card=card)
+    run = tmp_path / "run"
+    result = train(tiny_config("sparnet_x8_s", pack128, run, steps=1, init_weights=str(manifest)))
+    card = read_manifest(result.export).card
+    assert card["preset"] == "sparnet_x8_s" and len(card["history"]) == 2
+    assert card["history"][0]["preset"] == "sparnet_blind128_s" and card["total"]["steps"] == 4
+    exported = load_model(read_manifest(result.export)).state_dict()
+    learned = dict(blind.named_parameters())  # (norm statistics move with the data)
+    assert max(float((exported[k].float() - v).abs().max()) for k, v in learned.items()) < 0.02
+    lite = str(manifest)
+    with pytest.raises(ConfigError, match="not sparnet_x8_lite"):
+        train(tiny_config("sparnet_x8_lite", pack128, run.parent / "run2", init_weights=lite))

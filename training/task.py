@@ -190,7 +190,7 @@ class Task:
         from engine.weights import find_weights, load_state_dict
 
         info = find_weights(name_or_path)
-        if info.preset != self.preset:
+        if info.preset != self.preset and not _same_network(info.preset, self.preset):
             raise ConfigError(f"{info.name} is a {info.preset} weight set, not {self.preset}")
         state = load_state_dict(info)
         for module in self.init_modules():
@@ -209,7 +209,11 @@ class Task:
                 }
             ]
         self.earlier_runs = list(earlier or [])
+        if info.preset != self.preset:  # the card says which runs trained it as what
+            self.earlier_runs = [{"preset": info.preset, **run} for run in self.earlier_runs]
         self.notes.append(f"started from the weights {info.name} ({len(self.earlier_runs)} runs)")
+        if info.preset != self.preset:
+            self.notes.append(f"{info.name} was trained as {info.preset}, the same network")
 
     def init_modules(self) -> list[nn.Module]:
         """What ``init_from_weights`` loads: the exported network and its training twin."""
@@ -229,3 +233,10 @@ class Task:
     def update_emas(self) -> None:
         for name, ema in self.emas.items():
             ema.update(self.nets[name])
+
+
+def _same_network(preset: str, other: str) -> bool:
+    """A weight set of another preset with the very same network can start this one."""
+    from engine.models.presets import PRESETS
+
+    return preset in PRESETS and other in PRESETS and PRESETS[preset].same_network(PRESETS[other])

@@ -111,6 +111,10 @@ class Preset:
     def capabilities(self) -> Capabilities:
         return _CAPABILITIES[self.builder]
 
+    def same_network(self, other: Preset) -> bool:
+        """Whether ``other`` builds the very same network (its weights fit this one)."""
+        return self.builder == other.builder and self.kwargs == other.kwargs
+
     def network_class(self) -> type[nn.Module]:
         """The network's class (imports its module, and so torch)."""
         module, _, attr = self.builder.partition(":")
@@ -274,6 +278,24 @@ _PRESETS: tuple[Preset, ...] = (
         "utkface",
         label="SPARNet ×8 lite for tiny faces",
         description="Revive's light SPARNet x8: 64 channels, 32-channel hourglasses, 4 body FAUs",
+        tags=("revive",),
+        trainer="sparnet_x8",
+    ),
+    Preset(
+        "sparnet_x8_s",
+        ModelKind.TINY_FACE,
+        SPARNET,
+        _sparnet(
+            min_channels=16, max_channels=48, res_blocks=3, attention_channels=16, residual=True
+        ),
+        128,
+        8,
+        "utkface",
+        label="SPARNet ×8 small for tiny faces",
+        description=(
+            "Revive's small SPARNet x8: the small blind restorer's network (16 to 48 channels,"
+            " 3 body FAUs, residual) trained on bicubic x8 faces"
+        ),
         tags=("revive",),
         trainer="sparnet_x8",
     ),
