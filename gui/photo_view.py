@@ -75,7 +75,6 @@ class PhotoView(QObject):
         super().__init__(parent)
         self.photos = photos
         self.settings = settings
-        self.has_weights: bool | None = None
         self.compare = CompareView()
         for view in self.compare.views():
             view.setAcceptDrops(False)  # drops go to the window
@@ -107,7 +106,6 @@ class PhotoView(QObject):
     def set_has_weights(self, has_weights: bool | None) -> None:
         """Whether a restoration model is installed (what the start page and the faces
         panel suggest)."""
-        self.has_weights = has_weights
         self.welcome.set_has_weights(has_weights)
         self.faces.set_has_weights(has_weights)
 
