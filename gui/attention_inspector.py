@@ -46,6 +46,8 @@ from engine.pixels import to_uint8
 from engine.results import AttentionMap, FaceRecord
 
 from .imaging import heat_map, mask_tint, overlay, pixmap_from_array, resize_nearest
+from .photo_changes import ChangeKind, PhotoChange
+from .photo_controller import PhotoEntry
 
 TILE = 96  # one unit's map, large enough to read (its caption in its tooltip)
 SUMMARY = 200  # all units together
@@ -277,6 +279,27 @@ class AttentionInspector(QWidget):
         self.overlay_box.toggled.connect(self._rebuild)
         self.stretch_box.toggled.connect(self._rebuild)
         self._rebuild()
+
+    def on_photo(self, entry: PhotoEntry | None, change: PhotoChange) -> None:
+        """The current photo changed: empty without a restored face; a face edited keeps
+        its maps, a face restored again gets its new ones."""
+        if not change.current:
+            return
+        result = entry.result if entry is not None else None
+        if change.shows_again:
+            if result is None or not result.faces:
+                self.set_face(None)  # with faces, the selected one is shown
+            return
+        shown = self.face
+        if entry is None or shown is None:
+            return
+        for face in change.faces(entry):
+            if face.index != shown.index or face is shown:
+                continue
+            if change.kind is ChangeKind.FACE_EDITED:
+                self.face = face  # the same maps
+            elif change.kind is ChangeKind.FACE_RERUN and entry.rerunning is None:
+                self.set_face(face)  # its new maps
 
     def set_overlay(self, on: bool) -> None:
         self.overlay_box.setChecked(on)

@@ -10,8 +10,9 @@ that figure and filtered to the doubtful ones. *Use all* / *Use none* tick or un
 face at once; the header counts the faces in use as they change. Clicking a card
 selects the face (the window frames it and shows its attention maps). Before a photo
 is restored (or with no restoration model installed) the panel shows the faces that
-were found, each with its crop. The panel only emits requests; the window sends them
-to the engine worker.
+were found, each with its crop. It follows the current photo by itself (``on_photo``,
+``gui.photo_changes``). The panel only emits requests; the window sends them to the
+engine worker.
 """
 
 from __future__ import annotations
@@ -40,9 +41,57 @@ from engine.models.presets import preset_label
 from engine.results import FaceRecord
 
 from .imaging import pixmap_from_array
+from .photo_changes import ChangeKind, PhotoChange
+from .photo_controller import PhotoEntry, PhotoStatus
 
 THUMB = 88
 NO_FACES_YET = "No faces yet: open a photo to see its faces here."
+GET_A_MODEL = (
+    "Restoring them needs a face-restoration model: Models ▸ Manage Models… ▸ Download "
+    "(or the button in the banner above)."
+)
+
+
+def faces_message(entry: PhotoEntry, has_weights: bool | None = True) -> str:
+    """What the faces panel says while a photo has no result."""
+    status = entry.status
+    if status is PhotoStatus.RESTORING:
+        return "Restoring…"
+    if status is PhotoStatus.QUEUED:
+        return "Queued for restoration…"
+    if status is PhotoStatus.ERROR:
+        return f"Not restored: {entry.detail}"
+    if status in (PhotoStatus.NEW, PhotoStatus.LOADING):
+        return "Loading…"
+    found = entry.found
+    if found is None:
+        what = "Finding faces…"
+    elif not found:
+        what = "No face found in this photo."
+    else:
+        what = f"{len(found)} face(s) found."
+    if has_weights is False:
+        if found is not None and not found:
+            return f"{what} There is nothing to restore in it."
+        return f"{what} {GET_A_MODEL}"
+    if status is PhotoStatus.CANCELLED:
+        return f"{what} Restoration was cancelled. Press Restore (Ctrl+R) to run it again."
+    if found is not None and not found:
+        return (
+            f"{what} Restore (Ctrl+R) enlarges it by the output scale chosen in the "
+            "toolbar (2× or 4×), without changing it otherwise."
+        )
+    return f"{what} Press Restore (Ctrl+R) to restore them."
+
+
+def no_face_result_message(scale: int) -> str:
+    """What the faces panel says of a result without faces (the photo was only enlarged)."""
+    if scale > 1:
+        return f"No face found: the photo was only enlarged {scale}×, nothing else changed."
+    return (
+        "No face found: nothing was changed. Choose an output scale of 2× or 4× in the "
+        "toolbar and Restore again to enlarge the photo."
+    )
 
 
 def face_width(box: Sequence[float] | np.ndarray) -> int:
@@ -392,6 +441,64 @@ class FacesPanel(QWidget):
         self._selected = -1
         self._message: str | None = None
         self._show_bulk(False)
+        self._entry: PhotoEntry | None = None  # the current photo
+        self.has_weights: bool | None = None
+
+    # --- following the photos ------------------------------------------------------------
+    def on_photo(self, entry: PhotoEntry | None, change: PhotoChange) -> None:
+        """The faces of the current photo: shown again, edited, re-run, pasted again."""
+        if not change.current:
+            return
+        if change.kind is ChangeKind.CURRENT:
+            self._entry = entry
+        if change.shows_again:
+            self.show_photo(entry)
+        elif entry is None:
+            return
+        elif change.kind is ChangeKind.FACE_EDITED:
+            for face in change.faces(entry):
+                self.update_face(face)
+        elif change.kind is ChangeKind.PASTED and entry.result is not None:
+            self.update_identities(entry.result.faces)  # they follow the strengths
+        elif change.kind is ChangeKind.FACE_RERUN:
+            if entry.rerunning is None:  # ended: the face as it now stands
+                for face in change.faces(entry):
+                    self.update_face(face)
+            self.set_busy(entry.rerunning is not None)
+
+    def set_has_weights(self, has_weights: bool | None) -> None:
+        """Whether a restoration model is installed (what to do next, in the header)."""
+        self.has_weights = has_weights
+        if self._entry is not None:
+            self.show_photo(self._entry)
+
+    def show_photo(self, entry: PhotoEntry | None) -> None:
+        """``entry``'s restored faces, or those found while it has no result; with a
+        result, its first face is selected (the loupe and the inspector follow)."""
+        if entry is None:
+            self.set_faces([], None)
+            return
+        if entry.before_image is None:
+            if entry.status is PhotoStatus.ERROR:
+                self.set_faces([], f"Could not be opened: {entry.detail}")
+            else:
+                self.set_faces([], "Loading…")
+            return
+        result = entry.result
+        if result is None:
+            found = entry.found or []
+            message = faces_message(entry, self.has_weights)
+            if found and entry.status not in (PhotoStatus.QUEUED, PhotoStatus.RESTORING):
+                crops = entry.found_crops or [None] * len(found)
+                self.set_found([f.box for f in found], crops, message)
+            else:
+                self.set_faces([], message)
+            return
+        if result.faces:
+            self.set_faces(result.faces)
+            self.select(0)  # its maps in the inspector; the view is not moved
+        else:
+            self.set_faces([], no_face_result_message(result.scale))
 
     def _show_bulk(self, on: bool) -> None:
         self.use_all_button.setVisible(on)

@@ -12,7 +12,9 @@ the screen's device pixels (so a 2x screen shows the face's pixels, not a blur).
 * Beside the picture: *Use this face*, the strength slider, and *Match the photo's
   grain* (engine.faces.grain); they send requests like the faces panel's cards.
 
-It opens by itself on the first face when a restoration ends (``MainWindow``). The
+It opens by itself on the first face when a restoration ends (``MainWindow``). It
+follows the current photo by itself (``on_photo``: cleared without a restored face,
+pasted again, a face edited); the face it shows is the one the user selects. The
 loupe only shows and asks; ``PhotoWork`` does the work.
 """
 
@@ -37,6 +39,8 @@ from engine.results import FaceRecord, RestoreResult
 
 from .faces_panel import FaceControls, face_width
 from .imaging import qimage_from_array
+from .photo_changes import ChangeKind, PhotoChange
+from .photo_controller import PhotoEntry
 
 MIN_SIDE = 256  # logical px: the smallest the loupe draws a face
 MARGIN = 0.3  # of the face box's side, on each side: the face in its photo
@@ -208,6 +212,22 @@ class FaceLoupe(QWidget):
             shortcut.setContext(context)
             shortcut.activated.connect(slot)
         self._set_enabled(False)
+
+    # --- following the photos ------------------------------------------------------------
+    def on_photo(self, entry: PhotoEntry | None, change: PhotoChange) -> None:
+        """The current photo changed: nothing to show without a restored face (with one,
+        the faces panel selects the first and the window shows it here)."""
+        if not change.current:
+            return
+        result = entry.result if entry is not None else None
+        if change.shows_again:
+            if result is None or not result.faces:
+                self.show_face(None, -1)
+        elif change.kind is ChangeKind.PASTED:
+            self.refresh(result)  # the same face, pasted again
+        elif change.kind is ChangeKind.FACE_EDITED:
+            for face in change.faces(entry):
+                self.set_face(face)
 
     # --- what it shows ----------------------------------------------------------------
     @property

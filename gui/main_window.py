@@ -2,7 +2,9 @@
 
 Each part owns its state and its widgets; the window builds them, lays them out,
 connects them, and handles what belongs to the window itself (title, drops, docks,
-closing). The parts:
+closing). Every change of a photo comes as one stream: the controller's typed
+``PhotoChange`` re-emitted as ``photoChanged(entry, change)``, which each part that
+shows a photo follows with its own ``on_photo`` (``gui.photo_changes``). The parts:
 
 - ``jobs`` (``JobRunner``): the engine worker, its queue and callbacks, busy state;
 - ``photos`` (``PhotoController``, Qt-free): the photo queue, statuses, current photo;
@@ -55,7 +57,8 @@ from .messages import Messages
 from .model_offer import ModelOffer
 from .models_panel import ModelsPanel, training_available
 from .options_bar import OptionsBar
-from .photo_controller import Change, PhotoController, PhotoEntry
+from .photo_changes import ChangeKind, PhotoChange, PhotoFollower
+from .photo_controller import PhotoController, PhotoEntry
 from .photo_queue import PhotoQueue
 from .photo_view import PhotoView
 from .photo_work import PhotoWork
@@ -77,8 +80,9 @@ _BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 class DockRow:
     """One panel around the photo: the window builds its dock and View-menu entry from it.
 
-    ``widget`` makes (or finds) the panel from the window's parts; a panel that follows
-    the photos subscribes to ``window.photos`` itself. A new panel: its file plus a row.
+    ``widget`` makes (or finds) the panel from the window's parts; a panel with an
+    ``on_photo(entry, change)`` method (``PhotoFollower``) hears every photo change.
+    A new panel: its file plus a row.
     """
 
     attribute: str  # the window's attribute for the dock, e.g. ``faces_dock``
@@ -127,7 +131,7 @@ Entry = PhotoEntry[QImage]
 class MainWindow(QMainWindow):
     """The app window. ``settings`` and ``jobs`` are injectable for tests."""
 
-    photoShown = Signal(object)  # the current PhotoEntry, or None
+    photoChanged = Signal(object, object)  # PhotoEntry (or None: no photo), PhotoChange
     view: PhotoView
     queue: PhotoQueue
     # Docks of ``DOCKS`` that the window's own code names (set in ``_build_layout``).
@@ -146,6 +150,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.jobs = jobs or JobRunner(parent=self)
         self.photos: PhotoController[QImage] = PhotoController()
+        self.photos.subscribe(self.photoChanged.emit)  # the one stream of photo changes
         self.messages = Messages(self)
         self.status_panel = StatusPanel(self.statusBar(), self.jobs)
         self.options = OptionsBar(self.settings, self.jobs, self)
@@ -314,20 +319,26 @@ class MainWindow(QMainWindow):
         a.preferences.triggered.connect(self.open_settings)
         self.status_panel.cancel_button.clicked.connect(a.cancel.trigger)
 
+    def followers(self) -> list[PhotoFollower]:
+        """Who hears the photo changes, in this order: the central view, every dock's
+        panel that follows photos (``DOCKS`` order), the status bar, the toolbar, the
+        model offer, and the window itself (its title, commands and docks)."""
+        panels = [self.docks[row.attribute].widget() for row in DOCKS]
+        return [
+            self.view,
+            *(p for p in panels if isinstance(p, PhotoFollower)),
+            self.status_panel,
+            self.options,
+            self.offer,
+            self,
+        ]
+
     def _connect_parts(self) -> None:
         view, work, faces = self.view, self.work, self.view.faces
-        self.photos.subscribe(self._on_photos_changed)
+        for follower in self.followers():
+            self.photoChanged.connect(follower.on_photo)
         self.jobs.busyChanged.connect(self._update_actions)
         self.jobs.unhandledError.connect(self.messages.error)
-        work.loaded.connect(self._on_loaded)
-        work.stateChanged.connect(view.show_state)
-        work.stateChanged.connect(self._show_scale)
-        work.resultChanged.connect(view.show_result)
-        work.resultChanged.connect(self._update_status_labels)
-        work.afterChanged.connect(view.show_after)
-        work.faceEdited.connect(view.face_edited)
-        work.faceRerun.connect(view.face_rerun)
-        work.rerunning.connect(faces.set_busy)
         faces.acceptedChanged.connect(work.set_face_accepted)
         faces.allAcceptedRequested.connect(work.set_all_accepted)
         faces.strengthChanged.connect(work.set_face_strength)
@@ -339,8 +350,6 @@ class MainWindow(QMainWindow):
         view.loupe.strengthChanged.connect(work.set_face_strength)
         view.loupe.set_grain_match(self.prefs.grain_match)
         view.loupe.grainMatchChanged.connect(self._set_grain_match)
-        work.resultChanged.connect(self._open_loupe)
-        work.resultChanged.connect(self.offer.after_restoration)
         self.models.listed.connect(self.offer.set_models)
         self.offer.downloadRequested.connect(self.download_model)
         self.offer.fallbackChosen.connect(self.options.choose_model)
@@ -395,29 +404,20 @@ class MainWindow(QMainWindow):
             self.move(fitted.topLeft())
 
     # --- what the parts tell ------------------------------------------------------------
-    def _on_photos_changed(self, entry: Entry | None, change: Change) -> None:
-        if change is Change.CURRENT:
-            self._show_current()
-        else:
-            self._update_actions()
-
-    def _show_current(self) -> None:
-        entry = self.photos.current
-        self.view.show_current()
-        self.work.find_faces(entry)
-        self.setWindowTitle("Revive" if entry is None else f"{entry.name} — Revive")
-        self.status_panel.show_photo(
-            "" if entry is None else f"{entry.name}: {entry.status_line()}"
-        )
+    def on_photo(self, entry: Entry | None, change: PhotoChange) -> None:
+        """What the window itself shows of the photos: the commands that apply, the
+        title, the model that restored the photo shown, the loupe opened on a result."""
         self._update_actions()
-        self._update_status_labels()
-        self._show_scale()
-        self._open_loupe()
-        self.photoShown.emit(entry)
-
-    def _on_loaded(self, entry: Entry) -> None:
-        if entry is self.photos.current:
-            self._show_current()
+        if not change.current:
+            return
+        if change.kind in (ChangeKind.CURRENT, ChangeKind.LOADED):
+            self.work.find_faces(entry)  # shown before it is restored
+            self.setWindowTitle("Revive" if entry is None else f"{entry.name} — Revive")
+            self._update_status_labels()
+            self._open_loupe()
+        elif change.kind is ChangeKind.RESULT:
+            self._update_status_labels()
+            self._open_loupe(entry)
 
     def open_settings(self) -> SettingsDialog:
         """File ▸ Settings…: applied at once when accepted."""
@@ -458,16 +458,6 @@ class MainWindow(QMainWindow):
             if self._inspector_wanted:
                 self._inspector_wanted = False
                 self.show_inspector()
-
-    def _show_scale(self, _entry: Entry | None = None) -> None:
-        """The toolbar says what the output scale gives for the current photo's faces."""
-        entry = self.photos.current
-        if entry is None or entry.photo is None:
-            self.options.show_scale_for(None, [])
-            return
-        h, w = entry.photo.pixels.shape[:2]
-        faces = entry.result.faces if entry.result is not None else (entry.found or [])
-        self.options.show_scale_for((w, h), [f.box for f in faces])
 
     def _on_weights_checked(self, has_weights: bool | None) -> None:
         self.banner.setVisible(has_weights is False)

@@ -27,6 +27,7 @@ from engine.models.presets import preset_label as friendly_model
 from engine.progress import CancelToken
 
 from . import engine_calls as calls
+from .photo_changes import ChangeKind, PhotoChange
 from .preferences import Preferences
 from .window_parts import Banner
 
@@ -78,6 +79,11 @@ class ModelOffer(QObject):
         self.missing_bar.hide()
 
     # --- after a restoration ------------------------------------------------------------
+    def on_photo(self, entry: object, change: PhotoChange) -> None:
+        """Any photo's new result may bring the offer (``after_restoration``)."""
+        if change.kind is ChangeKind.RESULT:
+            self.after_restoration(entry)
+
     def set_models(self, rows: list[calls.ModelRow], _availability: object = None) -> None:
         """The installed weights were listed; a restorer newly installed hides the offer."""
         self.rows = rows

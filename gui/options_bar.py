@@ -27,6 +27,8 @@ from engine.scale_choice import (
 
 from . import engine_calls as calls
 from .jobs import JobRunner
+from .photo_changes import ChangeKind, PhotoChange
+from .photo_controller import PhotoEntry
 from .preferences import Preferences
 from .settings import DEVICE_CHOICES, SCALE_CHOICES, Settings
 from .worker import JobContext
@@ -153,6 +155,18 @@ class OptionsBar(QObject):
         self.changed.emit()
 
     # --- scale -----------------------------------------------------------------------------
+    def on_photo(self, entry: PhotoEntry | None, change: PhotoChange) -> None:
+        """The current photo, or what is known of its faces, changed: the scale note."""
+        kinds = (ChangeKind.CURRENT, ChangeKind.LOADED, ChangeKind.STATE, ChangeKind.FOUND)
+        if not change.current or change.kind not in kinds:
+            return
+        if entry is None or entry.photo is None:
+            self.show_scale_for(None, [])
+            return
+        h, w = entry.photo.pixels.shape[:2]
+        faces = entry.result.faces if entry.result is not None else (entry.found or [])
+        self.show_scale_for((w, h), [f.box for f in faces])
+
     def show_scale_for(self, photo_size: tuple[int, int] | None, boxes: list) -> None:
         """The current photo (``(width, height)``, None: none) and its faces found so far."""
         self._photo_size, self._face_boxes = photo_size, list(boxes)

@@ -8,6 +8,10 @@ answer whose ticket went stale is ignored: the photo was removed since, or (for 
 on its faces) the faces changed again, so a newer answer is on its way. Widgets
 ``subscribe`` to hear of every change; the display images (QImage in the app) are
 opaque to the controller, which is generic over their type.
+
+Every change is told once, typed (``gui.photo_changes.PhotoChange``), at the moment
+the controller records it: the window's parts follow that one stream and nothing
+else tells them about photos.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .photo_changes import ChangeKind, PhotoChange
 
 if TYPE_CHECKING:
     from engine.io import Photo
@@ -43,15 +49,6 @@ class PhotoStatus(enum.Enum):
         return str(self.value)
 
 
-class Change(enum.Enum):
-    """What a listener is told about."""
-
-    ADDED = "added"
-    CHANGED = "changed"  # status, detail, thumbnail or result
-    REMOVED = "removed"
-    CURRENT = "current"  # another photo (or None) became the current one
-
-
 @dataclass(eq=False)
 class PhotoEntry(Generic[ImageT]):
     """One photo in the queue (``path`` is None for an in-memory sample)."""
@@ -73,6 +70,7 @@ class PhotoEntry(Generic[ImageT]):
     found: list[Any] | None = None
     found_crops: list[Any] | None = None
     detecting: bool = False
+    rerunning: int | None = None  # the face being restored again, if one is
 
     @property
     def fresh(self) -> bool:
@@ -101,7 +99,7 @@ class Ticket(Generic[ImageT]):
     generation: int | None = None
 
 
-Listener = Callable[[PhotoEntry[ImageT] | None, Change], None]  # None: no current photo
+Listener = Callable[[PhotoEntry[ImageT] | None, PhotoChange], None]  # None: no current photo
 
 
 class PhotoController(Generic[ImageT]):
@@ -117,7 +115,10 @@ class PhotoController(Generic[ImageT]):
         """``listener(entry, change)`` after every change (``entry`` None: no current photo)."""
         self._listeners.append(listener)
 
-    def _tell(self, entry: PhotoEntry[ImageT] | None, change: Change) -> None:
+    def _tell(
+        self, entry: PhotoEntry[ImageT] | None, kind: ChangeKind, face: int | None = None
+    ) -> None:
+        change = PhotoChange(kind, entry is self.current, face)
         for listener in list(self._listeners):
             listener(entry, change)
 
@@ -131,7 +132,7 @@ class PhotoController(Generic[ImageT]):
     def add(self, name: str, path: Path | None = None) -> PhotoEntry[ImageT]:
         entry: PhotoEntry[ImageT] = PhotoEntry(name, path)
         self.entries.append(entry)
-        self._tell(entry, Change.ADDED)
+        self._tell(entry, ChangeKind.ADDED)
         return entry
 
     def find(self, path: Path) -> PhotoEntry[ImageT] | None:
@@ -142,7 +143,7 @@ class PhotoController(Generic[ImageT]):
         if entry not in self:
             return
         self.entries = [e for e in self.entries if e is not entry]
-        self._tell(entry, Change.REMOVED)
+        self._tell(entry, ChangeKind.REMOVED)
         if self.current is entry:
             self.current = None
             self.select(self.entries[0] if self.entries else None, always=True)
@@ -154,7 +155,7 @@ class PhotoController(Generic[ImageT]):
         if entry is self.current and not always:
             return
         self.current = entry
-        self._tell(entry, Change.CURRENT)
+        self._tell(entry, ChangeKind.CURRENT)
 
     def step(self, delta: int) -> None:
         """Select the next (+1) or previous (-1) photo, wrapping around."""
@@ -186,9 +187,15 @@ class PhotoController(Generic[ImageT]):
     def is_stale(self, ticket: Ticket[ImageT]) -> bool:
         return not self.is_live(ticket)
 
-    def _set(self, entry: PhotoEntry[ImageT], status: PhotoStatus, detail: str = "") -> None:
+    def _set(
+        self,
+        entry: PhotoEntry[ImageT],
+        status: PhotoStatus,
+        detail: str = "",
+        kind: ChangeKind = ChangeKind.STATE,
+    ) -> None:
         entry.status, entry.detail = status, detail
-        self._tell(entry, Change.CHANGED)
+        self._tell(entry, kind)
 
     # --- loading -------------------------------------------------------------------------
     def needs_loading(self, entry: PhotoEntry[ImageT]) -> bool:
@@ -210,7 +217,7 @@ class PhotoController(Generic[ImageT]):
             return False
         entry = ticket.entry
         entry.photo, entry.before_image, entry.thumbnail = photo, image, thumbnail
-        self._set(entry, PhotoStatus.LOADED)
+        self._set(entry, PhotoStatus.LOADED, kind=ChangeKind.LOADED)
         return True
 
     # --- finding faces (no restoration) --------------------------------------------------
@@ -229,7 +236,7 @@ class PhotoController(Generic[ImageT]):
         if not self.is_live(ticket):
             return False
         entry.found, entry.found_crops = list(faces), list(crops)
-        self._tell(entry, Change.CHANGED)
+        self._tell(entry, ChangeKind.FOUND)
         return True
 
     def detection_failed(self, ticket: Ticket[ImageT]) -> None:
@@ -270,7 +277,7 @@ class PhotoController(Generic[ImageT]):
         entry.result, entry.after_image = result, after
         entry.generation += 1
         entry.image_generation = entry.generation
-        self._set(entry, PhotoStatus.RESTORED, "; ".join(result.warnings))
+        self._set(entry, PhotoStatus.RESTORED, "; ".join(result.warnings), ChangeKind.RESULT)
         return True
 
     def cancelled(self, ticket: Ticket[ImageT]) -> bool:
@@ -311,6 +318,7 @@ class PhotoController(Generic[ImageT]):
         entry.result = dataclasses.replace(result, faces=faces)
         entry.generation += 1
         changed = next(f for f in faces if f.index == index)
+        self._tell(entry, ChangeKind.FACE_EDITED, index)
         return changed, Ticket(entry, entry.generation)
 
     def change_all(self, entry: PhotoEntry[ImageT], accepted: bool) -> Ticket[ImageT] | None:
@@ -321,14 +329,35 @@ class PhotoController(Generic[ImageT]):
         faces = [dataclasses.replace(f, accepted=bool(accepted)) for f in result.faces]
         entry.result = dataclasses.replace(result, faces=faces)
         entry.generation += 1
+        self._tell(entry, ChangeKind.FACE_EDITED)
         return Ticket(entry, entry.generation)
 
-    def start_rerun(self, entry: PhotoEntry[ImageT]) -> Ticket[ImageT] | None:
-        """A face of ``entry`` is restored again: earlier re-pastes go stale."""
+    def start_repaste(self, entry: PhotoEntry[ImageT]) -> Ticket[ImageT] | None:
+        """``entry``'s faces will be pasted again as they stand: earlier re-pastes go stale."""
         if entry not in self or entry.result is None or entry.photo is None:
             return None
         entry.generation += 1
         return Ticket(entry, entry.generation)
+
+    def start_rerun(self, entry: PhotoEntry[ImageT], index: int) -> Ticket[ImageT] | None:
+        """Face ``index`` of ``entry`` is restored again (``rerunning`` until it ends)."""
+        ticket = self.start_repaste(entry)
+        if ticket is not None:
+            entry.rerunning = index
+            self._tell(entry, ChangeKind.FACE_RERUN, index)
+        return ticket
+
+    def rerun_ended(
+        self, ticket: Ticket[ImageT], index: int, result: RestoreResult | None, after: ImageT | None
+    ) -> bool:
+        """The re-run of face ``index`` ended: with its ``result`` and picture (pasted, if
+        still wanted), or None (failed or cancelled). False: the answer is not used."""
+        entry = ticket.entry
+        entry.rerunning = None
+        used = result is not None and after is not None and self.recomposed(ticket, result, after)
+        if entry in self:
+            self._tell(entry, ChangeKind.FACE_RERUN, index)
+        return used
 
     def recomposed(self, ticket: Ticket[ImageT], result: RestoreResult, after: ImageT) -> bool:
         """The faces pasted again (after a change or a re-run), if still wanted."""
@@ -337,9 +366,9 @@ class PhotoController(Generic[ImageT]):
         entry = ticket.entry
         entry.result, entry.after_image = result, after
         entry.image_generation = entry.generation
-        self._tell(entry, Change.CHANGED)
+        self._tell(entry, ChangeKind.PASTED)
         return True
 
     def saved(self, entry: PhotoEntry[ImageT], path: Path) -> None:
         entry.saved_to = Path(path)
-        self._tell(entry, Change.CHANGED)
+        self._tell(entry, ChangeKind.SAVED)

@@ -1,8 +1,9 @@
 """The queue of photos as a list: thumbnail, name and status of every photo opened or dropped.
 
-The list shows a ``PhotoController``: it adds, refreshes and removes a row when the
-controller says so, follows its current photo, and clicking a row makes that photo
-the current one. It holds no state of its own beyond the rows.
+The list shows a ``PhotoController``: it adds, refreshes and removes a row as the
+photo changes come (``on_photo``, ``gui.photo_changes``), follows the current photo,
+and clicking a row makes that photo the current one. It holds no state of its own
+beyond the rows.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from .photo_controller import Change, PhotoController, PhotoEntry
+from .photo_changes import ChangeKind, PhotoChange
+from .photo_controller import PhotoController, PhotoEntry
 
 THUMB_SIDE = 64
 
@@ -31,24 +33,26 @@ class PhotoQueue(QListWidget):
         self.setSpacing(2)
         self._items: dict[Entry, QListWidgetItem] = {}
         self._iconed: set[Entry] = set()  # entries whose thumbnail is shown
-        photos.subscribe(self._on_change)
         self.currentItemChanged.connect(self._on_current_item)
 
     def item_of(self, entry: Entry) -> QListWidgetItem | None:
         return self._items.get(entry)
 
-    def _on_change(self, entry: Entry | None, change: Change) -> None:
-        if change is Change.CURRENT:
+    def on_photo(self, entry: Entry | None, change: PhotoChange) -> None:
+        """Every photo's row: added, removed, or what it says refreshed; the current one
+        selected."""
+        kind = change.kind
+        if kind is ChangeKind.CURRENT:
             self._follow_current(entry)
         elif entry is None:
             return
-        elif change is Change.ADDED:
+        elif kind is ChangeKind.ADDED:
             item = QListWidgetItem()
             item.setSizeHint(QSize(200, THUMB_SIDE + 8))
             self._items[entry] = item
             self.addItem(item)
             self._refresh(entry, item)
-        elif change is Change.REMOVED:
+        elif kind is ChangeKind.REMOVED:
             removed = self._items.pop(entry, None)
             self._iconed.discard(entry)
             if removed is not None:

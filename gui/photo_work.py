@@ -3,9 +3,9 @@
 ``PhotoWork`` sends each step to the engine worker through the ``JobRunner`` and
 records its answer in the ``PhotoController``, with the ticket the controller gave
 for it, so that an answer for a photo removed since, or for faces changed since,
-is dropped. It touches no widget: it says what changed through its signals (the
-window connects them to the ``PhotoView``), and puts words in the status bar and
-errors in a dialog. Faces are found (MTCNN, no restoration model needed) for the photo
+is dropped. It touches no widget and tells no panel: the controller tells every
+change to the window's parts (``gui.photo_changes``); it puts words in the status bar
+and errors in a dialog. Faces are found (MTCNN, no restoration model needed) for the photo
 shown while it is not restored, so the faces panel can show them before Restore, and
 with no model installed at all.
 """
@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QImage
 
 from engine.errors import ReviveError
@@ -51,14 +51,6 @@ def device_words(device: str) -> str:
 
 class PhotoWork(QObject):
     """Sends photo work to the worker; records the answers in the ``PhotoController``."""
-
-    loaded = Signal(object)  # Entry: decoded, its picture can be shown
-    stateChanged = Signal(object)  # Entry: queued / restoring / failed / cancelled / faces found
-    resultChanged = Signal(object)  # Entry: a new result and "after" picture
-    afterChanged = Signal(object)  # Entry: its faces were pasted again
-    faceEdited = Signal(object, object)  # Entry, FaceRecord: accepted / strength changed
-    faceRerun = Signal(object, object)  # Entry, FaceRecord: restored again
-    rerunning = Signal(bool)  # a face re-run is on its way (True) or over (False)
 
     def __init__(
         self,
@@ -160,7 +152,6 @@ class PhotoWork(QObject):
         if not self.photos.loaded(ticket, loaded.photo, loaded.image, loaded.thumbnail):
             return
         entry = ticket.entry
-        self.loaded.emit(entry)
         if self.settings.restore_on_open and self.has_weights():
             self.restore(entry)
         elif entry is self.photos.current:
@@ -186,12 +177,10 @@ class PhotoWork(QObject):
         )
 
     def _on_found(self, ticket: Ticket[QImage], found: calls.Found) -> None:
-        if self.photos.faces_found(ticket, found.faces, found.crops):
-            self.stateChanged.emit(ticket.entry)
+        self.photos.faces_found(ticket, found.faces, found.crops)
 
     def _on_load_error(self, ticket: Ticket[QImage], message: str) -> None:
-        if self.photos.failed(ticket, message):
-            self.stateChanged.emit(ticket.entry)
+        self.photos.failed(ticket, message)
         self.status.set_status(f"Error: {message}")
         self.messages.error(message)
 
@@ -254,18 +243,15 @@ class PhotoWork(QObject):
             on_error=lambda message: self._on_restore_error(ticket, message),
             on_cancelled=lambda: self._on_restore_cancelled(ticket),
         )
-        self.stateChanged.emit(entry)
         return job
 
     def _on_restoring(self, ticket: Ticket[QImage]) -> None:
-        if self.photos.restoring(ticket):
-            self.stateChanged.emit(ticket.entry)
+        self.photos.restoring(ticket)
 
     def _on_restored(self, ticket: Ticket[QImage], restored: calls.Restored) -> None:
         if not self.photos.restored(ticket, restored.result, restored.after):
             return
         entry, result = ticket.entry, restored.result
-        self.resultChanged.emit(entry)
         if result.faces:
             done = f"{len(result.faces)} face(s) restored on {device_words(result.device)}"
         elif result.scale > 1:
@@ -278,13 +264,11 @@ class PhotoWork(QObject):
 
     def _on_restore_error(self, ticket: Ticket[QImage], message: str) -> None:
         self.photos.failed(ticket, message)
-        self.stateChanged.emit(ticket.entry)
         self.status.set_status(f"Error: {message}")
         self.messages.error(f"{ticket.entry.name}: {message}")
 
     def _on_restore_cancelled(self, ticket: Ticket[QImage]) -> None:
         self.photos.cancelled(ticket)
-        self.stateChanged.emit(ticket.entry)
         self.status.set_status(f"Cancelled: {ticket.entry.name}")
 
     def cancel(self) -> None:
@@ -307,11 +291,8 @@ class PhotoWork(QObject):
         if entry is None:
             return
         changed = self.photos.change_face(entry, index, accepted=accepted, strength=strength)
-        if changed is None or entry.result is None:
-            return
-        face, ticket = changed
-        self._repaste(entry, ticket)
-        self.faceEdited.emit(entry, face)
+        if changed is not None and entry.result is not None:
+            self._repaste(entry, changed[1])
 
     def keep_likeness(self, index: int) -> None:
         """Lower face ``index``'s strength until it passes the identity check again."""
@@ -341,11 +322,8 @@ class PhotoWork(QObject):
         if entry is None or entry.result is None:
             return
         ticket = self.photos.change_all(entry, accepted)
-        if ticket is None:
-            return
-        self._repaste(entry, ticket)
-        for face in entry.result.faces:
-            self.faceEdited.emit(entry, face)
+        if ticket is not None:
+            self._repaste(entry, ticket)
 
     def set_grain_match(self, on: bool) -> None:
         """Grain matching on or off for the current photo: its faces pasted again."""
@@ -354,7 +332,7 @@ class PhotoWork(QObject):
             return
         options = entry.result.options.replace(grain_match=bool(on))
         entry.result = dataclasses.replace(entry.result, options=options)
-        ticket = self.photos.start_rerun(entry)  # earlier re-pastes go stale
+        ticket = self.photos.start_repaste(entry)  # earlier re-pastes go stale
         if ticket is not None:
             self._repaste(entry, ticket)
 
@@ -377,9 +355,8 @@ class PhotoWork(QObject):
         return f"recompose:{id(entry)}"
 
     def _repasted(self, ticket: Ticket[QImage], done: calls.Recomposed) -> None:
-        if self.photos.recomposed(ticket, done.result, done.after):
-            self.afterChanged.emit(ticket.entry)
-        # else: the faces changed again since; a newer answer is on its way
+        self.photos.recomposed(ticket, done.result, done.after)
+        # False: the faces changed again since; a newer answer is on its way
 
     def _show_error(self, message: str) -> None:
         self.messages.error(message)
@@ -389,11 +366,13 @@ class PhotoWork(QObject):
         entry = self.photos.current
         if entry is None:
             return None
-        ticket = self.photos.start_rerun(entry)
-        if ticket is None or entry.photo is None or entry.result is None:
+        if entry.photo is None or entry.result is None:
             return None
         photo, result, options = entry.photo, entry.result, self.options()
-        self.rerunning.emit(True)
+        ticket = self.photos.start_rerun(entry, index)
+        if ticket is None:
+            return None
+        answered = False
 
         def run(ctx: JobContext) -> calls.Recomposed:
             return calls.rerun_face(
@@ -401,10 +380,13 @@ class PhotoWork(QObject):
             )
 
         def finished(done: calls.Recomposed) -> None:
-            self._repasted(ticket, done)
-            if self.photos.is_live(ticket):
-                face = next(f for f in done.result.faces if f.index == index)
-                self.faceRerun.emit(entry, face)
+            nonlocal answered
+            answered = True
+            self.photos.rerun_ended(ticket, index, done.result, done.after)
+
+        def ended() -> None:  # failed, cancelled, or an answer no longer wanted
+            if not answered:
+                self.photos.rerun_ended(ticket, index, None, None)
 
         return self.jobs.submit(
             "rerun",
@@ -414,5 +396,5 @@ class PhotoWork(QObject):
             stale=self._stale(ticket),
             on_result=finished,
             on_error=self._show_error,
-            on_done=lambda: self.rerunning.emit(False),
+            on_done=ended,
         )

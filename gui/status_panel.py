@@ -1,12 +1,13 @@
 """The status bar: what is happening, one overall percentage, the time left, and Cancel.
 
-It follows a ``JobRunner``'s busy jobs by itself. The step is words on the left
-("Photo 3 of 7 · family.jpg · Restoring faces: 8 of 29 faces · about 2 min left"); the
-bar shows one percentage of the whole job (or of the whole batch, for Restore All and
-Export All: ``progress_text.OverallProgress``), so it never starts again at every
-stage. "Ready" comes back once no busy job is left (unless a lasting message, such
-as "Saved …" or "Cancelled: …", was put up meanwhile). The labels give way when the
-window is narrow (elided, never pushing Cancel off the screen).
+It follows a ``JobRunner``'s busy jobs, and the photo shown, by itself. The step is
+words on the left ("Photo 3 of 7 · family.jpg · Restoring faces: 8 of 29 faces ·
+about 2 min left"); the bar shows one percentage of the whole job (or of the whole
+batch, for Restore All and Export All: ``progress_text.OverallProgress``), so it
+never starts again at every stage. "Ready" comes back once no busy job is left
+(unless a lasting message, such as "Saved …" or "Cancelled: …", was put up
+meanwhile). The labels give way when the window is narrow (elided, never pushing
+Cancel off the screen).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QS
 from engine.progress import ProgressEvent
 
 from .jobs import JobRunner
+from .photo_changes import ChangeKind, PhotoChange
+from .photo_controller import PhotoEntry
 from .progress_text import STAGE_WORDS, OverallProgress
 from .worker import Job
 
@@ -101,6 +104,11 @@ class StatusPanel(QObject):
         """The status line; a transient text (progress) gives way to "Ready" when idle."""
         self.step_label.setText(text)
         self._transient = transient
+
+    def on_photo(self, entry: PhotoEntry | None, change: PhotoChange) -> None:
+        """Another photo is shown (or the shown one is now decoded): where it stands."""
+        if change.current and change.kind in (ChangeKind.CURRENT, ChangeKind.LOADED):
+            self.show_photo("" if entry is None else f"{entry.name}: {entry.status_line()}")
 
     def show_photo(self, text: str) -> None:
         """Another photo is shown: a message about the previous one goes (progress of a

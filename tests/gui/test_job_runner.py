@@ -176,7 +176,7 @@ def test_stale_answers_are_dropped(qtbot, runner):
     photos.restored(ticket, Result(), "after")
     applied, done = [], []
     gate = threading.Event()
-    old = photos.start_rerun(entry)
+    old = photos.start_repaste(entry)
     runner.submit(
         "rerun",
         lambda ctx: gate.wait(10) and "old answer",
@@ -185,7 +185,7 @@ def test_stale_answers_are_dropped(qtbot, runner):
         on_error=applied.append,
         on_done=lambda: done.append("old"),
     )
-    new = photos.start_rerun(entry)  # asked again before the first answer came
+    new = photos.start_repaste(entry)  # asked again before the first answer came
     runner.submit(
         "rerun",
         lambda ctx: "new answer",

@@ -7,7 +7,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gui.photo_controller import Change, PhotoController, PhotoStatus
+from gui.photo_changes import ChangeKind, PhotoChange
+from gui.photo_controller import PhotoController, PhotoStatus
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,10 +32,15 @@ def result(n: int = 3, warnings: tuple[str, ...] = ()) -> Result:
 
 class Heard:
     def __init__(self, photos: PhotoController) -> None:
-        self.events: list[tuple[str | None, Change]] = []
-        photos.subscribe(lambda e, change: self.events.append((e and e.name, change)))
+        self.events: list[tuple[str | None, ChangeKind]] = []
+        self.changes: list[PhotoChange] = []
+        photos.subscribe(self.hear)
 
-    def take(self) -> list[tuple[str | None, Change]]:
+    def hear(self, entry, change: PhotoChange) -> None:
+        self.events.append((entry and entry.name, change.kind))
+        self.changes.append(change)
+
+    def take(self) -> list[tuple[str | None, ChangeKind]]:
         events, self.events = self.events, []
         return events
 
@@ -76,8 +82,10 @@ def test_add_find_and_listeners_hear_every_change():
     photos.loaded(ticket, "photo", "image", "thumbnail")
     assert (entry.photo, entry.before_image, entry.thumbnail) == ("photo", "image", "thumbnail")
     assert entry.status is PhotoStatus.LOADED and entry.status_line() == "not restored yet"
-    assert heard.take() == [("a.jpg", Change.ADDED), ("a.jpg", Change.CHANGED)] + [
-        ("a.jpg", Change.CHANGED)
+    assert heard.take() == [
+        ("a.jpg", ChangeKind.ADDED),
+        ("a.jpg", ChangeKind.STATE),
+        ("a.jpg", ChangeKind.LOADED),
     ]
 
 
@@ -93,17 +101,21 @@ def test_current_photo_step_and_remove():
     assert photos.current is c
     photos.step(1)
     assert photos.current is a
-    assert heard.take() == [("a", Change.CURRENT), ("c", Change.CURRENT), ("a", Change.CURRENT)]
+    assert heard.take() == [
+        ("a", ChangeKind.CURRENT),
+        ("c", ChangeKind.CURRENT),
+        ("a", ChangeKind.CURRENT),
+    ]
 
     photos.select(b)
     photos.remove(b)  # the current one: the first left becomes current
     assert photos.entries == [a, c] and photos.current is a
-    assert heard.take()[-2:] == [("b", Change.REMOVED), ("a", Change.CURRENT)]
+    assert heard.take()[-2:] == [("b", ChangeKind.REMOVED), ("a", ChangeKind.CURRENT)]
     photos.remove(c)  # not current: the current stays
     assert photos.current is a
     photos.remove(a)
     assert photos.current is None and len(photos) == 0
-    assert heard.take()[-2:] == [("a", Change.REMOVED), (None, Change.CURRENT)]
+    assert heard.take()[-2:] == [("a", ChangeKind.REMOVED), (None, ChangeKind.CURRENT)]
     photos.select(a)  # a removed photo cannot become current
     assert photos.current is None
 
@@ -192,7 +204,7 @@ def test_a_face_change_makes_older_pastes_stale():
     pasted = result()
     assert photos.recomposed(newer, pasted, "new paste")
     assert entry.result is pasted and entry.after_image == "new paste" and entry.fresh
-    assert heard.take() == [("a.jpg", Change.CHANGED)]
+    assert heard.take() == [("a.jpg", ChangeKind.PASTED)]
     assert photos.change_face(entry, 7, accepted=False) is None  # no such face
 
 
@@ -200,7 +212,7 @@ def test_a_rerun_or_a_new_result_makes_pending_pastes_stale():
     photos = PhotoController()
     entry = restored_photo(photos)
     _face, paste = photos.change_face(entry, 0, strength=0.5)
-    rerun = photos.start_rerun(entry)
+    rerun = photos.start_rerun(entry, 0)
     assert rerun is not None and photos.is_stale(paste) and photos.is_live(rerun)
     # The whole photo restored again meanwhile: the re-run's answer is stale too.
     ticket = photos.queue_restore(entry)
@@ -215,7 +227,7 @@ def test_nothing_to_change_without_a_result():
     photos = PhotoController()
     entry = loaded_photo(photos)
     assert photos.change_face(entry, 0, accepted=False) is None
-    assert photos.start_rerun(entry) is None
+    assert photos.start_rerun(entry, 0) is None and photos.start_repaste(entry) is None
     photos.saved(entry, Path("out.png"))
     assert entry.saved_to == Path("out.png")
 
@@ -230,3 +242,85 @@ def test_a_failed_second_restoration_keeps_the_first_result():
     assert entry.status is PhotoStatus.RESTORED and entry.result is not None
     assert "the last restoration failed: out of memory" in entry.detail
     assert entry in photos.exportable()
+
+
+def test_every_step_tells_one_typed_change_in_order():
+    """The stream the window's panels follow: one kind per step, in the order done."""
+    photos = PhotoController()
+    heard = Heard(photos)
+    entry = photos.add("a.jpg", Path("a.jpg"))
+    other = photos.add("b.jpg", Path("b.jpg"))
+    photos.select(entry)
+    photos.loaded(photos.start_loading(entry), "photo", "image", "thumb")
+    ticket = photos.start_detecting(entry)
+    assert ticket is not None and photos.faces_found(ticket, ["face"], ["crop"])
+    ticket = photos.queue_restore(entry)
+    assert ticket is not None and photos.restoring(ticket)
+    assert photos.restored(ticket, result(3), "after")
+    edited = photos.change_face(entry, 1, strength=0.5)
+    assert edited is not None and photos.recomposed(edited[1], result(3), "pasted")
+    all_of_them = photos.change_all(entry, False)
+    assert all_of_them is not None
+    rerun = photos.start_rerun(entry, 2)
+    assert entry.rerunning == 2 and rerun is not None
+    assert photos.rerun_ended(rerun, 2, result(3), "re-run")
+    assert entry.rerunning is None and entry.after_image == "re-run"
+    photos.saved(entry, Path("a_revived.png"))
+    photos.select(other)
+    k = ChangeKind
+    assert heard.take() == [
+        ("a.jpg", k.ADDED),
+        ("b.jpg", k.ADDED),
+        ("a.jpg", k.CURRENT),
+        ("a.jpg", k.STATE),  # loading
+        ("a.jpg", k.LOADED),
+        ("a.jpg", k.FOUND),
+        ("a.jpg", k.STATE),  # queued
+        ("a.jpg", k.STATE),  # restoring
+        ("a.jpg", k.RESULT),
+        ("a.jpg", k.FACE_EDITED),
+        ("a.jpg", k.PASTED),
+        ("a.jpg", k.FACE_EDITED),  # every face at once
+        ("a.jpg", k.FACE_RERUN),  # started
+        ("a.jpg", k.PASTED),
+        ("a.jpg", k.FACE_RERUN),  # ended
+        ("a.jpg", k.SAVED),
+        ("b.jpg", k.CURRENT),
+    ]
+    faces = [c.face for c in heard.changes if c.kind in (k.FACE_EDITED, k.FACE_RERUN)]
+    assert faces == [1, None, 2, 2]
+    # "current" says whether the photo was the one shown when it changed
+    assert [c.current for c in heard.changes[:3]] == [False, False, True]
+    assert all(c.current for c in heard.changes[2:-1])
+
+
+def test_a_change_names_its_faces_and_whether_the_photo_is_shown_again():
+    photos = PhotoController()
+    entry = restored_photo(photos)
+    one, every = PhotoChange(ChangeKind.FACE_EDITED, True, 1), PhotoChange(ChangeKind.FACE_EDITED)
+    assert [f.index for f in one.faces(entry)] == [1]
+    assert [f.index for f in every.faces(entry)] == [0, 1, 2]
+    assert one.faces(None) == [] and not one.shows_again
+    assert PhotoChange(ChangeKind.RESULT, current=True).shows_again
+    assert not PhotoChange(ChangeKind.RESULT, current=False).shows_again
+
+
+def test_a_failed_rerun_ends_without_a_picture_and_a_stale_one_is_dropped():
+    photos = PhotoController()
+    entry = restored_photo(photos)
+    heard = Heard(photos)
+    ticket = photos.start_rerun(entry, 0)
+    assert not photos.rerun_ended(ticket, 0, None, None)  # failed
+    assert entry.rerunning is None and entry.after_image == "after"
+    ticket = photos.start_rerun(entry, 1)
+    photos.change_all(entry, True)  # meanwhile (the panel forbids it; grain matching may)
+    assert not photos.rerun_ended(ticket, 1, result(), "late")
+    assert entry.after_image == "after" and entry.rerunning is None
+    k = ChangeKind
+    assert [kind for _, kind in heard.take()] == [
+        k.FACE_RERUN,
+        k.FACE_RERUN,
+        k.FACE_RERUN,
+        k.FACE_EDITED,
+        k.FACE_RERUN,
+    ]
