@@ -3,7 +3,7 @@
 The pipeline hands over faces already planned and cut (``engine.faces.plan``); this
 makes the run's settings (device, precision, faces per call, tiles, shrinking on
 out-of-memory), gives each engine of the ``EngineSet`` its own faces with one progress
-count over all of them, and says in words which device and precision ran.
+count over all of them (``restore_in_groups``), and says in words which device and precision ran.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 
 from .device import OomFallback, autocast_dtype
-from .face_engines import EngineSet, RestoredFace, RunSettings
+from .face_engines import EngineSet, RestoredFace, RunSettings, restore_in_groups
 from .faces.plan import PlannedFace
 from .options import RuntimeOptions
-from .progress import CancelToken, ProgressCallback, ProgressEvent, Stage
+from .progress import CancelToken, ProgressCallback
 
 
 def auto_batch(device: torch.device, size: int) -> int:
@@ -51,28 +51,12 @@ def run_networks(
     planned: list[PlannedFace], engines: EngineSet, run: RunSettings
 ) -> list[RestoredFace]:
     """Each engine restores its faces (one progress count over all); outputs in order."""
-    outputs: list[RestoredFace | None] = [None] * len(planned)
-    progress, offset = run.progress, 0
-    for engine in engines.all():
-        mine = [i for i, p in enumerate(planned) if p.engine is engine]
-        if not mine:
-            continue
-
-        def counted(event: ProgressEvent, offset: int = offset) -> None:
-            if progress is not None:  # one count over both engines' faces
-                progress(
-                    ProgressEvent(Stage.RESTORE, offset + event.done, len(planned), event.message)
-                )
-
-        run.progress = counted
-        try:
-            outs = engine.restore([planned[i].prepared for i in mine], run)
-        finally:
-            run.progress = progress
-        for i, out in zip(mine, outs, strict=True):
-            outputs[i] = out
-        offset += len(mine)
-    return [out for out in outputs if out is not None]
+    groups = [[i for i, p in enumerate(planned) if p.engine is e] for e in engines.all()]
+    return restore_in_groups(
+        [g for g in groups if g],
+        run,
+        lambda mine: planned[mine[0]].engine.restore([planned[i].prepared for i in mine], run),
+    )
 
 
 def device_text(run: RunSettings) -> str:
