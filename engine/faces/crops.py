@@ -58,10 +58,6 @@ class FaceCrop:
     def output_side(self) -> int:
         return int(self.mask.shape[0])
 
-    def photo_side(self) -> float:
-        """The output crop's side measured in photo pixels (how big the face really is)."""
-        return self.output_side / similarity_scale(self.to_crop)
-
 
 class CropPlan(Protocol):
     """How one kind of network wants its faces."""
