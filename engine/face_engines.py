@@ -18,7 +18,6 @@ Out-of-memory errors shrink the batch (or tile) and then move to the CPU through
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +43,7 @@ from .models.parsing import (
 )
 from .optimize import prepare_for_inference
 from .options import PhotoOptions, RestoreOptions, RuntimeOptions
-from .progress import CancelToken, ProgressCallback, ProgressEvent, Stage, check, report
+from .progress import CancelToken, ProgressCallback, Stage, check, part_of, report
 from .results import AttentionMap
 from .tiles import process_tiled
 from .weights import WeightsInfo, load_model
@@ -186,24 +185,10 @@ class AlignedFaceEngine(Engine):
         sides = sorted({f.crop.pixels.shape[0] for f in faces})
         if len(sides) == 1:
             return self._restore_same_side(faces, run)
-        out: list[RestoredFace | None] = [None] * len(faces)
-        progress, done = run.progress, 0
-        for side in sides:
-            mine = [i for i, f in enumerate(faces) if f.crop.pixels.shape[0] == side]
-
-            def counted(event: ProgressEvent, done: int = done) -> None:
-                if progress is not None:  # one count over every side's faces
-                    progress(dataclasses.replace(event, done=done + event.done, total=len(faces)))
-
-            run.progress = counted
-            try:
-                results = self._restore_same_side([faces[i] for i in mine], run)
-            finally:
-                run.progress = progress
-            for i, result in zip(mine, results, strict=True):
-                out[i] = result
-            done += len(mine)
-        return [r for r in out if r is not None]
+        groups = [[i for i, f in enumerate(faces) if f.crop.pixels.shape[0] == s] for s in sides]
+        return restore_in_groups(
+            groups, run, lambda mine: self._restore_same_side([faces[i] for i in mine], run)
+        )
 
     def _restore_same_side(self, faces: list[PreparedFace], run: RunSettings) -> list[RestoredFace]:
         if run.fallback.device.type == "cpu" and run.cpu_workers > 1 and len(faces) > 1:
@@ -260,6 +245,28 @@ class AlignedFaceEngine(Engine):
         finally:
             torch.set_num_threads(threads)
         return [face for chunk in outputs for face in (chunk or [])]
+
+
+def restore_in_groups(
+    groups: list[list[int]],
+    run: RunSettings,
+    restore: Callable[[list[int]], list[RestoredFace]],
+) -> list[RestoredFace]:
+    """Faces restored group by group (indices into one list), back in that list's order,
+    with one progress count over all of them."""
+    total = sum(len(g) for g in groups)
+    out: list[RestoredFace | None] = [None] * total
+    progress, done = run.progress, 0
+    for mine in groups:
+        run.progress = part_of(progress, done, total)
+        try:
+            results = restore(mine)
+        finally:
+            run.progress = progress
+        for i, result in zip(mine, results, strict=True):
+            out[i] = result
+        done += len(mine)
+    return [r for r in out if r is not None]
 
 
 class RegionEngine(Engine):

@@ -1,65 +1,42 @@
 """The Restorer: a whole photo in, the same photo out with every face restored.
 
-``decode -> detect -> align -> network -> paste``, with a progress callback, a cancel
-token checked between steps, and a structured result (``engine.results``) that both
-front ends read. Models are loaded once per ``Restorer`` and cached per device and
-fast-path setting. ``recompose`` re-pastes with changed per-face ``accepted`` /
-``strength`` without running a network (the GUI's toggles and sliders); ``rerun_face``
-restores one face again (e.g. with another model).
+It only orchestrates ``decode -> detect -> plan crops -> networks -> finish faces ->
+paste``, with a progress callback, a cancel token checked between steps, and a
+structured result (``engine.results``) that both front ends read. Each step's work is
+elsewhere: ``engine.faces.plan`` (engine and crop per face, cut once),
+``engine.face_engines`` (the networks), ``engine.faces.finish`` (a restored face's
+record), ``engine.faces.recompose`` (paste, grain). Models are loaded once per
+``Restorer`` and cached per device and fast-path setting. ``recompose`` re-pastes with
+changed per-face ``accepted`` / ``strength`` without running a network (the GUI's
+toggles and sliders); ``rerun_face`` restores one face again (e.g. with another model).
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import hashlib
-import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
-import torch
 
 from . import face_identity
-from .device import OomFallback, autocast_dtype, resolve_device
+from .device import autocast_dtype, resolve_device
+from .enlarge import upscale
 from .errors import NoFaceError, WeightsError
-from .face_engines import (
-    Engine,
-    EngineSet,
-    ModelCache,
-    PreparedFace,
-    RestoredFace,
-    RunSettings,
-    build_engines,
-)
-from .faces.crops import (
-    DETAIL_FROM,
-    NATIVE_MAX_SIDE,
-    AlignedCrop,
-    CropPlan,
-    RegionCrop,
-    add_correction,
-    native_crop,
-    native_side,
-)
+from .face_engines import EngineSet, ModelCache, RunSettings, build_engines
+from .faces.colour import keeps_chroma
 from .faces.detect import DetectedFace, FaceDetector
-from .faces.grain import match_grain
-from .faces.paste import (
-    PasteItem,
-    keep_luminance_only,
-    looks_monochrome,
-    match_colors,
-    paste_faces,
-)
-from .io import DEFAULT_MAX_MEGAPIXELS, Photo, load_photo
+from .faces.finish import finish_face
+from .faces.plan import plan_faces
+from .faces.recompose import recompose
+from .io import Photo, as_photo
 from .model_choice import ModelPlan, plan_models
+from .networks import auto_batch, device_text, run_networks, run_settings
 from .options import DetectionOptions, PhotoOptions, RestoreOptions, RuntimeOptions
-from .pixels import to_uint8
-from .progress import CancelToken, ProgressCallback, ProgressEvent, Stage, check, report
+from .progress import CancelToken, ProgressCallback, Stage, check, report
 from .results import FaceRecord, RestoreResult
 from .scale_choice import resolve_scale
 
@@ -75,97 +52,7 @@ __all__ = [
 ]
 
 
-# --- inputs ----------------------------------------------------------------------------------
-
-
-def as_photo(image: Any, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
-    """A ``Photo`` from a Photo, a path, or an array (H x W, H x W x 3 or 4; uint8 / uint16)."""
-    if isinstance(image, Photo):
-        return image
-    if isinstance(image, (str, os.PathLike)):
-        return load_photo(Path(image), max_megapixels=max_megapixels)
-    array = np.asarray(image)
-    if array.dtype not in (np.uint8, np.uint16):
-        raise TypeError(f"images must be uint8 or uint16 arrays, not {array.dtype}")
-    alpha = None
-    gray = array.ndim == 2
-    if gray:
-        array = np.repeat(array[..., None], 3, axis=2)
-    elif array.ndim == 3 and array.shape[2] == 4:
-        array, alpha = array[..., :3], np.ascontiguousarray(array[..., 3])
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise TypeError(f"expected an H x W x 3 image, got shape {array.shape}")
-    return Photo(
-        np.ascontiguousarray(array),
-        alpha=alpha,
-        bit_depth=8 if array.dtype == np.uint8 else 16,
-        is_grayscale=gray,
-    )
-
-
-def upscale(image: np.ndarray, scale: int, rows_per_strip: int = 1024) -> np.ndarray:
-    """``image`` enlarged ``scale`` times (Lanczos), in strips so big photos stay in memory.
-
-    Integer scales map pixel centres the same way in a strip as in the whole image, so
-    strips with an 8-pixel margin give exactly the whole-image result.
-    """
-    if scale == 1:
-        return image
-    h, w = image.shape[:2]
-    out = np.empty((h * scale, w * scale, *image.shape[2:]), image.dtype)
-    margin = 8
-    for r0 in range(0, h, rows_per_strip):
-        r1 = min(h, r0 + rows_per_strip)
-        a, b = max(0, r0 - margin), min(h, r1 + margin)
-        strip = cv2.resize(
-            image[a:b], (w * scale, (b - a) * scale), interpolation=cv2.INTER_LANCZOS4
-        )
-        out[r0 * scale : r1 * scale] = strip[(r0 - a) * scale : (r1 - a) * scale].reshape(
-            -1, w * scale, *image.shape[2:]
-        )
-    return out
-
-
-def _small_copy(pixels: np.ndarray, side: int = 512) -> np.ndarray:
-    h, w = pixels.shape[:2]
-    f = min(1.0, side / max(h, w))
-    if f >= 1.0:
-        return pixels
-    size = (max(1, round(w * f)), max(1, round(h * f)))
-    return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA))
-
-
-def _auto_batch(device: torch.device, size: int) -> int:
-    """Faces per network call. GPUs want big batches; a CPU core is fastest with one
-    face at a time once a face's activations outgrow its caches (256 px and up)."""
-    budget = 2**21 if device.type == "cuda" else 2**16  # pixels per call
-    return int(max(1, min(16 if device.type == "cuda" else 8, budget // max(1, size * size))))
-
-
 # --- the Restorer ---------------------------------------------------------------------------
-
-
-def _run_settings(
-    r: RuntimeOptions,
-    device: torch.device,
-    batch: int,
-    progress: ProgressCallback | None,
-    cancel: CancelToken | None,
-) -> RunSettings:
-    """How the engines run this time: device, precision, batch (shrunk on OOM), tiles."""
-    return RunSettings(
-        fallback=OomFallback(device, batch),
-        dtype=autocast_dtype(device, r.precision),
-        attention=r.attention,
-        masks=r.masks,
-        channels_last=r.channels_last,
-        inference_mode=r.inference_mode,
-        cpu_workers=r.cpu_workers or torch.get_num_threads(),
-        tile_size=r.tile_size,
-        tile_overlap=r.tile_overlap,
-        progress=progress,
-        cancel=cancel,
-    )
 
 
 class Restorer:
@@ -250,16 +137,6 @@ class Restorer:
                 self._found.pop(next(iter(self._found)))
         return [dataclasses.replace(f) for f in found]
 
-    @staticmethod
-    def _crop_plan(engine: Engine, photo: PhotoOptions) -> CropPlan:
-        plan = engine.preset.crop
-        if isinstance(plan, RegionCrop):
-            plan = dataclasses.replace(plan, region=photo.cagface_region)
-        if isinstance(plan, AlignedCrop):  # the working side follows the output's size
-            plan = dataclasses.replace(plan, scale=photo.output_scale)
-        assert plan is not None, f"{engine.preset.name} restores no faces"
-        return plan
-
     def check(self, options: RestoreOptions | None = None) -> None:
         """Raise the one-line error a restoration would hit at once (weights, device)."""
         o = options or self.options
@@ -306,9 +183,9 @@ class Restorer:
         check(cancel)
 
         device = resolve_device(o.runtime.device)
-        batch = o.runtime.batch_size or _auto_batch(device, engines.main.preset.size)
-        run = _run_settings(o.runtime, device, batch, progress, cancel)
-        keep_chroma = self._keep_chroma(photo, o.photo)
+        batch = o.runtime.batch_size or auto_batch(device, engines.main.preset.size)
+        run = run_settings(o.runtime, device, batch, progress, cancel)
+        keep_chroma = keeps_chroma(photo.pixels, photo.is_grayscale, o.photo.keep_chroma)
         records = self._restore_faces(photo, faces, engines, run, o, keep_chroma, timings)
         if o.runtime.identity:
             t = time.perf_counter()
@@ -324,7 +201,7 @@ class Restorer:
             image=base,
             faces=records,
             scale=o.photo.output_scale,
-            device=self._device_text(run),
+            device=device_text(run),
             warnings=list(run.fallback.warnings),
             alpha=self._alpha(photo, o.photo.output_scale),
             base=base,
@@ -351,127 +228,33 @@ class Restorer:
         timings: dict[str, float],
         indices: list[int] | None = None,
     ) -> list[FaceRecord]:
-        """Align, run and post-process faces; FaceRecords in the order of ``faces``."""
+        """Plan and cut, run the networks, finish; FaceRecords in the order of ``faces``."""
         indices = indices if indices is not None else list(range(len(faces)))
         t = time.perf_counter()
-        prepared: list[tuple[Engine, PreparedFace]] = []
-        for n, face in enumerate(faces, 1):
-            check(run.cancel)
-            engine = engines.pick(face, o.photo)
-            crop = self._crop_plan(engine, o.photo).cut(photo.pixels, face, o.photo.feather)
-            prepared.append((engine, PreparedFace(face, crop)))
-            report(run.progress, Stage.ALIGN, n, len(faces))
+        planned = plan_faces(photo.pixels, faces, engines, o.photo, run.progress, run.cancel)
         timings["align"] = time.perf_counter() - t
-
         t = time.perf_counter()
-        outputs: list[RestoredFace | None] = [None] * len(faces)
-        progress, offset = run.progress, 0
-        for engine in engines.all():
-            mine = [i for i, (e, _) in enumerate(prepared) if e is engine]
-            if not mine:
-                continue
-
-            def counted(event: ProgressEvent, offset: int = offset) -> None:
-                if progress is not None:  # one count over both engines' faces
-                    progress(
-                        ProgressEvent(Stage.RESTORE, offset + event.done, len(faces), event.message)
-                    )
-
-            run.progress = counted
-            outs = engine.restore([prepared[i][1] for i in mine], run)
-            for i, out in zip(mine, outs, strict=True):
-                outputs[i] = out
-            offset += len(mine)
-        run.progress = progress
+        outputs = run_networks(planned, engines, run)
         timings["network"] = time.perf_counter() - t
-
-        records = []
-        for index, (engine, prep), output in zip(indices, prepared, outputs, strict=True):
-            assert output is not None
-            records.append(
-                self._record(index, engine, prep, output, photo.pixels, o.photo, keep_chroma)
+        return [
+            finish_face(
+                index,
+                p.prepared.face,
+                p.prepared.crop,
+                out,
+                p.engine.preset.name,
+                p.engine.name,
+                o.photo,
+                keep_chroma,
             )
-        return records
-
-    def _record(
-        self,
-        index: int,
-        engine: Engine,
-        prep: PreparedFace,
-        out: RestoredFace,
-        pixels: np.ndarray,
-        o: PhotoOptions,
-        keep_chroma: bool,
-    ) -> FaceRecord:
-        crop, before, to_crop, mask = out.crop, prep.crop.pixels, prep.crop.to_crop, prep.crop.mask
-        masks, note = out.masks, ""
-        plan = self._crop_plan(engine, o)
-        size = engine.preset.size
-        if (
-            isinstance(plan, AlignedCrop)
-            and native_side(prep.crop, o.output_scale) > DETAIL_FROM * size
-        ):
-            # Larger in the output than the network's side: keep the photo's own detail
-            # and add what the network corrected (engine.faces.crops).
-            side = int(min(NATIVE_MAX_SIDE, round(native_side(prep.crop, o.output_scale))))
-            native = native_crop(plan, pixels, prep.face, o.feather, side)
-            crop = add_correction(native.pixels, before, crop)
-            before, to_crop, mask = native.pixels, native.to_crop, native.mask
-            if masks is not None:  # the same square, at the crop's new resolution
-                masks = {
-                    k: np.asarray(cv2.resize(v, (side, side), interpolation=cv2.INTER_LINEAR))
-                    for k, v in masks.items()
-                }
-            note = (
-                f"this face is {side} px in the result, larger than the "
-                f"{prep.crop.output_side} px the network worked at: its own detail was "
-                "kept and the network's repair added"
-            )
-        h, w = crop.shape[:2]
-        original = before
-        if original.shape[:2] != (h, w):  # CAGFace: the region at the photo's resolution
-            original = cv2.resize(original, (w, h), interpolation=cv2.INTER_CUBIC)
-        if keep_chroma:
-            crop = keep_luminance_only(crop, original)
-        pasted = match_colors(crop, before, mask) if o.color_match else crop
-        return FaceRecord(
-            index=index,
-            box=prep.face.box,
-            landmarks=prep.face.landmarks,
-            score=prep.face.score,
-            crop_before=to_uint8(before),
-            crop_after=to_uint8(crop),
-            to_crop=to_crop,
-            model=engine.preset.name,
-            attention=out.attention,
-            masks=masks,
-            timings={"align": prep.crop.seconds, "network": out.seconds},
-            strength=o.strength,
-            weights=engine.name,
-            restored=pasted.astype(np.float32),
-            paste_mask=np.asarray(mask, np.float32),
-            note=note,
-        )
-
-    @staticmethod
-    def _keep_chroma(photo: Photo, o: PhotoOptions) -> bool:
-        if o.keep_chroma != "auto":
-            return bool(o.keep_chroma)
-        return photo.is_grayscale or looks_monochrome(_small_copy(photo.pixels))
+            for index, p, out in zip(indices, planned, outputs, strict=True)
+        ]
 
     @staticmethod
     def _alpha(photo: Photo, scale: int) -> np.ndarray | None:
         if photo.alpha is None:
             return None
         return upscale(photo.alpha, scale)
-
-    @staticmethod
-    def _device_text(run: RunSettings) -> str:
-        device = run.fallback.device
-        if device.type == "cuda" and run.dtype is not None:
-            name = {torch.float16: "fp16", torch.bfloat16: "bf16"}[run.dtype]
-            return f"{device} ({name})"
-        return str(device)
 
     # -- after the fact ---------------------------------------------------------------------
     def recompose(self, result: RestoreResult, progress: ProgressCallback | None = None,
@@ -495,7 +278,7 @@ class Restorer:
         face = DetectedFace(np.asarray(old.box), float(old.score), np.asarray(old.landmarks))
         engines = build_engines(self.model_plan(o), o, self.models)
         device = resolve_device(o.runtime.device)
-        run = _run_settings(o.runtime, device, 1, progress, cancel)
+        run = run_settings(o.runtime, device, 1, progress, cancel)
         timings: dict[str, float] = {}
         record = self._restore_faces(
             photo, [face], engines, run, o, result.keep_chroma, timings, [old.index]
@@ -510,56 +293,3 @@ class Restorer:
             warnings=[*result.warnings, *run.fallback.warnings],
         )
         return recompose(fresh, progress=progress, cancel=cancel)
-
-
-def _match_grain(image: np.ndarray, faces: list[FaceRecord], result: RestoreResult) -> np.ndarray:
-    """At 2x / 4x, the pasted faces get the grain of the photo around them (faces.grain)."""
-    for face in faces:
-        face.grain = None
-    o = result.options
-    if result.scale == 1 or o is None or not o.photo.grain_match:
-        return image
-    pasted = [f for f in faces if f.accepted and f.strength > 0 and f.restored is not None]
-    if not pasted:
-        return image
-    boxes = [np.asarray(f.box, np.float64) * result.scale for f in pasted]
-    image, found = match_grain(image, boxes, result.scale, seeds=[f.index for f in pasted])
-    for face, match in zip(pasted, found, strict=True):
-        face.grain = match
-    return image
-
-
-def recompose(
-    result: RestoreResult,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> RestoreResult:
-    """A new result whose image is the base with the faces pasted as they now stand.
-
-    Rejected faces (``accepted`` False) and strength 0 leave the base untouched there.
-    The face records are copied, so the new result can be changed independently.
-    """
-    if result.base is None:
-        raise ValueError("this result keeps no base image to paste onto")
-    faces = [copy.copy(f) for f in result.faces]
-    face_identity.refresh(faces)  # figures follow the strengths (no-op when unchanged)
-    items = [
-        PasteItem(f.restored, f.paste_mask, f.to_crop, f.strength if f.accepted else 0.0)
-        for f in faces
-        if f.restored is not None and f.paste_mask is not None
-    ]
-    image = paste_faces(
-        result.base,
-        items,
-        result.scale,
-        keep_chroma=result.keep_chroma,
-        progress=progress,
-        cancel=cancel,
-    )
-    image = _match_grain(image, faces, result)
-    return dataclasses.replace(
-        result,
-        image=image,
-        faces=faces,
-        timings=dict(result.timings),
-    )

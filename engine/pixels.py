@@ -36,3 +36,8 @@ def to_float01(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return image.astype(np.float32) / np.float32(65535)
     return image.astype(np.float32)
+
+
+def peak_value(dtype: np.dtype) -> float:
+    """Full scale of a pixel dtype: 255, 65535, or 1.0 for floats."""
+    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0

@@ -8,6 +8,7 @@ forward), so a cancel returns promptly and leaves nothing half-written.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import threading
 from collections.abc import Callable
@@ -76,6 +77,19 @@ def report(
     """Call ``progress`` if there is one (engine code never checks for None itself)."""
     if progress is not None:
         progress(ProgressEvent(stage, done, total, message))
+
+
+def part_of(progress: ProgressCallback | None, done: int, total: int) -> ProgressCallback | None:
+    """A callback for one part of a larger count: its events continue from ``done`` of
+    ``total`` (faces restored in groups, reported as one count)."""
+    if progress is None:
+        return None
+    outer = progress
+
+    def counted(event: ProgressEvent) -> None:
+        outer(dataclasses.replace(event, done=done + event.done, total=total))
+
+    return counted
 
 
 def check(cancel: CancelToken | None) -> None:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from engine.device import OomFallback, autocast_dtype, resolve_device
+from engine.enlarge import upscale
 from engine.errors import DeviceError
 from engine.models import create_model
 from engine.models.blocks import ConvLayer
@@ -18,7 +19,6 @@ from engine.optimize import (
     prepare_for_inference,
     rewrite_up_convolutions,
 )
-from engine.pipeline import upscale
 from tests.tiny_models import one_torch_thread
 
 

@@ -7,14 +7,8 @@ import pytest
 from skimage import data
 
 from engine.faces.align import alignment_matrix, template_points, warp_to_template
-from engine.faces.paste import (
-    PasteItem,
-    face_mask,
-    keep_luminance_only,
-    looks_monochrome,
-    match_colors,
-    paste_faces,
-)
+from engine.faces.colour import keep_luminance_only, looks_monochrome, match_colors
+from engine.faces.paste import PasteItem, face_mask, paste_faces
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from engine.app.demo import astronaut
-from engine.faces.crops import add_correction
+from engine.faces.native import add_correction
 from engine.pipeline import RestoreOptions, Restorer
 from tests.tiny_models import install_identity_restorer, one_torch_thread
 
@@ -47,6 +47,16 @@ def textured(factor: float, seed: int = 0) -> np.ndarray:
     big = cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     grain = np.random.default_rng(seed).normal(0.0, 8.0, big.shape[:2])[..., None]
     return np.clip(np.rint(big + grain), 0, 255).astype(np.uint8)
+
+
+def two_faces() -> np.ndarray:
+    """A large face (native crop at 2x) beside a small one (through the network as is)."""
+    small = cv2.resize(astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
+    large = textured(1.5)
+    photo = np.full((large.shape[0], large.shape[1] + 300, 3), 128, np.uint8)
+    photo[: large.shape[0], : large.shape[1]] = large
+    photo[40:296, large.shape[1] + 30 : large.shape[1] + 286] = small
+    return photo
 
 
 def options(**extra) -> RestoreOptions:
@@ -162,11 +172,7 @@ def test_a_face_large_in_the_result_is_restored_at_a_larger_working_side(identit
 def test_faces_of_different_working_sides_restore_in_one_photo(identity_restorer):
     """Two faces, one small and one large in the result: each batch holds one side, and
     every face comes back in its own place."""
-    small = cv2.resize(astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
-    large = textured(1.5)
-    photo = np.full((large.shape[0], large.shape[1] + 300, 3), 128, np.uint8)
-    photo[: large.shape[0], : large.shape[1]] = large
-    photo[40:296, large.shape[1] + 30 : large.shape[1] + 286] = small
+    photo = two_faces()
     events = []
     result = identity_restorer.restore(
         photo, options(min_face_size=30, scale=2), progress=events.append
@@ -179,3 +185,47 @@ def test_faces_of_different_working_sides_restore_in_one_photo(identity_restorer
     for face in result.faces:
         region = face_region(result, face, 2)
         assert psnr(result.image[region], result.base[region]) > 34
+
+
+def test_no_face_is_cut_from_the_photo_twice(identity_restorer, monkeypatch):
+    """A large face's native crop is planned before the network, not cut again after it:
+    every warp of the photo is counted (the one warp ``warp_to_template`` goes through)."""
+    from engine.faces import align
+
+    photo = two_faces()
+    warped: list[tuple[int, int]] = []
+    warp = align.warp_affine
+
+    def counted(image, matrix, size, *args, **kwargs):
+        if image.shape[:2] == photo.shape[:2]:  # the photo itself, not a crop of it
+            warped.append(size)
+        return warp(image, matrix, size, *args, **kwargs)
+
+    monkeypatch.setattr(align, "warp_affine", counted)
+    result = identity_restorer.restore(photo, options(min_face_size=30, scale=2))
+    assert len(result.faces) == 2
+    notes = sorted(bool(f.note) for f in result.faces)
+    assert notes == [False, True]  # one face kept its own detail, one did not
+    assert len(warped) == 2, warped  # one warp per face
+    # each face's one warp is the crop its record holds: the native side for the large one
+    assert sorted(w for w, _ in warped) == sorted(f.crop_before.shape[0] for f in result.faces)
+
+
+def test_a_large_faces_network_input_is_its_native_crop_shrunk(identity_restorer):
+    """The working-side input made from the native crop is the face a direct warp at the
+    working side gives (same geometry, same anti-aliasing within the resampling's error)."""
+    from engine.faces.align import warp_to_template
+    from engine.faces.crops import AlignedCrop
+    from engine.models import get_preset
+    from engine.pixels import to_float01
+
+    photo = textured(3.0)
+    (face,) = identity_restorer.detect(photo, options(min_face_size=100))
+    plan = get_preset("sparnet_blind128_s").crop
+    assert isinstance(plan, AlignedCrop)
+    crop = plan.cut(photo, face, 0.03)
+    assert crop.native is not None and crop.native.side > crop.pixels.shape[0] == 256
+    direct = to_float01(warp_to_template(photo, crop.to_crop, 256))
+    inner = slice(8, -8)  # away from the border's reflection
+    error = np.abs(crop.pixels[inner, inner] - direct[inner, inner])
+    assert np.mean(error) < 0.01 and np.percentile(error, 99) < 0.05, (error.mean(),)

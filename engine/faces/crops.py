@@ -16,12 +16,10 @@ Each gives a :class:`FaceCrop`: the input pixels, the 2x3 map from photo pixels 
 the network's *output* crop (what paste-back inverts), and the feathered paste mask
 at the output crop's size.
 
-A face bigger in the output than an aligned network's size would lose the detail the
-photo already has if it went through the network at that size and back. For such a
-face :func:`native_crop` cuts the same aligned square at the face's own output
-resolution; the pipeline then adds only the network's *correction* (its output minus
-its input, enlarged) to that crop (``add_correction``), so the photo's finer detail
-stays and the network's repair is added where it works.
+A face bigger in the output than an aligned network's side is cut once at its own
+output resolution (``engine.faces.native``) and shrunk from there for the network; the
+:class:`FaceCrop` then carries that native crop too, for the finishing step to keep the
+photo's detail. No face is warped from the photo twice.
 """
 
 from __future__ import annotations
@@ -30,14 +28,18 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from ..pixels import to_float01, to_uint8
 from .align import alignment_matrix, compose, similarity_scale, warp_affine, warp_to_template
 from .detect import DetectedFace
+from .native import DETAIL_FROM, NativeCrop, cut_native, native_side, shrink
 from .paste import face_mask, scale_matrix
+
+# The largest working side of a restorer that works at any size (AlignedCrop.max_side):
+# four times the pixels of a 128 px network, measured in docs/training.md.
+WORK_MAX_SIDE = 256
 
 
 @dataclass
@@ -48,23 +50,13 @@ class FaceCrop:
     to_crop: np.ndarray  # 2x3: photo pixels -> output-crop pixels
     mask: np.ndarray  # paste mask at the output crop's size, float32 [0, 1]
     seconds: float = 0.0  # time spent cutting
+    # A face larger in the result than the network's side: the aligned square at its own
+    # output resolution, cut first; ``pixels`` is it shrunk (engine.faces.native).
+    native: NativeCrop | None = None
 
     @property
     def output_side(self) -> int:
         return int(self.mask.shape[0])
-
-    def photo_side(self) -> float:
-        """The output crop's side measured in photo pixels (how big the face really is)."""
-        return self.output_side / similarity_scale(self.to_crop)
-
-
-@dataclass
-class NativeCrop:
-    """An aligned face at its own output resolution (larger than the network's side)."""
-
-    pixels: np.ndarray  # N x N x 3 float32 [0, 1]
-    to_crop: np.ndarray  # 2x3: photo pixels -> this crop's pixels
-    mask: np.ndarray  # N x N paste mask
 
 
 class CropPlan(Protocol):
@@ -92,21 +84,32 @@ class AlignedCrop:
 
     def working_side(self, face: DetectedFace) -> int:
         """The side this face is cut at: ``size``, or more for a face large in the result."""
-        if self.max_side <= self.size:
-            return self.size
+        return self._working_side(self._output_side(face))
+
+    def _output_side(self, face: DetectedFace) -> float:
+        """How many output pixels the aligned square covers (photo side x ``scale``)."""
         matrix = alignment_matrix(face.landmarks, self.template, self.size)
-        output_side = self.size / similarity_scale(matrix) * self.scale
-        if output_side <= DETAIL_FROM * self.size:
+        return self.size / similarity_scale(matrix) * self.scale
+
+    def _working_side(self, output_side: float) -> int:
+        if self.max_side <= self.size or output_side <= DETAIL_FROM * self.size:
             return self.size
         return max(self.size, min(self.max_side, int(output_side // 16) * 16))
 
     def cut(self, image: np.ndarray, face: DetectedFace, feather: float) -> FaceCrop:
+        """One warp per face: at the working side, or at the native side and shrunk."""
         start = time.perf_counter()
-        side = self.working_side(face)
-        matrix = alignment_matrix(face.landmarks, self.template, side)
-        pixels = to_float01(warp_to_template(image, matrix, side))
+        output_side = self._output_side(face)
+        side = self._working_side(output_side)
         mask = face_mask(side, self.template, feather)
-        return FaceCrop(pixels, matrix, mask, time.perf_counter() - start)
+        large = native_side(output_side, self.size)
+        if large is None:
+            matrix = alignment_matrix(face.landmarks, self.template, side)
+            pixels = to_float01(warp_to_template(image, matrix, side))
+            return FaceCrop(pixels, matrix, mask, time.perf_counter() - start)
+        native = cut_native(image, face.landmarks, self.template, large, feather)
+        pixels, matrix = shrink(native, side)
+        return FaceCrop(pixels, matrix, mask, time.perf_counter() - start, native)
 
 
 @dataclass(frozen=True)
@@ -154,41 +157,3 @@ class RegionCrop:
         mask = face_mask(side * self.factor, None, feather)
         to_crop = compose(scale_matrix(self.factor), shift)
         return FaceCrop(pixels, to_crop, mask, time.perf_counter() - start)
-
-
-# Faces up to this much larger than the network's side go through it as they are;
-# larger ones keep their own detail and get the network's correction added.
-DETAIL_FROM = 1.25
-# The largest working side of a restorer that works at any size (AlignedCrop.max_side):
-# four times the pixels of a 128 px network, measured in docs/training.md.
-WORK_MAX_SIDE = 256
-NATIVE_MAX_SIDE = 1024  # the largest native crop (memory: 12 MiB of float32)
-
-
-def native_side(crop: FaceCrop, scale: int) -> float:
-    """How many output pixels the network's crop side covers (photo side x output scale)."""
-    return crop.photo_side() * scale
-
-
-def native_crop(
-    plan: AlignedCrop, image: np.ndarray, face: DetectedFace, feather: float, side: int
-) -> NativeCrop:
-    """The plan's aligned square cut from the photo at ``side`` px (the same square as
-    the network's crop, at a higher resolution)."""
-    matrix = alignment_matrix(face.landmarks, plan.template, side)
-    pixels = to_float01(warp_to_template(image, matrix, side))
-    return NativeCrop(pixels, matrix, face_mask(side, plan.template, feather))
-
-
-def add_correction(
-    native: np.ndarray, network_in: np.ndarray, network_out: np.ndarray
-) -> np.ndarray:
-    """``native + enlarge(network_out - network_in)``: the repair without the blur.
-
-    The network saw the face shrunk to its side; its output minus its input is what it
-    changed at that resolution. Enlarged (bicubic) to the native side and added, it
-    repairs what the network repairs while the photo's finer detail stays.
-    """
-    n = native.shape[0]
-    correction = cv2.resize(network_out - network_in, (n, n), interpolation=cv2.INTER_CUBIC)
-    return np.clip(native + correction, 0.0, 1.0).astype(np.float32)

@@ -1,11 +1,11 @@
-"""Paste restored faces back: inverse warp, feathered face mask, colour match, strength.
+"""Paste restored faces back: inverse warp, feathered face mask, strength.
 
 Each restored crop goes back through the exact inverse of its alignment (composed
 with the output scale) and is blended in through a mask of the *face region* (an
 ellipse around the template's face, Gaussian-feathered, exactly zero at the crop's
-border), so neither the crop's square nor a seam shows. Before that, the crop's low
-frequencies can be matched to the original's (colour and shading stay the photo's;
-only detail comes from the network). ``strength`` blends original and restored.
+border), so neither the crop's square nor a seam shows (the crop's colours were made
+the photo's before, by ``engine.faces.colour``). ``strength`` blends original and
+restored.
 
 Faces whose regions overlap are composited together, order-free: with weights
 ``w_i = mask_i * strength_i`` the restored colour is ``sum w_i R_i / sum w_i`` (a
@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..pixels import peak_value
 from ..progress import CancelToken, ProgressCallback, Stage, check, report
 from .align import compose, invert_similarity, template_points, transform_points, warp_affine
+from .colour import LUMA
 
-# Rec. 601 luma weights: the "luminance" of the keep-chroma mode.
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 DEFAULT_FEATHER = 0.03  # Gaussian sigma of the mask edge, as a fraction of the crop side
 
 
@@ -77,42 +77,6 @@ def _face_mask(template: str | None, size: int, feather: float) -> np.ndarray:
 def face_mask(size: int, template: str | None, feather: float = DEFAULT_FEATHER) -> np.ndarray:
     """Feathered face-region mask of a ``size`` px crop, float32 in [0, 1] (read-only)."""
     return _face_mask(template, int(size), float(feather))
-
-
-def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    k = 2 * int(np.ceil(3 * sigma)) + 1
-    return cv2.GaussianBlur(image, (k, k), sigma, borderType=cv2.BORDER_REFLECT_101)
-
-
-def match_colors(
-    restored: np.ndarray, original: np.ndarray, mask: np.ndarray, sigma_fraction: float = 1 / 16
-) -> np.ndarray:
-    """Give ``restored`` the low frequencies (colour, shading) of ``original`` inside ``mask``.
-
-    ``restored`` (H x W x 3 float32, [0, 1]) may be larger than ``original`` (CAGFace's x4
-    output); ``mask`` has ``restored``'s size. Both are compared through a Gaussian of
-    ``sigma_fraction`` of the side, averaged only over the face (a normalised convolution,
-    so the background outside the mask does not leak in); the difference is added to
-    ``restored``. An additive shift per channel is the same in RGB and in any
-    luminance / chroma space linear in RGB (YCbCr), so it is done in RGB.
-    """
-    h, w = restored.shape[:2]
-    work = max(16, min(128, h, w))  # low frequencies only: a small copy suffices
-    ws, hs = (work, round(work * h / w)) if w >= h else (round(work * w / h), work)
-
-    def small(a: np.ndarray) -> np.ndarray:
-        return cv2.resize(a.astype(np.float32), (ws, hs), interpolation=cv2.INTER_AREA)
-
-    m = small(mask)
-    sigma = max(1.0, sigma_fraction * max(ws, hs))
-    weight = _blur(m, sigma)[..., None]
-    m = m[..., None]
-    ok = weight > 1e-3
-    mean_orig = _blur(small(original) * m, sigma) / np.maximum(weight, 1e-3)
-    mean_rest = _blur(small(restored) * m, sigma) / np.maximum(weight, 1e-3)
-    shift = np.where(ok, mean_orig - mean_rest, 0.0).astype(np.float32)
-    full = cv2.resize(shift, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(restored + full, 0.0, 1.0)
 
 
 def scale_matrix(scale: float) -> np.ndarray:
@@ -198,10 +162,6 @@ def _clusters(boxes: list[tuple[int, int, int, int]]) -> list[list[int]]:
     return list(groups.values())
 
 
-def _max_value(dtype: np.dtype) -> float:
-    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0
-
-
 def paste_faces(
     base: np.ndarray,
     items: Sequence[PasteItem],
@@ -227,7 +187,7 @@ def paste_faces(
         if box is not None:
             boxes.append(box)
             kept.append(it)
-    peak = _max_value(base.dtype)
+    peak = peak_value(base.dtype)
     groups = _clusters(boxes)
     for done, group in enumerate(groups, 1):
         check(cancel)
@@ -261,31 +221,3 @@ def paste_faces(
         out[y0:y1, x0:x1] = blended.astype(out.dtype)
         report(progress, Stage.PASTE, done, len(groups), "faces")
     return out
-
-
-def keep_luminance_only(restored: np.ndarray, original: np.ndarray) -> np.ndarray:
-    """``original`` with the luminance of ``restored`` (same size, float [0, 1]): no new colour."""
-    delta = (restored - original) @ LUMA
-    return np.clip(original + delta[..., None], 0.0, 1.0)
-
-
-def looks_monochrome(rgb: np.ndarray, tolerance: float = 0.03) -> bool:
-    """Whether a photo is gray or toned (sepia, cyanotype): its colour follows its luminance.
-
-    The chroma (Cb, Cr) of every pixel is compared with the median chroma of pixels of
-    similar luminance; when 99% of pixels are within ``tolerance`` (of full scale), the
-    photo carries no colour of its own and restoring must not add any. Pass a small copy
-    (a few hundred thousand pixels is plenty).
-    """
-    peak = _max_value(rgb.dtype)
-    x = rgb.reshape(-1, 3).astype(np.float32) / np.float32(peak)
-    if len(x) > 400_000:
-        x = x[:: len(x) // 400_000 + 1]
-    y = x @ LUMA
-    chroma = np.stack([(x[:, 2] - y) / 1.772, (x[:, 0] - y) / 1.402], axis=1)
-    bins = np.minimum((y * 32).astype(int), 31)
-    residual = np.zeros(len(x), np.float32)
-    for b in np.unique(bins):
-        sel = bins == b
-        residual[sel] = np.abs(chroma[sel] - np.median(chroma[sel], axis=0)).max(axis=1)
-    return bool(np.quantile(residual, 0.99) <= tolerance)

@@ -21,7 +21,7 @@ from engine.io.photo import (
     from_float_rgb,
     to_float_rgb,
 )
-from engine.io.read import load_photo
+from engine.io.read import as_photo, load_photo
 from engine.io.write import same_file, save_photo
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "WRITABLE_FORMATS",
     "Photo",
+    "as_photo",
     "collect_photos",
     "from_float_rgb",
     "is_output_name",

@@ -1,5 +1,7 @@
 """load_photo: any supported file -> an upright Photo, or one clear ImageReadError line.
 
+``as_photo`` takes a Photo, a path or an array alike (what the Restorer accepts).
+
 Pillow reads headers and metadata for every format and decodes the pixels,
 except where it would lose bits (16-bit colour PNG and TIFF): those pixels
 come from OpenCV's ``IMREAD_UNCHANGED``. The size limit is checked on the
@@ -104,6 +106,31 @@ def load_photo(
             raise ImageReadError(_failure(name, err)) from None
         finally:
             image.close()
+
+
+def as_photo(image: Any, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
+    """A ``Photo`` from a Photo, a path, or an array (H x W, H x W x 3 or 4; uint8 / uint16)."""
+    if isinstance(image, Photo):
+        return image
+    if isinstance(image, (str, os.PathLike)):
+        return load_photo(Path(image), max_megapixels=max_megapixels)
+    array = np.asarray(image)
+    if array.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"images must be uint8 or uint16 arrays, not {array.dtype}")
+    alpha = None
+    gray = array.ndim == 2
+    if gray:
+        array = np.repeat(array[..., None], 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 4:
+        array, alpha = array[..., :3], np.ascontiguousarray(array[..., 3])
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise TypeError(f"expected an H x W x 3 image, got shape {array.shape}")
+    return Photo(
+        np.ascontiguousarray(array),
+        alpha=alpha,
+        bit_depth=8 if array.dtype == np.uint8 else 16,
+        is_grayscale=gray,
+    )
 
 
 def _open(source: Path | io.BytesIO, path: Path, name: str, max_megapixels: float) -> Image.Image:
