@@ -243,6 +243,7 @@ def test_corrupt_file_shows_an_error_and_the_app_stays_usable(qtbot, window, pho
 
 # What runs the photo through the networks; none of it may run on the GUI thread.
 PROCESSING = ("engine.pipeline", "engine.face_engines", "engine.faces", "engine.models",
+              "engine.networks", "engine.enlarge",
               "engine.io.read", "engine.io.write", "engine.io.decode", "torch")  # fmt: skip
 DESCRIPTORS = ("engine.models.presets",)  # plain data the window reads (labels, kinds)
 
