@@ -83,7 +83,8 @@ def test_every_inference_preset_is_covered_by_an_architecture_here():
     styles = {get_preset(n).capabilities.call for n in names if n in inference}
     assert styles == {CallStyle.IMAGE, CallStyle.COMPONENT_BLOCK, CallStyle.SEGMENTS}
     assert {get_preset(n).kind for n in names if n in inference} == {
-        ModelKind.RESTORER, ModelKind.TINY_FACE, ModelKind.REGION, ModelKind.COMPONENTS}  # fmt: skip
+        ModelKind.RESTORER, ModelKind.TINY_FACE, ModelKind.REGION, ModelKind.COMPONENTS,
+    }  # fmt: skip
 
 
 def _agreement(name: str, data_dir: Path) -> None:
@@ -94,8 +95,8 @@ def _agreement(name: str, data_dir: Path) -> None:
     onnx_net = cache.get(info, CPU, RuntimeOptions(network_runtime="onnx"))
     assert isinstance(onnx_net, OnnxNetwork) and not isinstance(torch_net, OnnxNetwork)
     sides = [preset.size or 64]
-    if preset.max_work_side != preset.size:  # a blind restorer: larger working sides too
-        sides.append(preset.size + 64)
+    if preset.max_work_side != preset.size:  # a blind restorer: every working side
+        sides += list(range(preset.size + 16, preset.max_work_side + 1, 16))
     attention = preset.capabilities.returns_attention
     for side in sides:
         x = network_input(preset.name, side)
@@ -276,3 +277,38 @@ def test_the_command_line_offers_the_engine_s_choices():
         if a.dest == "runtime"
     )  # fmt: skip
     assert tuple(action.choices) == RUNTIME_CHOICES and action.default == "auto"
+
+
+def test_mtcnn_s_nets_agree_and_find_the_same_faces(user_data_dir, monkeypatch):
+    from facenet_pytorch import MTCNN
+
+    from engine.runtimes.mtcnn import MTCNN_NETS, use_runtime
+
+    exports = ExportCounter(monkeypatch)
+    with one_torch_thread():
+        mtcnn = MTCNN(keep_all=True, post_process=False)
+        photo = astronaut()
+        boxes, scores, points = mtcnn.detect(photo, landmarks=True)
+        torch_nets = {name: getattr(mtcnn, name) for name in MTCNN_NETS}
+        assert use_runtime(mtcnn, "onnx") == dict.fromkeys(MTCNN_NETS, "onnx")
+        level = torch.from_numpy(cv2.resize(photo, (181, 181)).transpose(2, 0, 1).copy())
+        inputs = {  # what facenet-pytorch feeds each: a pyramid level, 24 px and 48 px crops
+            "pnet": (level[None].float() - 127.5) * 0.0078125,
+            "rnet": face(24),
+            "onet": face(48),
+        }
+        for name, x in inputs.items():
+            with torch.inference_mode():
+                want, got = torch_nets[name](x), getattr(mtcnn, name)(x)
+            assert len(want) == len(got) == len(MTCNN_NETS[name][1])
+            for a, b in zip(want, got, strict=True):
+                assert a.shape == b.shape and float((a - b).abs().max()) < TOLERANCE, name
+        again = mtcnn.detect(photo, landmarks=True)
+        assert len(again[0]) == len(boxes) == 1
+        assert np.abs(again[0] - boxes).max() < 1e-3 and np.abs(again[2] - points).max() < 1e-3
+        assert exports.count == 3
+        other = MTCNN(keep_all=True, post_process=False)
+        use_runtime(other, "onnx")  # a second detector reuses the cached exports
+        assert exports.count == 3
+        assert use_runtime(mtcnn, "torch") == dict.fromkeys(MTCNN_NETS, "torch")
+        assert mtcnn.pnet is torch_nets["pnet"]

@@ -31,7 +31,7 @@ from ..paths import user_data_dir
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = "revive-onnx/1"  # bump when what an export holds changes
+EXPORT_FORMAT = "revive-onnx/2"  # bump when what an export holds changes
 OPSET = 17
 INPUT = "input"
 

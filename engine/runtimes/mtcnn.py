@@ -10,6 +10,7 @@ O-Net take 24 px and 48 px crops.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,7 @@ def use_runtime(mtcnn: Any, choice: str) -> dict[str, str]:
     for name in MTCNN_NETS:
         net = getattr(mtcnn, name)
         torch_net = getattr(net, "torch_net", net)  # swapped before: start from torch's
-        called = network_for(
-            f"MTCNN {name}", lambda n=name: mtcnn_spec(n), torch_net, device, choice
-        )
+        called = network_for(f"MTCNN {name}", partial(mtcnn_spec, name), torch_net, device, choice)
         if called is not torch_net:
             called.torch_net = torch_net  # type: ignore[assignment, unused-ignore]
         setattr(mtcnn, name, called)
