@@ -1,6 +1,8 @@
 """torch's fast path against ONNX Runtime, network by network, side by side in one run.
 
-Run: ``.venv/bin/python bench/bench_runtime.py [--threads 2] [--repeats 5] [--skip-hd]``.
+Run: ``.venv/bin/python bench/bench_runtime.py [--threads 2] [--repeats 5] [--skip-hd]``;
+``--photos`` instead restores every photo of ../shared/data/real on torch and on ONNX
+Runtime (shipped models, default options) and prints faces, PSNR and likeness gap.
 
 Each network gets the same input in both runtimes (a real face, the astronaut's, at the
 network's working size); calls alternate between the runtimes and the best of
@@ -62,9 +64,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--skip-hd", action="store_true", help="leave SPARNetHD-512 out (slow)")
+    ap.add_argument("--photos", action="store_true", help="whole photos instead of networks")
     args = ap.parse_args()
     folder = os.environ.setdefault("REVIVE_DATA_DIR", tempfile.mkdtemp(prefix="revive-bench-"))
     torch.set_num_threads(args.threads)
+    if args.photos:
+        whole_photos()
+        return
 
     from engine.app.demo import astronaut
     from engine.runtimes.mtcnn import use_runtime
@@ -111,6 +117,25 @@ def main() -> None:
     for name, (x, label) in mtcnn_inputs.items():
         line(label, *side_by_side(torch_nets[name], getattr(mtcnn, name), x, args.repeats))
     print(f"ratio: torch ms / ONNX ms (above 1: ONNX Runtime is faster); load: {os.getloadavg()}")
+
+
+def whole_photos() -> None:
+    """Every photo of ../shared/data/real, torch against ONNX Runtime."""
+    from tests.conftest import SHARED_DATA
+    from tests.test_runtime_photos import compare_runtimes
+
+    photos = sorted(
+        p for p in (SHARED_DATA / "real").rglob("*") if p.suffix.lower() in (".jpg", ".png")
+        and "whole_imgs" in p.parts or p.parent.name == "sparnet"
+    )  # fmt: skip
+    print(f"{'photo':34} {'faces':>7} {'box px':>7} {'PSNR dB':>8} {'likeness':>9} "
+          f"{'torch s':>8} {'ONNX s':>7}")  # fmt: skip
+    for photo in photos:
+        c = compare_runtimes(photo)
+        faces = f"{c.faces[0]}/{c.faces[1]}"
+        print(f"{str(photo.relative_to(SHARED_DATA / 'real')):34} {faces:>7} {c.box_shift:7.2f} "
+              f"{c.psnr_db:8.1f} {c.likeness_gap:9.4f} {c.seconds[0]:8.1f} {c.seconds[1]:7.1f}",
+              flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
