@@ -13,6 +13,7 @@ import torch
 
 from engine.app.selftest import psnr
 from engine.pipeline import RestoreOptions, Restorer
+from engine.runtimes.export import onnx_cache_dir
 from tests.conftest import shared_path
 
 pytest.importorskip("onnxruntime")
@@ -54,7 +55,7 @@ def compare_runtimes(photo: Path, **settings) -> Comparison:
 
 @pytest.mark.shared
 @pytest.mark.slow
-def test_a_whole_photo_on_onnx_runtime_is_torch_s():
+def test_a_whole_photo_on_onnx_runtime_is_torch_s(user_data_dir):
     photo = shared_path("real", "sparnet", "test_hzgg.jpg")
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -62,6 +63,7 @@ def test_a_whole_photo_on_onnx_runtime_is_torch_s():
         found = compare_runtimes(photo, min_face_size=40)
     finally:
         torch.set_num_threads(threads)
+    assert any(onnx_cache_dir().glob("sparnet_blind128_s-*.onnx"))  # ONNX Runtime did run
     assert found.faces == (3, 3) and found.box_shift == 0.0
     assert found.psnr_db >= 50
     assert found.likeness_gap <= 0.01
