@@ -323,36 +323,59 @@ ENGINES: dict[ModelKind, type[Engine]] = {
 
 
 class ModelCache:
-    """Weights loaded once (CPU, fp32), then one prepared copy per device and fast path."""
+    """Weights loaded once (CPU, fp32), then one prepared copy per device and fast path,
+    called through the runtime chosen for it (``engine.runtimes``: torch or ONNX Runtime)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loaded: dict[str, nn.Module] = {}
         self._ready: dict[tuple, nn.Module] = {}
+        self._called: dict[tuple, nn.Module] = {}
 
     def get(self, info: WeightsInfo, device: torch.device, runtime: RuntimeOptions) -> nn.Module:
         r = runtime
         flags = (r.fold_batchnorm, r.subpixel_upconv, r.channels_last, r.compile)
-        key = (str(info.manifest), str(device), *flags)
+        called_key = (str(info.manifest), str(device), *flags, r.network_runtime)
         with self._lock:
-            if key not in self._ready:
-                base_key = str(info.manifest)
-                if base_key not in self._loaded:
-                    self._loaded[base_key] = load_model(info)
-                self._ready[key] = prepare_for_inference(
-                    self._loaded[base_key],
-                    device,
-                    fold=r.fold_batchnorm,
-                    subpixel=r.subpixel_upconv,
-                    channels_last=r.channels_last,
-                    compile=r.compile,
-                )
-            return self._ready[key]
+            if called_key not in self._called:
+                torch_net = self._prepared(info, device, r)
+                self._called[called_key] = torch_net
+                if r.network_runtime != "torch" and not (r.compile or r.channels_last):
+                    from .runtimes.choice import preset_network
+
+                    self._called[called_key] = preset_network(
+                        get_preset(info.preset),
+                        [str(f["sha256"]) for f in info.files],
+                        torch_net,
+                        device,
+                        r.network_runtime,
+                        recipe=f"fold{int(r.fold_batchnorm)}-subpixel{int(r.subpixel_upconv)}",
+                    )
+            return self._called[called_key]
+
+    def _prepared(self, info: WeightsInfo, device: torch.device, r: RuntimeOptions) -> nn.Module:
+        """The torch network with its fast paths (the caller holds the lock)."""
+        flags = (r.fold_batchnorm, r.subpixel_upconv, r.channels_last, r.compile)
+        key = (str(info.manifest), str(device), *flags)
+        if key not in self._ready:
+            base_key = str(info.manifest)
+            if base_key not in self._loaded:
+                self._loaded[base_key] = load_model(info)
+            self._ready[key] = prepare_for_inference(
+                self._loaded[base_key],
+                device,
+                fold=r.fold_batchnorm,
+                subpixel=r.subpixel_upconv,
+                channels_last=r.channels_last,
+                compile=r.compile,
+            )
+        return self._ready[key]
 
     def clear(self) -> None:
         with self._lock:
             self._loaded.clear()
             self._ready.clear()
+            self._called.clear()
 
 
 @dataclass

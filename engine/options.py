@@ -21,6 +21,7 @@ from typing import Any
 from .errors import ReviveError
 from .faces.paste import DEFAULT_FEATHER
 from .io import DEFAULT_MAX_MEGAPIXELS
+from .runtimes import RUNTIME_CHOICES
 
 SCALES = (1, 2, 4)
 # What ``model`` may name besides a preset or weights, with the app's words for each.
@@ -73,6 +74,9 @@ class RuntimeOptions:
     channels_last: bool = False
     compile: bool = False
     inference_mode: bool = True  # False: plain torch.no_grad (the benchmark's baseline)
+    # auto | onnx | torch: who runs the networks on a CPU (engine.runtimes); the library
+    # keeps torch unless asked, the command line and the app ask for auto.
+    network_runtime: str = "torch"
 
     def __post_init__(self) -> None:
         if not str(self.model).strip():
@@ -80,6 +84,11 @@ class RuntimeOptions:
         if self.precision not in PRECISION_CHOICES:
             raise OptionError(
                 f"precision must be one of {', '.join(PRECISION_CHOICES)}, not {self.precision!r}"
+            )
+        if self.network_runtime not in RUNTIME_CHOICES:
+            raise OptionError(
+                f"the runtime must be one of {', '.join(RUNTIME_CHOICES)}, "
+                f"not {self.network_runtime!r}"
             )
         _at_least("the batch size", self.batch_size, 0)
         _at_least("the tile size", self.tile_size, 16)

@@ -117,6 +117,7 @@ class OptionsBar(QObject):
             grain_match=prefs.grain_match,
             identity=prefs.likeness_check,
             cpu_workers=prefs.cpu_threads,
+            network_runtime=prefs.network_runtime,
             attention=True,
             masks=True,
             allow_no_faces=True,

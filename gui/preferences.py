@@ -1,13 +1,16 @@
 """The app's preferences beyond the toolbar's choices, in the same QSettings store.
 
 ``Settings`` (gui/settings.py) keeps the toolbar's choices and the window; these are
-the Settings dialog's own (appearance, likeness check, grain matching, threads) and
+the Settings dialog's own (appearance, likeness check, grain matching, threads,
+runtime) and
 what the app remembers about model offers. Every key and its default live here.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
+
+from engine.runtimes import RUNTIME_CHOICES
 
 from .settings import _to_bool  # the one reading of a stored yes / no
 
@@ -59,6 +62,16 @@ class Preferences:
     @cpu_threads.setter
     def cpu_threads(self, value: int) -> None:
         self.store.setValue("restore/cpu_threads", max(0, int(value)))
+
+    @property
+    def network_runtime(self) -> str:
+        """Who runs the networks on a CPU (engine.runtimes: auto, ONNX Runtime or torch)."""
+        value = str(self.store.value("restore/runtime", "auto"))
+        return value if value in RUNTIME_CHOICES else "auto"
+
+    @network_runtime.setter
+    def network_runtime(self, value: str) -> None:
+        self.store.setValue("restore/runtime", value if value in RUNTIME_CHOICES else "auto")
 
     # --- model offers ----------------------------------------------------------------------
     @property

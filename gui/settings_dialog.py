@@ -2,7 +2,7 @@
 the toolbar's defaults, in one place.
 
 Appearance (follow the system, light, dark), the likeness check, grain matching, and
-where the network runs (device and CPU threads), plus the default model and output
+where the network runs (device, CPU threads, runtime), plus the default model and output
 scale (the toolbar's choices, which it remembers). The choices offered are the
 toolbar's own (read from its combo boxes), never a second list. OK writes them to the
 app's settings; the window then applies them at once.
@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from engine.runtimes import RUNTIME_LABELS
 
 from .preferences import APPEARANCES, Preferences
 from .settings import Settings
@@ -77,6 +79,14 @@ class SettingsDialog(QDialog):
         self.threads.setSpecialValueText("Automatic")
         self.threads.setValue(prefs.cpu_threads)
         self.threads.setToolTip("Faces restored at once on a CPU, one thread each")
+        self.runtime = QComboBox()
+        for value, text in RUNTIME_LABELS.items():
+            self.runtime.addItem(text, value)
+        self.runtime.setCurrentIndex(max(0, self.runtime.findData(prefs.network_runtime)))
+        self.runtime.setToolTip(
+            "What runs the networks on a CPU; Auto measures both once per network "
+            "and keeps the faster"
+        )
 
         form = QFormLayout()
         form.addRow("Appearance", self.appearance)
@@ -86,6 +96,7 @@ class SettingsDialog(QDialog):
         form.addRow("Grain matching", self.grain)
         form.addRow("Device", self.device)
         form.addRow("CPU threads", self.threads)
+        form.addRow("Runtime", self.runtime)
         note = QLabel(
             "The model, scale and device are also on the toolbar; what you choose there "
             "is remembered as the default too."
@@ -108,6 +119,7 @@ class SettingsDialog(QDialog):
         p.likeness_check = self.likeness.isChecked()
         p.grain_match = self.grain.isChecked()
         p.cpu_threads = self.threads.value()
+        p.network_runtime = str(self.runtime.currentData() or "auto")
         s.model = str(self.model.currentData() or "auto")
         s.scale = self.scale.currentData() or "auto"
         s.device = str(self.device.currentData() or "auto")

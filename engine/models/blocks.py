@@ -141,7 +141,9 @@ class HourglassAttention(nn.Module):
         lower = self._conv(f"b2_{level}")(x)
         lower = self._level(level - 1, lower) if level > 1 else self.b2_plus_1(lower)
         lower = self._conv(f"b3_{level}")(lower)
-        if lower.shape[-2:] != upper.shape[-2:]:
+        # Traced for ONNX, the resize is always recorded (an identity where the sizes
+        # match): an export made at one side then runs at every working side.
+        if torch.jit.is_tracing() or lower.shape[-2:] != upper.shape[-2:]:
             lower = F.interpolate(lower, size=upper.shape[-2:], mode="nearest")
         return upper + lower
 

@@ -21,6 +21,7 @@ from typing import Any
 from ...errors import ReviveError
 from ...io.formats import WRITES_HELP
 from ...progress import CancelToken, ProgressEvent, Stage
+from ...runtimes import RUNTIME_CHOICES
 from ...scale_choice import MAX_RESULT_MEGAPIXELS, MIN_FACE_SIDE, parse_scale
 from .common import collect, device_name
 
@@ -44,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--device", default="auto", type=device_name, help="auto | cuda | cuda:N | mps | cpu"
     )
     p.add_argument("--precision", default="auto", help="auto | fp32 | fp16 | bf16")
+    p.add_argument(
+        "--runtime",
+        default="auto",
+        choices=RUNTIME_CHOICES,
+        help="who runs the networks on a CPU: ONNX Runtime, torch, or auto: per network the "
+        "one measured faster here (once, then kept); torch when ONNX Runtime is missing",
+    )
     p.add_argument(
         "--scale",
         type=_scale_arg,
@@ -100,6 +108,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
         model=args.model,
         device=args.device,
         precision=args.precision,
+        network_runtime=getattr(args, "runtime", "auto"),
         scale=args.scale,
         strength=args.strength,
         color_match=not args.no_color_match,
