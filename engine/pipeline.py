@@ -105,10 +105,11 @@ class Restorer:
         o = options or self.options
         d = o.detection
         device = "cuda" if resolve_device(o.runtime.device).type == "cuda" else "cpu"
-        key = (d, device)
+        runtime = o.runtime.network_runtime
+        key = (d, device, runtime)
         if key not in self._detectors:
             self._detectors[key] = FaceDetector(
-                d.min_face_size, d.min_score, d.max_side, device=device
+                d.min_face_size, d.min_score, d.max_side, device=device, runtime=runtime
             )
         return self._detectors[key]
 

@@ -312,3 +312,21 @@ def test_mtcnn_s_nets_agree_and_find_the_same_faces(user_data_dir, monkeypatch):
         assert exports.count == 3
         assert use_runtime(mtcnn, "torch") == dict.fromkeys(MTCNN_NETS, "torch")
         assert mtcnn.pnet is torch_nets["pnet"]
+
+
+def test_the_pipeline_s_detector_follows_the_runtime_setting(user_data_dir):
+    """``--runtime onnx`` runs MTCNN's nets on ONNX Runtime too, finding the same face."""
+    from engine.pipeline import Restorer
+
+    restorer = Restorer(RestoreOptions())
+    photo = astronaut()
+    with one_torch_thread():
+        by_torch = restorer.detector().detect(photo)
+        onnx_options = RestoreOptions(runtime=RuntimeOptions(network_runtime="onnx"))
+        detector = restorer.detector(onnx_options)
+        by_onnx = detector.detect(photo)
+    assert getattr(detector._model().pnet, "runtime", "torch") == "onnx"
+    assert restorer.detector().runtime == "torch"  # each setting has its own detector
+    assert len(by_onnx) == len(by_torch) == 1
+    assert np.abs(by_onnx[0].box - by_torch[0].box).max() < 1.0
+    assert np.abs(by_onnx[0].landmarks - by_torch[0].landmarks).max() < 1.0

@@ -51,8 +51,10 @@ class FaceDetector:
         min_score: float = 0.9,
         max_side: int = 2000,
         device: str = "cpu",
+        runtime: str = "torch",
     ) -> None:
         self.min_face_size = min_face_size
+        self.runtime = runtime  # auto | onnx | torch for MTCNN's three nets (engine.runtimes)
         self.min_score = min_score
         self.max_side = max_side
         self.device = device
@@ -82,6 +84,10 @@ class FaceDetector:
                 min_face_size=MTCNN_MIN_FACE,
                 post_process=False,
             )
+            if self.runtime != "torch":
+                from ..runtimes.mtcnn import use_runtime
+
+                use_runtime(self._mtcnn, self.runtime)
         return self._mtcnn
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
