@@ -107,7 +107,9 @@ class PhotoOptions:
     keep_chroma: bool | str = "auto"  # auto: gray and toned photos keep their colour
     feather: float = DEFAULT_FEATHER  # paste mask edge, fraction of the crop side
     cagface_region: float = 1.8  # CAGFace face region side, in face-box sides
-    tiny_face_eye_distance: float = 14.0  # auto: faces with closer eyes go to SPARNet x8
+    # auto: faces with closer eyes go to the tiny-face x8 model; chosen by
+    # bench/tiny_face_threshold.py (docs/training.md, "The tiny-face model")
+    tiny_face_eye_distance: float = 7.6
     allow_no_faces: bool = False  # False: a photo without faces raises NoFaceError
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS  # when given a path
 

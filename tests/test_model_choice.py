@@ -16,6 +16,8 @@ def test_nothing_installed_says_how_to_get_weights(user_data_dir, without_shippe
     message = str(err.value)
     assert "revive models import" in message and "revive train" in message
     assert "\n" not in message
+    with pytest.raises(WeightsError, match="no SPARNet x8"):
+        plan_models("sparnet")
 
 
 def test_auto_uses_sparnethd_and_x8_for_tiny_faces(user_data_dir, without_shipped_restorer):
@@ -31,8 +33,7 @@ def test_auto_uses_sparnethd_and_x8_for_tiny_faces(user_data_dir, without_shippe
 
 def test_families_presets_and_weight_names(user_data_dir):
     install_tiny_weights(user_data_dir, ("hd", "cagface", "components"))
-    with pytest.raises(WeightsError, match="no SPARNet x8"):
-        plan_models("sparnet")
+    assert plan_models("sparnet").main.name == "revive-tiny-x8s"  # the shipped tiny-face model
     cag = plan_models("cagface")
     # The shipped component network (the default of its role) wins over a test one.
     assert cag.kind is ModelKind.REGION and cag.components.preset.startswith("components_")

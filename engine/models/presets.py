@@ -179,6 +179,13 @@ def _sparnet(**kw: Any) -> dict[str, Any]:
     return base
 
 
+# The small residual SPARNet: Revive's default blind restorer, and the tiny-face model
+# that continues its weights (the same network, so either starts the other).
+_SMALL_RESIDUAL = _sparnet(
+    min_channels=16, max_channels=48, res_blocks=3, attention_channels=16, residual=True
+)
+
+
 def _sparnethd(**kw: Any) -> dict[str, Any]:
     return _sparnet(
         max_channels=512,
@@ -285,9 +292,7 @@ _PRESETS: tuple[Preset, ...] = (
         "sparnet_x8_s",
         ModelKind.TINY_FACE,
         SPARNET,
-        _sparnet(
-            min_channels=16, max_channels=48, res_blocks=3, attention_channels=16, residual=True
-        ),
+        _SMALL_RESIDUAL,
         128,
         8,
         "utkface",
@@ -307,9 +312,7 @@ _PRESETS: tuple[Preset, ...] = (
         "sparnet_blind128_s",
         ModelKind.RESTORER,
         SPARNET,
-        _sparnet(
-            min_channels=16, max_channels=48, res_blocks=3, attention_channels=16, residual=True
-        ),
+        _SMALL_RESIDUAL,
         128,
         1,
         "utkface",
