@@ -28,7 +28,7 @@ from PIL import Image
 from engine.faces.align import TEMPLATES
 from engine.weights import default_weights, find_weights, load_model
 
-SIZES = (12, 16, 20, 24, 28, 32, 40, 48, 64)
+SIZES = (12, 14, 16, 17, 18, 19, 20, 24, 28, 32, 40, 48, 64)
 TEMPLATE = "utkface"
 SIDE = 128
 
