@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import threading
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -108,8 +109,13 @@ class Restorer:
         runtime = o.runtime.network_runtime
         key = (d, device, runtime)
         if key not in self._detectors:
+            prepare = None
+            if runtime != "torch":
+                from .runtimes.mtcnn import use_runtime
+
+                prepare = partial(use_runtime, choice=runtime)
             self._detectors[key] = FaceDetector(
-                d.min_face_size, d.min_score, d.max_side, device=device, runtime=runtime
+                d.min_face_size, d.min_score, d.max_side, device=device, prepare=prepare
             )
         return self._detectors[key]
 

@@ -326,7 +326,7 @@ def test_the_pipeline_s_detector_follows_the_runtime_setting(user_data_dir):
         detector = restorer.detector(onnx_options)
         by_onnx = detector.detect(photo)
     assert getattr(detector._model().pnet, "runtime", "torch") == "onnx"
-    assert restorer.detector().runtime == "torch"  # each setting has its own detector
+    assert restorer.detector().prepare is None  # torch: each setting has its own detector
     assert len(by_onnx) == len(by_torch) == 1
     assert np.abs(by_onnx[0].box - by_torch[0].box).max() < 1.0
     assert np.abs(by_onnx[0].landmarks - by_torch[0].landmarks).max() < 1.0

@@ -11,7 +11,9 @@ face: MTCNN is not even asked (its image pyramid would be empty, and it fails).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -51,10 +53,12 @@ class FaceDetector:
         min_score: float = 0.9,
         max_side: int = 2000,
         device: str = "cpu",
-        runtime: str = "torch",
+        prepare: Callable[[Any], object] | None = None,
     ) -> None:
         self.min_face_size = min_face_size
-        self.runtime = runtime  # auto | onnx | torch for MTCNN's three nets (engine.runtimes)
+        # called once on the built MTCNN: the pipeline puts the runtime setting's
+        # ONNX Runtime sessions behind its three nets here (engine.runtimes.mtcnn)
+        self.prepare = prepare
         self.min_score = min_score
         self.max_side = max_side
         self.device = device
@@ -84,10 +88,8 @@ class FaceDetector:
                 min_face_size=MTCNN_MIN_FACE,
                 post_process=False,
             )
-            if self.runtime != "torch":
-                from ..runtimes.mtcnn import use_runtime
-
-                use_runtime(self._mtcnn, self.runtime)
+            if self.prepare is not None:
+                self.prepare(self._mtcnn)
         return self._mtcnn
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
