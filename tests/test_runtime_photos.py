@@ -64,6 +64,8 @@ def test_a_whole_photo_on_onnx_runtime_is_torch_s(user_data_dir):
     finally:
         torch.set_num_threads(threads)
     assert any(onnx_cache_dir().glob("sparnet_blind128_s-*.onnx"))  # ONNX Runtime did run
-    assert found.faces == (3, 3) and found.box_shift == 0.0
+    assert any(onnx_cache_dir().glob("mtcnn-pnet-*.onnx"))  # detection ran on it too
+    # the same faces; MTCNN's nets on ONNX Runtime move a box by float rounding only
+    assert found.faces == (3, 3) and found.box_shift < 1.0
     assert found.psnr_db >= 50
     assert found.likeness_gap <= 0.01
