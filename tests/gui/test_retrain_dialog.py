@@ -56,7 +56,8 @@ def test_retrain_start_stop_resume_installs_weights(qtbot, window, tmp_path, use
     assert stopped is not None and stopped.stopped and 1 <= stopped.step < STEPS
     assert "Stopped at step" in dialog.status.text()
     assert dialog.sample.pixmap() is not None and not dialog.sample.pixmap().isNull()
-    assert dialog.resume_button.isEnabled()
+    # the result comes before the job's end, which frees the buttons: Resume follows it
+    qtbot.waitUntil(dialog.resume_button.isEnabled, timeout=TIMEOUT_MS)
 
     # Resume from the checkpoint, two more steps, then the weights are exported and installed.
     short = dataclasses.replace(config, steps=stopped.step + 2)
