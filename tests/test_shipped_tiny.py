@@ -57,9 +57,11 @@ def test_the_shipped_tiny_model_beats_bicubic_and_the_default_restorer_at_x8(shi
 
 
 def face_with_eyes(distance: float) -> DetectedFace:
-    marks = TEMPLATES["utkface"] * (distance / 0.4578) + 100.0
-    box = np.array([100.0, 100.0, 100.0 + distance / 0.4578, 100.0 + distance / 0.4578])
-    return DetectedFace(box, 0.99, marks)
+    """A face aligned like the template, its eyes ``distance`` px apart."""
+    template = TEMPLATES["utkface"]
+    side = distance / float(np.linalg.norm(template[1] - template[0]))
+    box = np.array([100.0, 100.0, 100.0 + side, 100.0 + side])
+    return DetectedFace(box, 0.99, template * side + 100.0)
 
 
 def test_auto_sends_only_the_smallest_faces_to_the_tiny_model(shipped):
