@@ -19,15 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from training.pack_detail import round_trip_psnr
+
 FACTORS = (2, 3, 4)
-
-
-def round_trip_psnr(gray: np.ndarray, factor: int) -> float:
-    h, w = gray.shape
-    small = cv2.resize(gray, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
-    back = cv2.resize(small, (w, h), interpolation=cv2.INTER_LANCZOS4)
-    mse = float(np.mean((gray - back) ** 2))
-    return 10 * np.log10(255.0**2 / max(mse, 1e-10))
 
 
 def read_gray(path: Path, side: int | None) -> np.ndarray:

@@ -175,6 +175,16 @@ def _data_parser(subparsers: argparse._SubParsersAction) -> None:
     u.add_argument("--limit", type=int, help="at most this many faces")
     u.add_argument("--seed", type=int, default=0)
     u.set_defaults(handler=cmd_subset_pack)
+    d = sub.add_parser(
+        "detail", help="the faces of a pack that hold fine detail (faces copied, not re-encoded)"
+    )
+    d.add_argument("pack")
+    d.add_argument("--out", required=True)
+    d.add_argument("--max-round-trip", type=float,
+                   help="keep faces whose halve-and-enlarge PSNR (dB) is below this")  # fmt: skip
+    d.add_argument("--max-noise", type=float, help="drop faces noisier than this")
+    d.add_argument("--max-halftone", type=float, help="drop printed (dot-screen) faces")
+    d.set_defaults(handler=cmd_detail_pack)
     v = sub.add_parser("verify", help="check a pack's sha256 sums")
     v.add_argument("pack")
     v.set_defaults(handler=cmd_verify_pack)
@@ -356,6 +366,25 @@ def cmd_subset_pack(args: argparse.Namespace) -> int:
     index = read_index(args.out)
     print(
         f"kept {index['count']} of {index['subset_of']['count']} faces "
+        f"({index['bytes'] / 2**20:.1f} MiB) in {args.out}"
+    )
+    return 0
+
+
+def cmd_detail_pack(args: argparse.Namespace) -> int:
+    from .pack import read_index
+    from .pack_detail import DetailLimits, detail_subset_pack
+
+    given = {
+        "max_round_trip_db": args.max_round_trip,
+        "max_noise": args.max_noise,
+        "max_halftone": args.max_halftone,
+    }
+    limits = DetailLimits(**{k: v for k, v in given.items() if v is not None})
+    detail_subset_pack(args.pack, args.out, limits)
+    index = read_index(args.out)
+    print(
+        f"kept {index['count']} of {index['detail_of']['count']} faces "
         f"({index['bytes'] / 2**20:.1f} MiB) in {args.out}"
     )
     return 0
