@@ -87,7 +87,15 @@ def square(image: np.ndarray, box: np.ndarray, scale: int) -> np.ndarray:
                           borderMode=cv2.BORDER_REFLECT_101)  # fmt: skip
 
 
-def measure(weights: list[str], photos: list[Path], scale: int) -> list[FaceFigures]:
+def photo_label(path: Path, root: Path) -> str:
+    """The photo's path under ``root``: two demo folders both hold a ``whole_imgs/00.jpg``."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def measure(weights: list[str], photos: list[Path], scale: int, root: Path) -> list[FaceFigures]:
     faces: dict[tuple[str, int], FaceFigures] = {}
     for name in weights:
         restorer = Restorer(RestoreOptions.of(model=name, scale=scale, identity=True))
@@ -100,7 +108,7 @@ def measure(weights: list[str], photos: list[Path], scale: int) -> list[FaceFigu
             assert result.base is not None
             base_y, out_y = luma(result.base), luma(result.image)
             for face in result.faces:
-                key = (f"{path.parent.name}/{path.name}", face.index)
+                key = (photo_label(path, root), face.index)
                 x0, y0, x1, y1 = face.box
                 fig = faces.setdefault(key, FaceFigures(key[0], float(max(x1 - x0, y1 - y0))))
                 rows, cols = box_region(face.box, result.scale, base_y.shape)
@@ -232,14 +240,14 @@ def main() -> int:
     parser.add_argument(
         "--weights", nargs="+", default=["auto"], help="weight sets; the first is judged"
     )
-    parser.add_argument("--real", default="../shared/data/real")
+    parser.add_argument("--real", type=Path, default=Path("../shared/data/real"))
     parser.add_argument("--scale", type=int, default=2)
     parser.add_argument("--grid", help="write the face grid here (runs/...)")
     parser.add_argument("--blind", help="write shuffled A/B pairs into this folder (runs/...)")
     parser.add_argument("--json", help="per-face figures as JSON")
     args = parser.parse_args()
     photos = collect_photos([args.real], recursive=True)
-    faces = measure(args.weights, photos, args.scale)
+    faces = measure(args.weights, photos, args.scale, args.real)
     if not faces:
         print("no faces restored")
         return 1
