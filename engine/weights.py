@@ -61,25 +61,60 @@ class WeightsInfo:
         return [self.manifest.parent / f["file"] for f in self.files]
 
 
+PIECE_MARK = "#piece"  # a tensor larger than one shard is stored as dim-0 pieces: KEY#pieceN
+
+
+def _pieces(key: str, tensor: torch.Tensor, budget: int) -> list[tuple[str, torch.Tensor]]:
+    """``tensor`` cut along dim 0 into pieces that each fit ``budget`` bytes."""
+    overhead = len(key) + len(PIECE_MARK) + 8 + 160
+    nbytes = tensor.numel() * tensor.element_size() + overhead
+    if nbytes <= budget:
+        return [(key, tensor)]
+    row = tensor[0].numel() * tensor.element_size() if tensor.dim() else nbytes
+    rows = (budget - overhead) // max(row, 1)
+    if tensor.dim() == 0 or rows < 1:
+        raise WeightsError(f"tensor {key!r} ({nbytes} bytes) is larger than one shard")
+    parts = torch.split(tensor, int(rows), dim=0)
+    return [(f"{key}{PIECE_MARK}{i}", part.contiguous()) for i, part in enumerate(parts)]
+
+
+def join_pieces(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The state dict with every tensor stored in pieces (``split_into_shards``) whole again."""
+    joined: dict[str, torch.Tensor] = {}
+    pieces: dict[str, dict[int, torch.Tensor]] = {}
+    for key, tensor in tensors.items():
+        base, mark, index = key.rpartition(PIECE_MARK)
+        if mark and index.isdigit():
+            pieces.setdefault(base, {})[int(index)] = tensor
+        else:
+            joined[key] = tensor
+    for base, parts in pieces.items():
+        if sorted(parts) != list(range(len(parts))):
+            raise WeightsError(f"tensor {base!r} is missing some of its pieces")
+        joined[base] = torch.cat([parts[i] for i in range(len(parts))], dim=0)
+    return joined
+
+
 def split_into_shards(
     tensors: Mapping[str, torch.Tensor], limit: int, header_reserve: int = 4096
 ) -> list[dict[str, torch.Tensor]]:
     """Group tensors so that each file, safetensors header included, stays within ``limit``.
 
-    ``header_reserve`` is room for the header's metadata and padding.
+    ``header_reserve`` is room for the header's metadata and padding. A tensor larger
+    than a shard goes in dim-0 pieces (``join_pieces`` puts it back together), so a
+    network with one big layer still fits files of the size a lent machine returns.
     """
     budget = limit - header_reserve
     shards: list[dict[str, torch.Tensor]] = [{}]
     size = 0
     for key, tensor in tensors.items():
-        nbytes = tensor.numel() * tensor.element_size() + len(key) + 160  # data + header entry
-        if nbytes > budget:
-            raise WeightsError(f"tensor {key!r} ({nbytes} bytes) is larger than one shard")
-        if size + nbytes > budget and shards[-1]:
-            shards.append({})
-            size = 0
-        shards[-1][key] = tensor
-        size += nbytes
+        for name, part in _pieces(key, tensor, budget):
+            nbytes = part.numel() * part.element_size() + len(name) + 160  # data + header entry
+            if size + nbytes > budget and shards[-1]:
+                shards.append({})
+                size = 0
+            shards[-1][name] = part
+            size += nbytes
     return shards
 
 
@@ -254,7 +289,7 @@ def load_state_dict(info: WeightsInfo, verify: bool = True) -> dict[str, torch.T
             merged.update(load_file(str(shard)))
         except Exception as err:  # safetensors raises its own error types
             raise WeightsError(f"{shard.name}: cannot be read ({err})") from None
-    return merged
+    return join_pieces(merged)
 
 
 def load_model(info: WeightsInfo, verify: bool = True, **overrides: Any) -> torch.nn.Module:

@@ -162,3 +162,17 @@ def test_a_damaged_user_set_falls_back_to_the_shipped_default(user_data_dir):
     # An unreadable manifest is passed over the same way.
     mine.manifest.write_text("{ not json")
     assert plan_models("auto").main.manifest == shipped.manifest
+
+
+def test_a_checkpoint_keeps_a_layer_larger_than_a_shard(tmp_path, monkeypatch):
+    # the full CAGFace x4's 37 MB up-convolution once failed to checkpoint at 15 MiB shards
+    import training.checkpoint as checkpoint
+
+    monkeypatch.setattr(checkpoint, "SHARD_BYTES", 256 * 1024)
+    big = torch.randn(300, 64, 3, 3)  # 691 KB in float32: three pieces
+    folder = save_checkpoint(tmp_path, 7, {"net.up.weight": big, "step": torch.tensor(7)}, {})
+    assert len(list(folder.glob("*.safetensors"))) >= 3
+    tensors, meta = load_checkpoint(folder)
+    assert meta["step"] == 7
+    assert set(tensors) == {"net.up.weight", "step"}
+    assert torch.equal(tensors["net.up.weight"], big)

@@ -50,6 +50,24 @@ def test_large_sets_are_sharded_below_the_limit(tmp_path):
     assert set(load_state_dict(info)) == set(net.state_dict())
 
 
+def test_a_layer_larger_than_a_shard_is_stored_in_pieces_and_loads_whole(tmp_path):
+    # CAGFace's full x4 has one 37 MB up-convolution: larger than the 15 MiB shard a lent
+    # machine returns. It goes in dim-0 pieces and comes back the same tensor.
+    net = create_model("sparnet_x8_attn2d")
+    state = net.state_dict()
+    big = max(state, key=lambda k: state[k].numel())
+    limit = state[big].numel() * 2 // 3  # float16: the largest layer needs 3 shards
+    info = read_manifest(
+        save_weights(state, tmp_path, "x8", "sparnet_x8_attn2d", shard_bytes=limit)
+    )
+    assert all(p.stat().st_size <= limit for p in info.shard_paths())
+    loaded = load_state_dict(info)
+    assert set(loaded) == set(state)
+    assert torch.equal(loaded[big], state[big].half())
+    restored = load_model(info)
+    assert torch.allclose(restored.state_dict()[big], state[big], atol=1e-3, rtol=1e-3)
+
+
 def test_a_damaged_shard_is_refused_by_name(tmp_path):
     net = create_model("sparnet_x8_lite")
     info = read_manifest(save_weights(net.state_dict(), tmp_path, "lite", "sparnet_x8_lite"))

@@ -30,7 +30,7 @@ from engine.atomic import atomic_path, write_text_atomic
 from engine.errors import ReviveError, WeightsError
 from engine.file_names import unsafe_name_reason
 from engine.models.fit import load_fitting
-from engine.weights import check_safetensors_header, split_into_shards
+from engine.weights import check_safetensors_header, join_pieces, split_into_shards
 
 SHARD_BYTES = 15 * 1024 * 1024
 POINTER = "latest.json"
@@ -176,6 +176,7 @@ def load_checkpoint(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict[s
                 raise CheckpointError(f"checkpoint {folder.name}: {name!r} is not a shard name")
             check_safetensors_header(folder / name)
             tensors.update(load_file(str(folder / name)))
+        tensors = join_pieces(tensors)
     except WeightsError as err:
         raise CheckpointError(f"checkpoint {folder.name} is damaged ({err})") from None
     except (OSError, KeyError, TypeError, json.JSONDecodeError) as err:
