@@ -28,7 +28,7 @@ SCALES = (1, 2, 4)
 MODEL_CHOICE_LABELS: dict[str, str] = {
     "auto": "Auto",
     "sparnethd": "SPARNetHD",
-    "cagface": "CAGFace (tiled)",
+    "cagface": "CAGFace (×4, tiled)",
     "sparnet": "SPARNet ×8",
 }
 MODEL_CHOICES = tuple(MODEL_CHOICE_LABELS)
