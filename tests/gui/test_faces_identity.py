@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine.face_identity import identity_reason
+from engine.results import Likeness
 from tests.gui.test_main_window import (  # noqa: F401 - fixtures
     TIMEOUT_MS,
     _open,
@@ -25,6 +26,8 @@ pytestmark = [
 def test_identity_in_the_faces_panel(qtbot, window, photo):  # noqa: F811 - fixtures
     _open(qtbot, window, photo)
     entry = _restore(qtbot, window)
+    # the figures follow the shown photo (tests/gui/test_likeness_later.py)
+    qtbot.waitUntil(lambda: entry.result.likeness is Likeness.MEASURED, timeout=TIMEOUT_MS)
     panel = window.view.faces
     assert len(panel.cards) == len(entry.result.faces) >= 2
     for card in panel.cards:
