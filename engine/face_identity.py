@@ -159,7 +159,8 @@ def measure_result(
 def with_figures(result: RestoreResult, source: RestoreResult) -> RestoreResult:
     """``result`` with the figures ``source`` measured for the same faces (the same
     restored crop), where ``result`` has none or one measured at another strength than
-    the face is pasted at now; the records are copied, ``result`` is left as it was.
+    the face is pasted at now; the records are copied, ``result`` is left as it was
+    (and comes back itself when ``source`` adds nothing).
 
     Figures measured on one version of a photo's faces reach a newer one (the app pastes
     a face again while its figure is being measured). The result's figures are MEASURED
@@ -180,6 +181,9 @@ def with_figures(result: RestoreResult, source: RestoreResult) -> RestoreResult:
     every = all(id(f.restored) in found for f in result.faces)
     if likeness is Likeness.PENDING and every and source.likeness is not Likeness.PENDING:
         likeness = source.likeness
+    same = all(a is b for a, b in zip(faces, result.faces, strict=True))
+    if same and likeness is result.likeness:
+        return result
     return dataclasses.replace(result, faces=faces, likeness=likeness)
 
 

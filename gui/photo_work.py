@@ -400,6 +400,7 @@ class PhotoWork(QObject):
         ticket = self.photos.start_rerun(entry, index)
         if ticket is None:
             return None
+        self.jobs.cancel(kinds=(self._likeness_kind(entry),))  # its figures follow the re-run
         answered = False
 
         def run(ctx: JobContext) -> calls.Recomposed:

@@ -1,12 +1,12 @@
 """One overall percentage, the step in words, and the time left (no Qt here: tested plainly).
 
 A restoration reports its stages one after the other (decode, detect, align, restore,
-paste, then the likeness check), each counting from 0 to its own total; shown as they come, a bar would fill
-and empty five times. ``OverallProgress`` turns them into one fraction of the whole
-job, weighting each stage by its usual share of the time, and, within a batch (Export
-All's ``photo`` events, or the position the app gave a job of Restore All), of the
-whole batch: photo 3 of 7 at half way is 36%. ``remaining_s`` extrapolates the time
-taken so far once there is enough of it to say something.
+paste, then the likeness check), each counting from 0 to its own total; shown as they
+come, a bar would fill and empty five times. ``OverallProgress`` turns them into one
+fraction of the whole job, weighting each stage by its usual share of the time, and,
+within a batch (Export All's ``photo`` events, or the position the app gave a job of
+Restore All), of the whole batch: photo 3 of 7 at half way is 36%. ``remaining_s``
+extrapolates the time taken so far once there is enough of it to say something.
 """
 
 from __future__ import annotations

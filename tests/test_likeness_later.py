@@ -161,3 +161,25 @@ def test_a_cancel_while_measuring_keeps_the_photo_and_says_what_is_missing(
     assert [f is not None for f in figures] == [True, True, False]
     out = capsys.readouterr().out
     assert "1 likeness figure(s) missing (cancelled)" in out
+
+
+def test_one_helper_process_measures_a_group_as_this_process_does(user_folder):
+    """The app's helper: started twice, still one process; a group of faces goes in one
+    trip and comes back with the figures this process gives."""
+    image = astronaut()
+    face = image[40:220, 150:330].astype(np.float32) / 255.0
+    pairs = [(face, np.ascontiguousarray(face[::k, ::k]), None) for k in (1, 2, 3)]
+    here = identity.compare_face_pairs(pairs)
+    identity.identity_in_helper_process()
+    try:
+        pool = identity._helper.pool()
+        identity.identity_in_helper_process()  # the window warms up again: the same helper
+        assert identity._helper.pool() is pool
+        there = identity.compare_face_pairs(pairs)
+        assert len(pool._processes) == 1
+        for a, b in zip(here, there, strict=True):
+            assert a is not None and b is not None
+            assert b.cosine == pytest.approx(a.cosine, abs=1e-6)
+        assert here[0].cosine == pytest.approx(1.0, abs=1e-6)  # a face against itself
+    finally:
+        identity.stop_helper_process()
