@@ -374,23 +374,22 @@ class IdentityModel(_Shared):
         taken from the restored face and applied to both. ``gray`` compares luminance
         only; None: when the original is gray (a black-and-white photo keeps its colour).
         """
-        chips = self.chip_pair(
-            restored, original, landmarks5, template=template, refine=refine, gray=gray
-        )
-        a, b = self.embed_chips(list(chips))
+        geometry = {"template": template, "refine": refine, "gray": gray}
+        a, b = self.embed_chips(list(self._chip_pair(restored, original, landmarks5, geometry)))
         return IdentityScore(cosine(a, b), distance(a, b))
 
-    def chip_pair(
+    def _chip_pair(
         self,
         restored: np.ndarray,
         original: np.ndarray,
-        landmarks5: np.ndarray | None = None,
-        *,
-        template: str | None = None,
-        refine: bool = True,
-        gray: bool | None = None,
+        landmarks5: np.ndarray | None,
+        geometry: dict[str, Any] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The two 150 px chips ``compare`` embeds: one geometry, from the restored face."""
+        """The two 150 px chips ``compare`` embeds: one geometry, from the restored face
+        (``geometry``: ``compare``'s template, refine and gray)."""
+        geometry = geometry or {}
+        template, refine = geometry.get("template"), geometry.get("refine", True)
+        gray = geometry.get("gray")
         restored, original = as_rgb8(restored), as_rgb8(original)
         if gray is None:
             gray = is_gray(original)
@@ -410,7 +409,7 @@ class IdentityModel(_Shared):
         cut: list[bool] = []
         for restored, original, landmarks5 in pairs:
             try:
-                chips.extend(self.chip_pair(restored, original, landmarks5))
+                chips.extend(self._chip_pair(restored, original, landmarks5))
                 cut.append(True)
             except (ValueError, cv2.error) as err:
                 log.warning("identity check skipped for one face: %s", err)

@@ -25,7 +25,7 @@ from engine.face_identity import identity_reason
 from engine.pipeline import RestoreOptions, Restorer
 from engine.progress import CancelToken, Stage
 from engine.results import Likeness
-from tests.tiny_models import install_identity_restorer, one_torch_thread
+from tests.tiny_models import identity_user_folder
 
 pytestmark = pytest.mark.skipif(identity_reason() is not None, reason=str(identity_reason()))
 
@@ -34,10 +34,7 @@ MODEL = "identity128"  # its correction is zero: every restored face is its own 
 
 @pytest.fixture(scope="module")
 def user_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("user-data")
-    install_identity_restorer(folder)
-    with one_torch_thread(), pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REVIVE_DATA_DIR", str(folder))
+    with identity_user_folder(tmp_path_factory.mktemp("user-data")) as folder:
         yield folder
 
 
