@@ -32,9 +32,8 @@ pytestmark = [
 
 def test_identity_in_the_faces_panel(qtbot, window, photo):  # noqa: F811 - fixtures
     _open(qtbot, window, photo)
-    entry = _restore(qtbot, window)
-    # the figures follow the shown photo (test_the_photo_is_shown_before_its_likeness)
-    qtbot.waitUntil(lambda: entry.result.likeness is Likeness.MEASURED, timeout=TIMEOUT_MS)
+    entry = _restore(qtbot, window)  # and its figures, which follow
+    assert entry.result.likeness is Likeness.MEASURED
     panel = window.view.faces
     assert len(panel.cards) == len(entry.result.faces) >= 2
     for card in panel.cards:
