@@ -6,9 +6,11 @@ it or in one folder; when two photos would share one, the later ones get ``-2``,
 ... so no result is lost), and every input of the batch is protected: no output, and
 no extra file, is ever written over any of them. Then, photo by photo: decode (unless
 the caller has the photo already), restore (unless it has a result), recompose when
-the faces changed since, save atomically, and tell the caller. One photo failing
-(unreadable, no face) is recorded and the batch goes on; cancelling keeps the photos
-already saved and leaves no partial file.
+the faces changed since, save atomically, then measure the likeness figures (they
+follow the written photo: ``engine.face_identity``), and tell the caller. One photo
+failing (unreadable, no face) is recorded and the batch goes on; cancelling keeps the
+photos already saved and leaves no partial file; a photo saved before a cancel stays
+saved, its result saying which figures are missing (``Likeness.MISSING``).
 
 Nothing here imports torch: a batch whose files are all refused never loads it (the
 caller may pass a function that makes the ``Restorer`` when the first photo needs it).
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import Cancelled, ImageWriteError, ReviveError
+from .face_identity import measure_result
 from .io import Photo, load_photo, normalize_format, output_path_for, save_photo
 from .io.formats import FORMAT_SUFFIX
 from .io.paths import fitted_name, numbered
@@ -91,7 +94,7 @@ class PhotoOutcome:
     status: str = "pending"  # ok | error | cancelled | pending
     output: Path | None = None
     error: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # until the photo was written (its likeness figures follow)
     # The decoded photo and its result, while ``on_photo`` and ``extras`` run; dropped
     # afterwards, so a batch of any length holds one photo at a time.
     photo: Photo | None = field(default=None, repr=False)
@@ -212,6 +215,7 @@ def restore_batch(
     cancel: CancelToken | None = None,
     on_photo: PhotoCallback | None = None,
     extras: Callable[[PhotoOutcome, list[Path]], list[str]] | None = None,
+    likeness: bool = True,
 ) -> BatchOutcome:
     """Restore and save ``items`` in order; see the module docstring.
 
@@ -220,7 +224,8 @@ def restore_batch(
     such device) ends the batch, since it would fail every photo alike. ``on_photo``
     hears each finished photo (ok or error) at once; ``extras`` may write more files
     for a saved photo (the CLI's faces and attention grids), given the paths it must
-    never overwrite, and returns what it wrote.
+    never overwrite, and returns what it wrote. ``likeness`` False leaves the figures
+    unmeasured (a caller that reads none of them).
     """
     made: list[Restorer] = []
     if hasattr(restorer, "restore"):
@@ -252,10 +257,10 @@ def restore_batch(
             result = item.result
             if result is None:
                 result = _outside_the_photo(the_restorer).restore(
-                    photo, options, progress=progress, cancel=cancel
+                    photo, options, progress=progress, cancel=cancel, measure_likeness=False
                 )
             elif not item.fresh:
-                result = _outside_the_photo(the_restorer).recompose(result)
+                result = _outside_the_photo(the_restorer).recompose(result, likeness=False)
             if cancel is not None and cancel.cancelled:
                 raise Cancelled("cancelled")
             restored = dataclasses.replace(
@@ -274,8 +279,11 @@ def restore_batch(
             result.timings["encode"] = time.perf_counter() - t
             outcome.photo, outcome.result, outcome.note = photo, result, note
             outcome.status = "ok"
+            outcome.seconds = time.perf_counter() - start
             if extras is not None:
                 _write_extras(outcome, extras, protected)
+            if likeness:  # the photo is written: its figures follow
+                measure_result(result, progress, cancel)
         except (Cancelled, KeyboardInterrupt):  # Ctrl+C in a terminal: keep what is done
             if outcome.status != "ok":
                 outcome.status = "cancelled"
@@ -284,7 +292,8 @@ def restore_batch(
             raise err.error from None
         except ReviveError as err:
             outcome.status, outcome.error = "error", named(item.name, str(err))
-        outcome.seconds = time.perf_counter() - start
+        if outcome.status != "ok":
+            outcome.seconds = time.perf_counter() - start
         if outcome.status != "cancelled" and on_photo is not None:
             on_photo(outcome)
         if outcome.result is not None:

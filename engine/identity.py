@@ -374,6 +374,22 @@ class IdentityModel(_Shared):
         taken from the restored face and applied to both. ``gray`` compares luminance
         only; None: when the original is gray (a black-and-white photo keeps its colour).
         """
+        geometry = {"template": template, "refine": refine, "gray": gray}
+        a, b = self.embed_chips(list(self._chip_pair(restored, original, landmarks5, geometry)))
+        return IdentityScore(cosine(a, b), distance(a, b))
+
+    def _chip_pair(
+        self,
+        restored: np.ndarray,
+        original: np.ndarray,
+        landmarks5: np.ndarray | None,
+        geometry: dict[str, Any] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The two 150 px chips ``compare`` embeds: one geometry, from the restored face
+        (``geometry``: ``compare``'s template, refine and gray)."""
+        geometry = geometry or {}
+        template, refine = geometry.get("template"), geometry.get("refine", True)
+        gray = geometry.get("gray")
         restored, original = as_rgb8(restored), as_rgb8(original)
         if gray is None:
             gray = is_gray(original)
@@ -381,27 +397,67 @@ class IdentityModel(_Shared):
             restored, original = _gray3(restored), _gray3(original)
         matrix = self.chip_matrix(restored, landmarks5, template=template, refine=refine)
         to_original = compose(matrix, scale_between(original.shape, restored.shape))
-        a, b = self.embed_chips([cut_chip(restored, matrix), cut_chip(original, to_original)])
-        return IdentityScore(cosine(a, b), distance(a, b))
+        return cut_chip(restored, matrix), cut_chip(original, to_original)
+
+    def compare_many(self, pairs: list[FacePair]) -> list[IdentityScore | None]:
+        """``compare`` for many faces with one call into dlib's network for all of them.
+
+        A face whose chips cannot be cut (e.g. landmarks that are not finite) gets None;
+        the others are still measured.
+        """
+        chips: list[np.ndarray] = []
+        cut: list[bool] = []
+        for restored, original, landmarks5 in pairs:
+            try:
+                chips.extend(self._chip_pair(restored, original, landmarks5))
+                cut.append(True)
+            except (ValueError, cv2.error) as err:
+                log.warning("identity check skipped for one face: %s", err)
+                cut.append(False)
+        found = iter(self.embed_chips(chips).reshape(-1, 2, EMBEDDING_SIZE))
+        scores: list[IdentityScore | None] = []
+        for ok in cut:
+            if ok:
+                a, b = next(found)
+                scores.append(IdentityScore(cosine(a, b), distance(a, b)))
+            else:
+                scores.append(None)
+        return scores
+
+
+# One face to check: (the face as pasted, its original, its five landmarks or None).
+FacePair = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
 
 
 def compare_faces(
     restored: np.ndarray, original: np.ndarray, landmarks5: np.ndarray | None = None
 ) -> IdentityScore:
     """``IdentityModel.compare``, in the helper process when one was asked for."""
+    score = compare_face_pairs([(restored, original, landmarks5)])[0]
+    if score is None:
+        raise ValueError("the face's chips could not be cut")
+    return score
+
+
+def compare_face_pairs(pairs: list[FacePair]) -> list[IdentityScore | None]:
+    """``IdentityModel.compare_many``: one trip to the helper process (when there is
+    one) and one call into dlib's network for every face of ``pairs``.
+
+    The faces travel as 8-bit RGB, what dlib's chips are cut from anyway (a quarter of
+    the float crops' bytes).
+    """
+    pairs = [(as_rgb8(a), as_rgb8(b), p) for a, b, p in pairs]
     pool = _helper.pool()
     if pool is not None:
         try:
-            return pool.submit(_compare_here, restored, original, landmarks5).result()
+            return pool.submit(_compare_here, pairs).result()
         except BrokenProcessPool as err:  # the helper died: go on in this process
             _helper.broken(err)
-    return _compare_here(restored, original, landmarks5)
+    return _compare_here(pairs)
 
 
-def _compare_here(
-    restored: np.ndarray, original: np.ndarray, landmarks5: np.ndarray | None
-) -> IdentityScore:
-    return IdentityModel.shared().compare(restored, original, landmarks5)
+def _compare_here(pairs: list[FacePair]) -> list[IdentityScore | None]:
+    return IdentityModel.shared().compare_many(pairs)
 
 
 class _HelperProcess:

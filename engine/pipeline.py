@@ -38,7 +38,7 @@ from .model_choice import ModelPlan, plan_models
 from .networks import auto_batch, device_text, run_networks, run_settings
 from .options import DetectionOptions, PhotoOptions, RestoreOptions, RuntimeOptions
 from .progress import CancelToken, ProgressCallback, Stage, check, report
-from .results import FaceRecord, RestoreResult
+from .results import FaceRecord, Likeness, RestoreResult
 from .scale_choice import resolve_scale
 
 __all__ = [
@@ -157,10 +157,14 @@ class Restorer:
         options: RestoreOptions | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        measure_likeness: bool = True,
     ) -> RestoreResult:
         """Restore every face of ``image`` (a ``Photo``, a path, or a uint8/uint16 array).
 
-        decode -> detect -> align (the preset's crop plan) -> network -> paste.
+        decode -> detect -> align (the preset's crop plan) -> network -> paste, then the
+        likeness figures (``options.runtime.identity``). Without ``measure_likeness`` the
+        result comes back with its figures PENDING, for the caller to measure once the
+        photo is written or shown (``face_identity.measure_result``).
         """
         o = options or self.options
         timings: dict[str, float] = {}
@@ -194,13 +198,6 @@ class Restorer:
         run = run_settings(o.runtime, device, batch, progress, cancel)
         keep_chroma = keeps_chroma(photo.pixels, photo.is_grayscale, o.photo.keep_chroma)
         records = self._restore_faces(photo, faces, engines, run, o, keep_chroma, timings)
-        if o.runtime.identity:
-            t = time.perf_counter()
-            for n, record in enumerate(records, 1):
-                check(cancel)
-                face_identity.measure(record)
-                report(progress, Stage.IDENTITY, n, len(records))
-            timings["identity"] = time.perf_counter() - t
 
         t = time.perf_counter()
         base = upscale(photo.pixels, o.photo.output_scale)
@@ -214,14 +211,17 @@ class Restorer:
             base=base,
             keep_chroma=keep_chroma,
             options=o,
+            likeness=face_identity.likeness_state(o.runtime.identity),
         )
-        result = recompose(result, progress=progress, cancel=cancel)
+        result = recompose(result, progress=progress, cancel=cancel, likeness=False)
         timings["paste"] = time.perf_counter() - t
         paste_each = timings["paste"] / max(1, len(records))
         for record in result.faces:
             record.timings["paste"] = paste_each
-        timings["total"] = time.perf_counter() - start
+        timings["total"] = time.perf_counter() - start  # the photo, pasted
         result.timings = timings
+        if measure_likeness:  # the figures follow the pasted photo
+            face_identity.measure_result(result, progress, cancel)
         return result
 
     def _restore_faces(
@@ -264,10 +264,16 @@ class Restorer:
         return upscale(photo.alpha, scale)
 
     # -- after the fact ---------------------------------------------------------------------
-    def recompose(self, result: RestoreResult, progress: ProgressCallback | None = None,
-                  cancel: CancelToken | None = None) -> RestoreResult:  # fmt: skip
-        """Paste again with the faces' current ``accepted`` / ``strength``; no network runs."""
-        return recompose(result, progress=progress, cancel=cancel)
+    def recompose(
+        self,
+        result: RestoreResult,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        likeness: bool = True,
+    ) -> RestoreResult:
+        """Paste again with the faces' current ``accepted`` / ``strength``; no network runs.
+        The figures of faces whose strength changed follow (unless ``likeness`` is False)."""
+        return recompose(result, progress=progress, cancel=cancel, likeness=likeness)
 
     def rerun_face(
         self,
@@ -277,8 +283,10 @@ class Restorer:
         options: RestoreOptions | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        measure_likeness: bool = True,
     ) -> RestoreResult:
-        """Restore face ``index`` of ``result`` again with ``options`` (the scale stays)."""
+        """Restore face ``index`` of ``result`` again with ``options`` (the scale stays);
+        its likeness figure follows the paste (PENDING without ``measure_likeness``)."""
         o = (options or result.options or self.options).replace(scale=result.scale)
         photo = as_photo(photo, o.photo.max_megapixels)
         old = result.faces[index]
@@ -291,12 +299,12 @@ class Restorer:
             photo, [face], engines, run, o, result.keep_chroma, timings, [old.index]
         )[0]
         record.accepted, record.strength = old.accepted, old.strength
-        if o.runtime.identity:
-            face_identity.measure(record)
         faces = [record if i == index else f for i, f in enumerate(result.faces)]
         fresh = dataclasses.replace(
             result,
             faces=faces,
             warnings=[*result.warnings, *run.fallback.warnings],
         )
-        return recompose(fresh, progress=progress, cancel=cancel)
+        if face_identity.likeness_state(o.runtime.identity) is Likeness.PENDING:
+            fresh.likeness = Likeness.PENDING  # the new face's figure is due
+        return recompose(fresh, progress=progress, cancel=cancel, likeness=measure_likeness)

@@ -7,10 +7,30 @@ JSON-safe summary.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+
+class Likeness(enum.StrEnum):
+    """Where a photo's likeness figures are: they follow the pasted photo, never precede it."""
+
+    OFF = "off"  # not asked for (``identity`` off)
+    UNAVAILABLE = "unavailable"  # the identity check is not installed
+    PENDING = "pending"  # asked for: measured once the photo is written or shown
+    MEASURED = "measured"
+    MISSING = "missing"  # cancelled before every figure was measured; the photo stands
+
+    @property
+    def words(self) -> str:
+        """What a report says of the figures (empty when there is nothing to say)."""
+        if self is Likeness.MISSING:
+            return "cancelled before every likeness figure was measured: the missing ones are null"
+        if self is Likeness.PENDING:
+            return "the likeness figures were not measured yet"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,9 @@ class RestoreResult:
     base: np.ndarray | None = field(default=None, repr=False)
     keep_chroma: bool = False  # gray / toned photo: faces changed luminance only
     options: Any = field(default=None, repr=False)  # the RestoreOptions used
+    # The faces' likeness figures (``FaceRecord.identity``) come after the pasted photo:
+    # ``engine.face_identity.measure_result`` measures a PENDING result.
+    likeness: Likeness = Likeness.OFF
 
     @property
     def faces_restored(self) -> int:
@@ -144,4 +167,6 @@ class RestoreResult:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "warnings": list(self.warnings),
             "keep_chroma": self.keep_chroma,
+            "likeness": str(self.likeness),
+            **({"likeness_note": self.likeness.words} if self.likeness.words else {}),
         }

@@ -9,6 +9,7 @@ do not stall the GUI when their result arrives.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,14 +164,42 @@ def restore(
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
 ) -> Restored:
-    result = restorer.restore(photo, options, progress=progress, cancel=cancel)
+    """The restored photo, to be shown: its likeness figures follow (``measure_likeness``)."""
+    result = restorer.restore(
+        photo, options, progress=progress, cancel=cancel, measure_likeness=False
+    )
     return Restored(photo, result, display_image(photo.pixels), display_image(result.image))
 
 
 def recompose(restorer: Restorer, result: RestoreResult) -> Recomposed:
-    """Paste again with the faces' current ``accepted`` / ``strength`` (no network run)."""
-    fresh = restorer.recompose(result)
+    """Paste again with the faces' current ``accepted`` / ``strength`` (no network run);
+    the figures of the faces whose strength changed follow (``measure_likeness``)."""
+    fresh = restorer.recompose(result, likeness=False)
     return Recomposed(fresh, display_image(fresh.image))
+
+
+def likeness_due(result: RestoreResult | None) -> bool:
+    """Some face of ``result`` waits for its likeness figure (missing, or out of date)."""
+    from engine.face_identity import to_measure
+
+    return result is not None and bool(to_measure(result))
+
+
+def measure_likeness(
+    result: RestoreResult, progress: ProgressCallback | None, cancel: CancelToken | None
+) -> RestoreResult:
+    """A copy of ``result`` with the figures it is due, measured (dlib: in the helper
+    process); cancelled, it has those measured so far."""
+    import copy
+
+    from engine.errors import Cancelled
+    from engine.face_identity import measure_result
+
+    fresh = dataclasses.replace(result, faces=[copy.copy(f) for f in result.faces])
+    fresh.timings = dict(result.timings)
+    with contextlib.suppress(Cancelled):  # the figures measured so far are worth keeping
+        measure_result(fresh, progress, cancel)
+    return fresh
 
 
 def strength_keeping_likeness(result: RestoreResult, index: int) -> float:
@@ -189,7 +218,9 @@ def rerun_face(
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
 ) -> Recomposed:
-    fresh = restorer.rerun_face(photo, result, index, options, progress=progress, cancel=cancel)
+    fresh = restorer.rerun_face(
+        photo, result, index, options, progress=progress, cancel=cancel, measure_likeness=False
+    )
     return Recomposed(fresh, display_image(fresh.image))
 
 
@@ -219,7 +250,7 @@ def save(
     from engine.io import save_photo
 
     if not fresh:
-        result = restorer.recompose(result)
+        result = restorer.recompose(result, likeness=False)
     out = output_photo(photo, result)
     if replace_original:
         out = dataclasses.replace(out, source=None)
@@ -260,7 +291,9 @@ def batch_export(
         BatchItem(name, path, photo, result, fresh) for name, path, photo, result, fresh in items
     ]
     save = SaveOptions(folder=folder, fmt=fmt or None, quality=quality)
-    return restore_batch(restorer, batch, options, save, progress=progress, cancel=cancel)
+    return restore_batch(  # the app reads no figures of an export
+        restorer, batch, options, save, progress=progress, cancel=cancel, likeness=False
+    )
 
 
 # --- models and devices ---------------------------------------------------------------

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.models.presets import preset_label
-from engine.results import FaceRecord
+from engine.results import FaceRecord, Likeness, RestoreResult
 
 from .imaging import pixmap_from_array
 from .photo_changes import ChangeKind, PhotoChange
@@ -50,6 +50,14 @@ GET_A_MODEL = (
     "Restoring them needs a face-restoration model: Models ▸ Manage Models… ▸ Download "
     "(or the button in the banner above)."
 )
+
+
+CHECKING_LIKENESS = "Checking the likeness…"
+
+
+def figures_pending(result: RestoreResult) -> bool:
+    """The likeness figures of ``result``'s faces are still to come."""
+    return result.likeness is Likeness.PENDING
 
 
 def faces_message(entry: PhotoEntry, has_weights: bool | None = True) -> str:
@@ -206,10 +214,13 @@ class FaceCard(QFrame):
     rerunRequested = Signal(int)
     keepLikenessRequested = Signal(int)
 
-    def __init__(self, face: FaceRecord, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, face: FaceRecord, pending: bool = False, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.index = face.index
         self._selected = False
+        self.pending = pending  # its likeness figure is on its way
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
@@ -275,9 +286,12 @@ class FaceCard(QFrame):
         self.controls.show(face)
         self.set_identity(face)
 
-    def set_identity(self, face: FaceRecord) -> None:
-        """The identity line (and Keep the likeness) for ``face``'s current figure."""
+    def set_identity(self, face: FaceRecord, pending: bool | None = None) -> None:
+        """The identity line (and Keep the likeness) for ``face``'s current figure;
+        ``pending`` (None: as it was): the figures are being measured."""
         self.face = face
+        if pending is not None:
+            self.pending = pending
         if not face.accepted:  # its slider keeps the strength it gets when ticked again
             self.identity_label.setText("Not used: the original face stays in the photo")
             self.identity_label.setToolTip(
@@ -286,6 +300,13 @@ class FaceCard(QFrame):
             self.keep_likeness.setVisible(False)
             return
         score = face.identity
+        if score is None and self.pending:
+            self.identity_label.setText(CHECKING_LIKENESS)
+            self.identity_label.setToolTip(
+                "The photo is shown first; each face's likeness figure follows here"
+            )
+            self.keep_likeness.setVisible(False)
+            return
         if score is None:
             from engine.face_identity import identity_reason
 
@@ -458,8 +479,9 @@ class FacesPanel(QWidget):
         elif change.kind is ChangeKind.FACE_EDITED:
             for face in change.faces(entry):
                 self.update_face(face)
-        elif change.kind is ChangeKind.PASTED and entry.result is not None:
-            self.update_identities(entry.result.faces)  # they follow the strengths
+        elif change.kind in (ChangeKind.PASTED, ChangeKind.LIKENESS) and entry.result:
+            # the figures follow the strengths, and arrive after the picture
+            self.update_identities(entry.result.faces, figures_pending(entry.result))
         elif change.kind is ChangeKind.FACE_RERUN:
             if entry.rerunning is None:  # ended: the face as it now stands
                 for face in change.faces(entry):
@@ -495,7 +517,7 @@ class FacesPanel(QWidget):
                 self.set_faces([], message)
             return
         if result.faces:
-            self.set_faces(result.faces)
+            self.set_faces(result.faces, pending=figures_pending(result))
             self.select(0)  # its maps in the inspector; the view is not moved
         else:
             self.set_faces([], no_face_result_message(result.scale))
@@ -538,11 +560,14 @@ class FacesPanel(QWidget):
         self.cards, self.found_cards = [], []
         self._selected = -1
 
-    def set_faces(self, faces: list[FaceRecord], message: str | None = None) -> None:
-        """Restored faces (with a message instead of the count when there are none)."""
+    def set_faces(
+        self, faces: list[FaceRecord], message: str | None = None, pending: bool = False
+    ) -> None:
+        """Restored faces (with a message instead of the count when there are none);
+        ``pending``: their likeness figures are on their way."""
         self._clear()
         for face in faces:
-            card = FaceCard(face)
+            card = FaceCard(face, pending)
             card.clicked.connect(lambda index: self.select(index, frame=True))
             card.acceptedChanged.connect(self._on_accepted)
             card.strengthChanged.connect(self.strengthChanged)
@@ -608,12 +633,14 @@ class FacesPanel(QWidget):
                 card.set_face(face)
         self._update_header()
 
-    def update_identities(self, faces: Sequence[FaceRecord]) -> None:
-        """New identity figures after a re-paste (the strengths changed); sliders stay."""
+    def update_identities(self, faces: Sequence[FaceRecord], pending: bool = False) -> None:
+        """New identity figures (they came after the picture, or the strengths changed);
+        sliders stay."""
         by_index = {f.index: f for f in faces}
         for card in self.cards:
             if card.index in by_index:
-                card.set_identity(by_index[card.index])
+                card.set_identity(by_index[card.index], pending)
+        self._show_bulk(len(self.cards) > 1)
         self._arrange()
 
     def card(self, index: int) -> FaceCard:

@@ -225,6 +225,8 @@ class FaceLoupe(QWidget):
                 self.show_face(None, -1)
         elif change.kind is ChangeKind.PASTED:
             self.refresh(result)  # the same face, pasted again
+        elif change.kind is ChangeKind.LIKENESS and self.result is not None:
+            self.result = result  # the same pixels; the faces' figures came
         elif change.kind is ChangeKind.FACE_EDITED:
             for face in change.faces(entry):
                 self.set_face(face)

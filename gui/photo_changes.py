@@ -29,6 +29,7 @@ class ChangeKind(enum.Enum):
     FOUND = "found"  # its faces were found (before any restoration)
     RESULT = "result"  # a new restoration: its result and "after" picture
     PASTED = "pasted"  # its faces were pasted again: a new "after" picture
+    LIKENESS = "likeness"  # its faces' likeness figures arrived (after the picture)
     FACE_EDITED = "face edited"  # a face accepted / rejected or its strength changed
     FACE_RERUN = "face re-run"  # a face's new restoration started or ended
     SAVED = "saved"  # written to a file

@@ -360,13 +360,29 @@ class PhotoController(Generic[ImageT]):
         return used
 
     def recomposed(self, ticket: Ticket[ImageT], result: RestoreResult, after: ImageT) -> bool:
-        """The faces pasted again (after a change or a re-run), if still wanted."""
+        """The faces pasted again (after a change or a re-run), if still wanted; the
+        likeness figures that arrived while it was pasted are kept."""
         if not self.is_live(ticket):
             return False
         entry = ticket.entry
+        if entry.result is not None:
+            from engine.face_identity import with_figures
+
+            result = with_figures(result, entry.result)
         entry.result, entry.after_image = result, after
         entry.image_generation = entry.generation
         self._tell(entry, ChangeKind.PASTED)
+        return True
+
+    def likeness_measured(self, entry: PhotoEntry[ImageT], measured: RestoreResult) -> bool:
+        """The likeness figures of ``entry``'s faces arrived (measured on ``measured``, a
+        copy of its result): they join the faces still the same. The picture stays."""
+        if entry not in self or entry.result is None:
+            return False
+        from engine.face_identity import with_figures
+
+        entry.result = with_figures(entry.result, measured)
+        self._tell(entry, ChangeKind.LIKENESS)
         return True
 
     def saved(self, entry: PhotoEntry[ImageT], path: Path) -> None:

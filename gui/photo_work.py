@@ -22,6 +22,7 @@ from PySide6.QtGui import QImage
 from engine.errors import ReviveError
 from engine.io.formats import READS
 from engine.options import RestoreOptions
+from engine.results import RestoreResult
 
 from . import engine_calls as calls
 from .jobs import JobRunner
@@ -261,6 +262,31 @@ class PhotoWork(QObject):
         self.status.set_status(f"{entry.name}: {done}")
         if result.device:
             self.status.show_device(device_words(result.device))
+        self.follow_likeness(entry)
+
+    # --- the likeness figures, after the picture -----------------------------------------
+    def follow_likeness(self, entry: Entry) -> Job | None:
+        """Measure the likeness figures ``entry``'s faces are due, now that its picture
+        is shown (a job of its own: the window goes on; dlib runs in a helper process)."""
+        result = entry.result
+        if not calls.likeness_due(result):
+            return None
+        assert result is not None
+        kind = self._likeness_kind(entry)
+        self.jobs.cancel(kinds=(kind,))  # only the newest version of its faces matters
+        return self.jobs.submit(
+            kind,
+            lambda ctx: calls.measure_likeness(result, ctx.progress, ctx.cancel),
+            stale=lambda: entry not in self.photos,
+            on_result=lambda measured: self._on_likeness(entry, measured),
+        )
+
+    def _on_likeness(self, entry: Entry, measured: RestoreResult) -> None:
+        self.photos.likeness_measured(entry, measured)
+
+    @staticmethod
+    def _likeness_kind(entry: Entry) -> str:
+        return f"figures:{id(entry)}"
 
     def _on_restore_error(self, ticket: Ticket[QImage], message: str) -> None:
         self.photos.failed(ticket, message)
@@ -341,7 +367,8 @@ class PhotoWork(QObject):
         result = entry.result
         assert result is not None
         kind = self._recompose_kind(entry)
-        self.jobs.cancel(kinds=(kind,))  # only this photo's newest state matters
+        # only this photo's newest state matters; its figures follow the new paste
+        self.jobs.cancel(kinds=(kind, self._likeness_kind(entry)))
         self.jobs.submit(
             kind,
             lambda ctx: calls.recompose(ctx.restorer(), result),
@@ -355,7 +382,8 @@ class PhotoWork(QObject):
         return f"recompose:{id(entry)}"
 
     def _repasted(self, ticket: Ticket[QImage], done: calls.Recomposed) -> None:
-        self.photos.recomposed(ticket, done.result, done.after)
+        if self.photos.recomposed(ticket, done.result, done.after):
+            self.follow_likeness(ticket.entry)
         # False: the faces changed again since; a newer answer is on its way
 
     def _show_error(self, message: str) -> None:
@@ -372,6 +400,7 @@ class PhotoWork(QObject):
         ticket = self.photos.start_rerun(entry, index)
         if ticket is None:
             return None
+        self.jobs.cancel(kinds=(self._likeness_kind(entry),))  # its figures follow the re-run
         answered = False
 
         def run(ctx: JobContext) -> calls.Recomposed:
@@ -382,7 +411,8 @@ class PhotoWork(QObject):
         def finished(done: calls.Recomposed) -> None:
             nonlocal answered
             answered = True
-            self.photos.rerun_ended(ticket, index, done.result, done.after)
+            if self.photos.rerun_ended(ticket, index, done.result, done.after):
+                self.follow_likeness(ticket.entry)
 
         def ended() -> None:  # failed, cancelled, or an answer no longer wanted
             if not answered:

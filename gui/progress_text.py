@@ -1,12 +1,12 @@
 """One overall percentage, the step in words, and the time left (no Qt here: tested plainly).
 
 A restoration reports its stages one after the other (decode, detect, align, restore,
-identity, paste), each counting from 0 to its own total; shown as they come, a bar would fill
-and empty five times. ``OverallProgress`` turns them into one fraction of the whole
-job, weighting each stage by its usual share of the time, and, within a batch (Export
-All's ``photo`` events, or the position the app gave a job of Restore All), of the
-whole batch: photo 3 of 7 at half way is 36%. ``remaining_s`` extrapolates the time
-taken so far once there is enough of it to say something.
+paste, then the likeness check), each counting from 0 to its own total; shown as they
+come, a bar would fill and empty five times. ``OverallProgress`` turns them into one
+fraction of the whole job, weighting each stage by its usual share of the time, and,
+within a batch (Export All's ``photo`` events, or the position the app gave a job of
+Restore All), of the whole batch: photo 3 of 7 at half way is 36%. ``remaining_s``
+extrapolates the time taken so far once there is enough of it to say something.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ STAGE_SHARE = {
     Stage.DETECT: 0.10,
     Stage.ALIGN: 0.03,
     Stage.RESTORE: 0.70,
-    Stage.IDENTITY: 0.05,
     Stage.PASTE: 0.08,
     Stage.ENCODE: 0.02,
+    Stage.IDENTITY: 0.05,  # the likeness figures follow the written photo
 }
 STAGE_WORDS = {
     Stage.DECODE: "Reading the photo",

@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.paths import resources_without_restorers, user_weights_dir
 
     from .app import create_app
+    from .engine_calls import likeness_due
     from .main_window import MainWindow
     from .photo_controller import PhotoStatus
 
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"restoration failed: {entry.detail if entry else ''}", file=sys.stderr)
         return 1
     _wait(lambda: not window.jobs.is_busy())
+    _wait(lambda: not likeness_due(window.current.result if window.current else None))
     window.view.faces.select(0)
     window.view.compare.zoom_fit()
     _settle()

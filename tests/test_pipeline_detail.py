@@ -16,7 +16,7 @@ import pytest
 from engine.app.demo import astronaut
 from engine.faces.native import add_correction
 from engine.pipeline import RestoreOptions, Restorer
-from tests.tiny_models import install_identity_restorer, one_torch_thread
+from tests.tiny_models import identity_user_folder, install_identity_restorer, one_torch_thread
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -27,10 +27,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def identity_restorer(tmp_path_factory):
     """`sparnet_blind128_s` whose last convolution is zero: output = input."""
-    folder = tmp_path_factory.mktemp("user-data")
-    install_identity_restorer(folder)
-    with one_torch_thread(), pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REVIVE_DATA_DIR", str(folder))
+    with identity_user_folder(tmp_path_factory.mktemp("user-data")):
         yield Restorer(RestoreOptions.of(model="identity128", masks=False, color_match=False))
 
 

@@ -57,6 +57,15 @@ def install_identity_restorer(
 
 
 @contextlib.contextmanager
+def identity_user_folder(folder: Path) -> Iterator[Path]:
+    """Point REVIVE_DATA_DIR at ``folder`` holding the identity restorer, one torch thread."""
+    install_identity_restorer(folder)
+    with one_torch_thread(), pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REVIVE_DATA_DIR", str(folder))
+        yield folder
+
+
+@contextlib.contextmanager
 def tiny_user_folder(folder: Path, which: tuple[str, ...] = tuple(TINY)) -> Iterator[Path]:
     """Point REVIVE_DATA_DIR at ``folder`` holding the tiny sets, for a module's tests.
 

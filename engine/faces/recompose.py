@@ -32,16 +32,19 @@ def recompose(
     result: RestoreResult,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    likeness: bool = True,
 ) -> RestoreResult:
     """A new result whose image is the base with the faces pasted as they now stand.
 
     Rejected faces (``accepted`` False) and strength 0 leave the base untouched there.
     The face records are copied, so the new result can be changed independently.
+    Then, with ``likeness``, the figures the faces are due follow (measured again where
+    the strength changed; ``face_identity.measure_result``); without, the caller
+    measures them later (the app, once the new picture is shown).
     """
     if result.base is None:
         raise ValueError("this result keeps no base image to paste onto")
     faces = [copy.copy(f) for f in result.faces]
-    face_identity.refresh(faces)  # figures follow the strengths (no-op when unchanged)
     image = paste_faces(
         result.base,
         paste_items(faces),
@@ -51,7 +54,10 @@ def recompose(
         cancel=cancel,
     )
     image = _match_grain(image, faces, result)
-    return dataclasses.replace(result, image=image, faces=faces, timings=dict(result.timings))
+    fresh = dataclasses.replace(result, image=image, faces=faces, timings=dict(result.timings))
+    if likeness:
+        face_identity.measure_result(fresh)  # a few faces at most: not cancelled
+    return fresh
 
 
 def _match_grain(image: np.ndarray, faces: list[FaceRecord], result: RestoreResult) -> np.ndarray:

@@ -25,6 +25,7 @@ from engine.models.presets import preset_label
 from engine.paths import user_weights_dir
 from engine.weights import save_weights
 from gui import export
+from gui.engine_calls import likeness_due
 from gui.export import ExportChoice
 from gui.main_window import MainWindow
 from gui.photo_controller import PhotoStatus
@@ -101,6 +102,8 @@ def _restore(qtbot, window: MainWindow):
         timeout=TIMEOUT_MS,
     )
     assert entry.status is PhotoStatus.RESTORED, entry.detail
+    # the likeness figures follow the shown photo (test_faces_identity.py): wait for them too
+    qtbot.waitUntil(lambda: not likeness_due(entry.result), timeout=TIMEOUT_MS)
     return entry
 
 

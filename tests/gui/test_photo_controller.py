@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
+from engine.results import Likeness
 from gui.photo_changes import ChangeKind, PhotoChange
 from gui.photo_controller import PhotoController, PhotoStatus
 
@@ -18,12 +20,16 @@ class Face:  # what the controller reads of an engine.results.FaceRecord
     index: int
     accepted: bool = True
     strength: float = 1.0
+    restored: Any = None  # the crop as pasted: what a likeness figure was measured on
+    identity: Any = None
+    identity_strength: float = 1.0
 
 
 @dataclass
 class Result:  # ... and of an engine.results.RestoreResult
     faces: list[Face]
     warnings: list[str] = field(default_factory=list)
+    likeness: Likeness = Likeness.OFF
 
 
 def result(n: int = 3, warnings: tuple[str, ...] = ()) -> Result:
@@ -206,6 +212,34 @@ def test_a_face_change_makes_older_pastes_stale():
     assert entry.result is pasted and entry.after_image == "new paste" and entry.fresh
     assert heard.take() == [("a.jpg", ChangeKind.PASTED)]
     assert photos.change_face(entry, 7, accepted=False) is None  # no such face
+
+
+def test_likeness_figures_join_the_faces_they_were_measured_on():
+    """The figures arrive after the picture (LIKENESS) and join the faces whose crop they
+    were measured on; a re-paste answer computed before they came keeps them."""
+    photos = PhotoController()
+    entry = restored_photo(photos)
+    crops = [object() for _ in entry.result.faces]
+    entry.result.faces = [
+        replace(f, restored=c) for f, c in zip(entry.result.faces, crops, strict=True)
+    ]
+    entry.result.likeness = Likeness.PENDING
+    before = entry.result
+    _face, paste = photos.change_face(entry, 2, strength=0.5)  # a re-paste on its way
+    unmeasured = replace(entry.result, faces=list(entry.result.faces))
+
+    measured = replace(before, likeness=Likeness.MEASURED)
+    measured.faces = [replace(f, identity=f"figure {f.index}") for f in before.faces]
+    measured.faces[2] = replace(measured.faces[2], restored=object())  # another crop since
+    heard = Heard(photos)
+    assert photos.likeness_measured(entry, measured)
+    assert heard.take() == [("a.jpg", ChangeKind.LIKENESS)]
+    assert [f.identity for f in entry.result.faces] == ["figure 0", "figure 1", None]
+    assert entry.result.likeness is Likeness.PENDING  # face 2 still waits for its figure
+
+    assert photos.recomposed(paste, unmeasured, "pasted")  # computed before the figures
+    assert [f.identity for f in entry.result.faces] == ["figure 0", "figure 1", None]
+    assert entry.after_image == "pasted" and entry.fresh
 
 
 def test_a_rerun_or_a_new_result_makes_pending_pastes_stale():

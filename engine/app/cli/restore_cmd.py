@@ -5,6 +5,8 @@ Files, folders and glob patterns; one summary line per photo; a photo that fails
 only when every photo succeeded (1 otherwise, 130 when interrupted). Outputs are
 ``<stem>_revived.<ext>``, written atomically, never over an input (nor is the report);
 Ctrl+C stops cleanly, keeping the photos already finished and leaving no partial file.
+Each photo is written before its faces' likeness figures are measured; the summary line
+and the report (written last, atomically) carry the figures, or say they are missing.
 Every setting is checked before the first photo; torch is imported (and the weights and
 the device checked) when the first photo that decodes needs a network.
 """
@@ -249,10 +251,16 @@ def restore_paths(
 
 
 def identity_summary(result: Any) -> str:
-    """``; identity 0.93-0.98`` and the faces that may no longer look like the person."""
+    """``; identity 0.93-0.98`` and the faces that may no longer look like the person
+    (and, when a cancel came first, that some figures are missing)."""
     scored = [f for f in result.faces if f.identity is not None]
+    from ...results import Likeness
+
+    missing = ""
+    if result.likeness is Likeness.MISSING:
+        missing = f"; {len(result.faces) - len(scored)} likeness figure(s) missing (cancelled)"
     if not scored:
-        return ""
+        return missing
     values = [f.identity.cosine for f in scored]
     low, high = min(values), max(values)
     text = f"; identity {low:.2f}" if len(values) == 1 else f"; identity {low:.2f}-{high:.2f}"
@@ -261,7 +269,7 @@ def identity_summary(result: Any) -> str:
         which = ", ".join(f"face {f.index + 1} ({f.identity.cosine:.2f})" for f in flagged)
         threshold = flagged[0].identity.threshold
         text += f"; may no longer look like the person (under {threshold:.2f}): {which}"
-    return text
+    return text + missing
 
 
 def _entry(outcome: Any) -> dict[str, Any]:
