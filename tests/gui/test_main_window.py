@@ -555,8 +555,10 @@ def test_try_a_sample_restores_the_astronaut(qtbot, window):
 def test_cagface_shows_component_masks(qtbot, settings, user_data_dir, photo):
     from PIL import Image
 
-    _install("gui-test-cagface", "cagface_tiny", seed=0)
-    _install("gui-test-components", "components_tiny", seed=0)
+    from engine.weights import default_weights
+
+    shipped = default_weights("cagface")  # the shipped CAGFace and component parser
+    assert shipped is not None
     settings.model, settings.device, settings.restore_on_open = "cagface", "cpu", False
     window = _window(qtbot, settings)
     small = photo.with_name("small.png")  # a third of the size: few CAGFace x4 tiles
@@ -567,7 +569,7 @@ def test_cagface_shows_component_masks(qtbot, settings, user_data_dir, photo):
     window.show_inspector()
     window.view.select_face(0)
     inspector = window.view.inspector
-    assert entry.result.faces[0].model == "cagface_tiny"
+    assert entry.result.faces[0].model == shipped.preset
     assert [t.caption for t in inspector.mask_tiles] == ["hair", "skin", "other"]
     assert inspector.map_tiles == []  # CAGFace has no Face Attention Units
     window.close()
@@ -594,10 +596,22 @@ def test_save_keeps_the_format_and_the_camera_metadata(qtbot, window, photo, set
         assert saved.getexif().get(0x0132) == "1927:10:24 10:00:00"
 
 
-def test_model_choices_without_weights_say_so_with_the_reason(window):
+def test_model_choices_are_enabled_when_their_weights_are_installed(window):
     combo = window.options.model_combo
-    item = combo.model().item(combo.findData("cagface"))  # no CAGFace weights ship yet
-    assert item.text().endswith("(not installed)") and "installed" in item.toolTip()
-    for value in ("sparnethd", "sparnet"):  # test weights; the shipped tiny-face model
-        assert combo.model().item(combo.findData(value)).isEnabled()
+    # test weights; the shipped tiny-face model; the shipped CAGFace and its parser
+    for value in ("sparnethd", "sparnet", "cagface"):
+        item = combo.model().item(combo.findData(value))
+        assert item.isEnabled() and not item.text().endswith("(not installed)")
     assert combo.model().item(combo.findData(WEIGHTS)).isEnabled()
+
+
+def test_model_choices_without_weights_say_so_with_the_reason(
+    qtbot, settings, user_data_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("REVIVE_RESOURCES", str(tmp_path / "nothing-shipped"))
+    settings.device, settings.restore_on_open = "cpu", False
+    window = _window(qtbot, settings)
+    combo = window.options.model_combo
+    for value in ("cagface", "sparnet"):  # nothing ships and nothing is installed
+        item = combo.model().item(combo.findData(value))
+        assert item.text().endswith("(not installed)") and "installed" in item.toolTip()
