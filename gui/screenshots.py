@@ -92,6 +92,16 @@ def _sample_file(folder: Path) -> Path:
     return path
 
 
+def shrink_png(path: Path) -> None:
+    """Keep a screenshot as a 256-colour PNG: a third of the bytes, so the docs stay
+    small enough for the repository to travel to a lent machine with training data."""
+    from PIL import Image
+
+    with Image.open(path) as shot:
+        palette = shot.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    palette.save(path, "PNG", optimize=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder for the PNGs (e.g. docs/screenshots)")
@@ -250,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, pixmap in shots.items():
         path = args.out / f"{args.prefix}{name}{args.suffix}.png"
         pixmap.save(str(path), "PNG")
+        shrink_png(path)
         print(f"wrote {path} ({pixmap.width()}x{pixmap.height()})")
     return 0
 

@@ -13,8 +13,7 @@ from engine.models.cagface import component_attention_block
 from engine.models.parsing import ComponentSmoothing, component_maps, parse_size_of
 from engine.tiles import process_tiled, tile_starts
 from engine.weights import default_weights, load_model, verify_weights
-from tests.conftest import shared_path
-from training.evaluate import EvalOptions, evaluate
+from tests.eval_gain import gain_over_bicubic
 
 MIB = 1024 * 1024
 
@@ -49,21 +48,9 @@ def test_cagface_is_offered_as_an_installed_choice(shipped):
 
 @pytest.mark.shared
 def test_the_shipped_cagface_beats_bicubic_and_the_default_restorer_at_x4(shipped):
-    def gain(weights: str) -> float:
-        report = evaluate(
-            EvalOptions(
-                data=str(shared_path("faces", "utkface")),
-                list_file=str(shared_path("faces", "utkface-val.txt")),
-                weights=weights,
-                degradation="bicubic4x",
-                metrics=("psnr",),
-                limit=48,
-                device="cpu",
-            )
-        )
-        return report.rows[weights]["psnr_y"] - report.rows["bicubic"]["psnr_y"]
-
-    cagface, default = gain(shipped.name), gain("revive-restorer-s128")
+    cagface, default = (
+        gain_over_bicubic(w, "bicubic4x") for w in (shipped.name, "revive-restorer-s128")
+    )
     assert cagface > 1.2  # +3.22 dB over the 1,000 faces (docs/training.md, "CAGFace x4")
     assert cagface > default + 0.5
 

@@ -12,8 +12,7 @@ from engine.faces.detect import DetectedFace
 from engine.model_choice import plan_models
 from engine.options import PhotoOptions
 from engine.weights import default_weights, verify_weights
-from tests.conftest import shared_path
-from training.evaluate import EvalOptions, evaluate
+from tests.eval_gain import gain_over_bicubic
 
 
 @pytest.fixture(scope="module")
@@ -37,21 +36,9 @@ def test_the_shipped_tiny_model_is_the_verified_carded_default(shipped):
 
 @pytest.mark.shared
 def test_the_shipped_tiny_model_beats_bicubic_and_the_default_restorer_at_x8(shipped):
-    def gain(weights: str) -> float:
-        report = evaluate(
-            EvalOptions(
-                data=str(shared_path("faces", "utkface")),
-                list_file=str(shared_path("faces", "utkface-val.txt")),
-                weights=weights,
-                degradation="bicubic8x",
-                metrics=("psnr",),
-                limit=48,
-                device="cpu",
-            )
-        )
-        return report.rows[weights]["psnr_y"] - report.rows["bicubic"]["psnr_y"]
-
-    tiny, default = gain(shipped.name), gain("revive-restorer-s128")
+    tiny, default = (
+        gain_over_bicubic(w, "bicubic8x") for w in (shipped.name, "revive-restorer-s128")
+    )
     assert tiny > 1.0  # +2.07 dB over the 1,000 faces (docs/training.md)
     assert tiny > default + 0.5
 

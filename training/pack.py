@@ -415,12 +415,7 @@ def subset_pack(
     64 MiB): nothing is re-encoded, so the subset's faces are byte-identical.
     """
     pack, out = Path(pack), Path(out)
-    if pack.resolve() == out.resolve():
-        raise PackError("the subset must go to another folder than its pack")
-    index = read_index(pack)
-    if problems := verify_pack(pack):
-        raise PackError(f"pack {pack} is damaged: {'; '.join(problems)}")
-    entries = list(pack_entries(pack, index))
+    index, entries = checked_entries(pack, out)
     order = np.random.default_rng(seed).permutation(len(entries))
     keep: list[Any] = []
     total = 0
@@ -436,6 +431,17 @@ def subset_pack(
         raise PackError("no face fits in the subset's size")
     subset = {"pack": str(pack.resolve()), "count": len(entries), "seed": seed}
     return _write_subset(out, index, entries, keep, {"subset_of": subset})
+
+
+def checked_entries(pack: Path, out: Path) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """The index and (name, encoded face) entries of a verified pack that a subset of it
+    is taken from into ``out``, which must be another folder."""
+    if pack.resolve() == out.resolve():
+        raise PackError("the subset must go to another folder than its pack")
+    index = read_index(pack)
+    if problems := verify_pack(pack):
+        raise PackError(f"pack {pack} is damaged: {'; '.join(problems)}")
+    return index, list(pack_entries(pack, index))
 
 
 def _write_subset(

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .degradation_estimates import halftone, noise_sigma
-from .pack import PackError, _write_subset, decode_face, pack_entries, read_index, verify_pack
+from .pack import PackError, _write_subset, checked_entries, decode_face
 
 
 def round_trip_psnr(gray: np.ndarray, factor: int = 2) -> float:
@@ -71,12 +71,7 @@ def detail_subset_pack(
 ) -> Path:
     """Write the pack's detailed faces (copied as encoded) to ``out``; return its index."""
     pack, out = Path(pack), Path(out)
-    if pack.resolve() == out.resolve():
-        raise PackError("the detailed faces must go to another folder than their pack")
-    index = read_index(pack)
-    if problems := verify_pack(pack):
-        raise PackError(f"pack {pack} is damaged: {'; '.join(problems)}")
-    entries = list(pack_entries(pack, index))
+    index, entries = checked_entries(pack, out)
     details = (face_detail(decode_face(data)) for _, data in entries)
     keep = [i for i, detail in enumerate(details) if limits.keeps(detail)]
     if not keep:
